@@ -1,0 +1,25 @@
+"""nnc: perceptrons, MLPs and small convnets on NumPy arrays.
+
+Fast kernels in Cython/C with OpenMP (the native backend) and the same kernels in plain Python
+(the reference backend) behind one switch:  nnc.use("reference"), `with nnc.reference():`,
+or NNC_BACKEND=reference in the environment.
+"""
+__version__ = "0.1.0"
+
+from . import backend
+from ._config import get_num_threads, set_num_threads, show_config, threads
+
+
+def use(name):
+    """Switch every layer to backend "native" or "reference"."""
+    backend.use(name)
+
+
+def reference():
+    """`with nnc.reference(): ...` runs the block with the pure-Python kernels."""
+    return backend.using("reference")
+
+
+def native():
+    """`with nnc.native(): ...` runs the block with the compiled kernels."""
+    return backend.using("native")

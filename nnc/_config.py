@@ -1,0 +1,123 @@
+"""Thread settings shared by the OpenMP kernels and the BLAS pool, and `show_config()`.
+
+One number, `get_num_threads()`, is what every native kernel passes to OpenMP as `num_threads(n)`;
+`set_num_threads(n)` also caps the BLAS pools (numpy's and scipy's OpenBLAS, through threadpoolctl)
+at the same n, so a GEMM and an OpenMP loop never run 2n threads between them. The library never
+calls omp_set_num_threads: the count travels as an argument (the way scikit-learn does it).
+"""
+import contextlib
+import os
+
+_num_threads = None  # None: not set by the user, use the OpenMP default (honours OMP_NUM_THREADS)
+_blas_controller = None
+
+
+def _openmp_module():
+    try:
+        from .backend.native import _openmp
+    except ImportError:
+        return None
+    return _openmp
+
+
+def openmp_enabled():
+    """True when the native backend was built with OpenMP."""
+    mod = _openmp_module()
+    return bool(mod is not None and mod.openmp_enabled())
+
+
+def cpu_count():
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _resolve(n):
+    """Like scikit-learn's _openmp_effective_n_threads: None -> default, -1 -> all cores,
+    -2 -> all but one, ..., 0 -> error; always 1 when built without OpenMP."""
+    if n is None:
+        mod = _openmp_module()
+        n = mod.max_threads() if mod is not None else 1
+    elif isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"number of threads must be an int or None, got {n!r}")
+    elif n == 0:
+        raise ValueError("number of threads must not be 0 (use -1 for all cores)")
+    elif n < 0:
+        n = max(1, cpu_count() + 1 + n)
+    return n if openmp_enabled() else 1
+
+
+def get_num_threads():
+    """Threads the native kernels use (OpenMP team size, and the BLAS cap once set)."""
+    return _num_threads if _num_threads is not None else _resolve(None)
+
+
+def _blas():
+    global _blas_controller
+    if _blas_controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  make sure scipy's OpenBLAS is loaded and seen
+        from threadpoolctl import ThreadpoolController
+        _blas_controller = ThreadpoolController()
+    return _blas_controller
+
+
+def set_num_threads(n):
+    """Use n threads in OpenMP kernels and in BLAS (None: default, -1: all cores)."""
+    global _num_threads
+    # The BLAS pool is capped at the requested count even without OpenMP: BLAS has its own threads.
+    blas_n = _resolve(n) if openmp_enabled() else (cpu_count() if n in (None, -1) else max(1, n))
+    _num_threads = None if n is None else _resolve(n)
+    _blas().limit(limits=blas_n, user_api="blas")
+
+
+@contextlib.contextmanager
+def threads(n):
+    """`with nnc.threads(2): ...` runs the block with n threads, then restores the previous setting."""
+    global _num_threads
+    previous = _num_threads
+    previous_blas = [(lib.internal_api, lib.filepath, lib.num_threads) for lib in _blas().lib_controllers
+                     if lib.user_api == "blas"]
+    set_num_threads(n)
+    try:
+        yield get_num_threads()
+    finally:
+        _num_threads = previous
+        for lib in _blas().lib_controllers:
+            for api, path, count in previous_blas:
+                if lib.internal_api == api and lib.filepath == path:
+                    lib.set_num_threads(count)
+
+
+def blas_info():
+    """One dict per BLAS library loaded in the process (numpy's and scipy's may differ)."""
+    return [{"api": lib.internal_api, "version": lib.version, "threads": lib.num_threads,
+             "library": os.path.basename(lib.filepath), "arch": getattr(lib, "architecture", None)}
+            for lib in _blas().lib_controllers if lib.user_api == "blas"]
+
+
+def config():
+    """Build and runtime facts as a dict (what show_config prints; benchmarks store it)."""
+    import numpy
+    import scipy
+    from . import __version__, backend
+    return {
+        "nnc": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+        "backend": backend.name(), "native_built": backend.native_available(),
+        "openmp": openmp_enabled(), "num_threads": get_num_threads(), "cpu_count": cpu_count(),
+        "blas": blas_info(),
+    }
+
+
+def show_config(file=None):
+    """Print version, active backend, OpenMP on/off, thread counts and the BLAS libraries in use."""
+    cfg = config()
+    lines = [f"nnc {cfg['nnc']}  (numpy {cfg['numpy']}, scipy {cfg['scipy']})",
+             f"backend:      {cfg['backend']}" + ("" if cfg["native_built"] else "  (native extension not built)"),
+             f"OpenMP:       {'yes' if cfg['openmp'] else 'no (serial build)'}",
+             f"threads:      {cfg['num_threads']} of {cfg['cpu_count']} cores"]
+    for lib in cfg["blas"]:
+        lines.append(f"BLAS:         {lib['api']} {lib['version']} ({lib['library']}), "
+                     f"{lib['threads']} threads, arch {lib['arch']}")
+    print("\n".join(lines), file=file)

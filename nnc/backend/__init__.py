@@ -1,0 +1,84 @@
+"""Floor 1: the kernel contract and its two implementations.
+
+    native     Cython over C/OpenMP and BLAS (nnc/backend/native, csrc/)
+    reference  plain Python that reads like the math (nnc/backend/reference)
+
+Both expose the same functions with the same signatures (`dense_forward(x, W, b)`,
+`conv2d_backward(dout, cache)`, ...). Layers call `nnc.backend.get()` on every forward and
+backward, so switching with `nnc.use("reference")`, `with nnc.reference():` or the environment
+variable NNC_BACKEND=reference takes effect immediately, even in the middle of training.
+"""
+import contextlib
+import os
+import warnings
+
+from . import reference
+
+try:
+    from . import native
+    _native_error = None
+except ImportError as exc:  # extension not compiled: reference mode still works
+    native = None
+    _native_error = exc
+
+BACKENDS = ("native", "reference")
+_active = None
+
+
+def native_available():
+    """True when the compiled extension imported."""
+    return native is not None
+
+
+def _module(name):
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
+    if name == "native":
+        if native is None:
+            raise RuntimeError(
+                "the native backend is not built (import failed: "
+                f"{_native_error}); reinstall with `pip install .` or use nnc.use('reference')")
+        return native
+    return reference
+
+
+def use(name):
+    """Route every layer through backend `name` ("native" or "reference") from now on."""
+    global _active
+    _active = _module(name)
+
+
+def get():
+    """The active backend module; layers call this on every forward/backward."""
+    return _active
+
+
+def name():
+    """Name of the active backend."""
+    return "native" if _active is native and native is not None else "reference"
+
+
+@contextlib.contextmanager
+def using(name):
+    """`with nnc.backend.using("reference"): ...` switches for the block only."""
+    global _active
+    previous = _active
+    use(name)
+    try:
+        yield _active
+    finally:
+        _active = previous
+
+
+def _initial():
+    requested = os.environ.get("NNC_BACKEND", "native").strip().lower() or "native"
+    if requested not in BACKENDS:
+        raise ValueError(f"NNC_BACKEND={requested!r} is not one of {BACKENDS}")
+    if requested == "native" and native is None:
+        warnings.warn(f"nnc: native extension not available ({_native_error}); "
+                      "running in reference mode (pure Python, slow)", RuntimeWarning, stacklevel=3)
+        return reference
+    return _module(requested)
+
+
+_active = _initial()

@@ -1,0 +1,91 @@
+"""Argument checks shared by both backends, so both raise the same clear error for the same mistake.
+
+Every native kernel runs these before any pointer reaches C: C code assumes what is checked here
+(dtype, rank, C-contiguity, sizes that fit in a C int). Messages name the function, the argument,
+what was expected and what was given:
+    ValueError: dense_forward: x must be 2-D (N, D), got shape (28, 28, 1)
+"""
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+INT_MAX = 2**31 - 1
+
+
+def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
+    """Check that `a` is a C-contiguous float32/float64 ndarray of rank `ndim`; return it.
+
+    `layout` is the human name of the axes, e.g. "(N, C, H, W)"; `dtype`, when given, is the dtype
+    the array must match (the dtype of the other operands)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: {name} must be float32 or float64, got {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{fn}: {name} has dtype {a.dtype} but the other operands are {np.dtype(dtype)}; "
+                        "convert with .astype()")
+    if ndim is not None and a.ndim != ndim:
+        lay = f" {layout}" if layout else ""
+        raise ValueError(f"{fn}: {name} must be {ndim}-D{lay}, got shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{fn}: {name} must be C-contiguous; pass np.ascontiguousarray({name})")
+    if nonempty and a.size == 0:
+        raise ValueError(f"{fn}: {name} is empty (shape {a.shape}); a batch needs at least one sample")
+    if any(d > INT_MAX for d in a.shape):
+        raise ValueError(f"{fn}: {name} has a dimension larger than {INT_MAX}: {a.shape}")
+    return a
+
+
+def check_shape(fn, name, a, shape):
+    """Check a.shape == shape, where None in `shape` matches any size."""
+    if len(a.shape) != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{fn}: {name} must have shape {want}, got {a.shape}")
+    return a
+
+
+def check_writable(fn, name, a):
+    if not a.flags.writeable:
+        raise ValueError(f"{fn}: {name} is read-only but is written in place; pass a writable copy")
+    return a
+
+
+def check_finite(fn, name, a):
+    if not np.isfinite(a).all():
+        raise ValueError(f"{fn}: {name} contains NaN or inf")
+    return a
+
+
+def check_positive_int(fn, name, v, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {v!r}")
+    return int(v)
+
+
+def check_number(fn, name, v, minimum=None, maximum=None, strict=False):
+    """A finite real scalar hyperparameter, optionally bounded (strict: open interval)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+        raise ValueError(f"{fn}: {name} must be a finite number, got {v!r}")
+    lo_bad = minimum is not None and (v <= minimum if strict else v < minimum)
+    hi_bad = maximum is not None and (v >= maximum if strict else v > maximum)
+    if lo_bad or hi_bad:
+        op = "<" if strict else "<="
+        rng = f"{'' if minimum is None else f'{minimum} {op} '}{name}{'' if maximum is None else f' {op} {maximum}'}"
+        raise ValueError(f"{fn}: {name} must satisfy {rng}, got {v!r}")
+    return float(v)
+
+
+def check_dense(fn, x, W, b):
+    """dense_forward's checks: x (N, D), W (D, M), b (M,) or None, all one dtype."""
+    check_float(fn, "x", x, 2, "(N, D)")
+    check_float(fn, "W", W, 2, "(D, M)", dtype=x.dtype)
+    if W.shape[0] != x.shape[1]:
+        raise ValueError(f"{fn}: x has {x.shape[1]} features but W expects {W.shape[0]} (W is {W.shape})")
+    if b is not None:
+        check_float(fn, "b", b, 1, "(M,)", dtype=x.dtype)
+        check_shape(fn, "b", b, (W.shape[1],))
+
+
+def check_dout(fn, dout, shape, dtype):
+    """The upstream gradient must match the forward output exactly."""
+    check_float(fn, "dout", dout, len(shape), dtype=dtype)
+    return check_shape(fn, "dout", dout, tuple(shape))

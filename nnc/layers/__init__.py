@@ -1,0 +1,2 @@
+"""Floor 2: layers. Each owns params/grads/cache and calls the active backend's kernels."""
+from .base import Layer, get, register  # noqa: F401

@@ -1,0 +1,47 @@
+"""Shared fixtures: seeded random data, and the two backends to compare."""
+import numpy as np
+import pytest
+
+from nnc import backend
+
+BACKEND_NAMES = ["native", "reference"] if backend.native_available() else ["reference"]
+DTYPES = [np.float32, np.float64]
+# Native vs reference agree to float tolerance (different summation orders), not bit for bit.
+TOL = {np.dtype(np.float32): dict(rtol=2e-4, atol=2e-5), np.dtype(np.float64): dict(rtol=1e-10, atol=1e-12)}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(params=DTYPES, ids=["f32", "f64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def B(request):
+    """The backend module under test (native or reference)."""
+    with backend.using(request.param) as mod:
+        yield mod
+
+
+@pytest.fixture
+def native():
+    if not backend.native_available():
+        pytest.skip("native extension not built")
+    return backend.native
+
+
+@pytest.fixture
+def reference():
+    return backend.reference
+
+
+def assert_close(a, b, dtype=None, **kw):
+    """Compare native and reference results with the dtype's tolerance."""
+    dt = np.dtype(dtype or np.asarray(a).dtype)
+    tol = dict(TOL.get(dt, TOL[np.dtype(np.float64)]))
+    tol.update(kw)
+    np.testing.assert_allclose(a, b, **tol)
