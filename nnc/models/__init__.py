@@ -1,0 +1,2 @@
+"""Floor 3: models."""
+from .perceptron import Perceptron
