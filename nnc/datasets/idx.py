@@ -48,7 +48,8 @@ def read_idx(path):
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
-            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({exc}); download it again") from None
+            raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({exc}); "
+                             "download it again") from None
     if len(data) < 4:
         raise ValueError(f"read_idx: {path} is too short ({len(data)} bytes) to be an IDX file")
     if data[0] != 0 or data[1] != 0:
