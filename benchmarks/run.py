@@ -62,10 +62,12 @@ def main(argv=None):
     # OpenMP spinners slow nnc the same way. 2**22 cycles (~1.5 ms) keeps the workers hot between the
     # GEMMs of one training step and lets interleaved timing measure each side, not the other's spin.
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "22")
-    nnc = _import_nnc()
-    if opts.child:
+    if opts.child:   # an e2e worker: imports only its own framework (nnc only when it is the nnc one)
+        if os.path.isdir(os.path.join(ROOT, "nnc")):
+            sys.path.insert(0, ROOT)
         import e2e
         return e2e.child_main(opts.child)
+    nnc = _import_nnc()
 
     import _harness as h
     t_start = time.perf_counter()
