@@ -266,7 +266,7 @@ def prelu_backward(dout, cache):
     lead = dfull.ndim - alpha.ndim
     shared = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(alpha.shape) if s == 1)
     dalpha = dfull.sum(axis=shared, keepdims=True).reshape(alpha.shape) if shared else dfull
-    return dx, np.ascontiguousarray(dalpha, dtype=x.dtype)
+    return dx, dalpha.astype(x.dtype, copy=False)   # a fresh C-contiguous array already
 
 
 # ---- softmax ------------------------------------------------------------------------------------
