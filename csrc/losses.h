@@ -4,7 +4,7 @@
  * A backward writes d(loss sum)/d(output) times `scale` (the caller's 1/N or 1/(N*M)).
  *
  * Assumed checked by the Cython caller (nnc/backend/_checks.py): C-contiguous arrays of one dtype,
- * N > 0, M > 0, 2 <= K-ish class counts > 0, labels in [0, K), targets finite, eps in (0, 0.5),
+ * N > 0, M > 0, K > 0, labels in [0, K), targets finite, eps in (0, 0.5),
  * delta > 0. */
 #ifndef NNC_LOSSES_H
 #define NNC_LOSSES_H
