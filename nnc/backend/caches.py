@@ -19,3 +19,11 @@ class ActivationCache(NamedTuple):
     out: np.ndarray                # its output (sigmoid, tanh, softmax... reuse it in backward)
     alpha: Optional[object] = None  # slope/scale parameter where the activation has one (array for PReLU)
     axis: int = -1                  # softmax axis
+
+
+class LossCache(NamedTuple):
+    loss: str                          # the loss that made it ("mse", "softmax_cross_entropy", ...)
+    output: np.ndarray                 # model output: predictions, probabilities or logits
+    target: np.ndarray                 # float targets shaped like output, or int64 class ids (N,)
+    aux: Optional[np.ndarray] = None   # softmax probabilities of the fused softmax cross-entropy
+    param: float = 0.0                 # delta (huber, multiclass hinge) or clipping eps

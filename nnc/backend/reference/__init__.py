@@ -5,3 +5,9 @@ from .dense import *  # noqa: F401,F403
 from . import dense as _dense
 
 __all__ = list(_dense.__all__)
+from .activations import *  # noqa: F401,F403
+from . import activations as _activations
+from .losses import *  # noqa: F401,F403
+from . import losses as _losses
+
+__all__ += _activations.__all__ + _losses.__all__
