@@ -47,6 +47,19 @@ def load_data(kind):
 
 
 # ---- child process ---------------------------------------------------------------------------------
+def peak_rss_mb():
+    """Peak resident memory of this process image. Not ru_maxrss: Linux carries that high-water mark
+    over fork+exec, so every child would report the parent's peak. VmHWM starts afresh at exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # not Linux: the best there is
+
+
 def _trainer(framework, kind, batch, threads, weights_path, data_path):
     """Returns step_segment(start, stop) -> mean loss. The data comes from the parent's .npz, so the
     torch and scikit-learn processes never import nnc (their peak RSS is their own)."""
@@ -102,11 +115,11 @@ def _trainer(framework, kind, batch, threads, weights_path, data_path):
 def child_main(spec_json):
     """Protocol on stdin/stdout, one JSON line each: parent sends {"seg": [start, stop]} or "quit"."""
     spec = json.loads(spec_json)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = peak_rss_mb()
     segment = _trainer(spec["framework"], spec["kind"], spec["batch"], spec["threads"], spec["weights"], spec["data"])
     segment(0, spec["warmup"])   # warm-up: first calls allocate, load code, build thread pools
     out = sys.stdout
-    out.write(json.dumps({"ready": True, "rss_import_mb": rss0 / 1024}) + "\n")
+    out.write(json.dumps({"ready": True, "rss_import_mb": rss0}) + "\n")
     out.flush()
     for line in sys.stdin:
         msg = json.loads(line)
@@ -120,7 +133,7 @@ def child_main(spec_json):
         f1 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         out.write(json.dumps({"t": t, "loss": float(loss), "minflt": f1 - f0}) + "\n")
         out.flush()
-    out.write(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
+    out.write(json.dumps({"maxrss_mb": peak_rss_mb()}) + "\n")
     out.flush()
     return 0
 
@@ -173,8 +186,8 @@ def run(opts, threads):
             np.savez(wpath, **{f"w{i}": w for i, w in enumerate(models.weights(model))})
             steps_epoch = -(-N_TRAIN // batch)
             frac = 1.0 if not opts.quick else (0.25 if kind == "mlp" else 1 / 16)
-            seg_steps = max(4, int(steps_epoch * frac))
-            seg_n = min(N_TRAIN, seg_steps * batch)
+            seg_n = {fw: min(N_TRAIN, max(4, int(steps_epoch * frac * (0.25 if fw == "sklearn" and opts.quick
+                                                                         else 1))) * batch) for fw in frameworks}
             present = []
             for fw in frameworks:
                 if _available(fw):
@@ -193,9 +206,9 @@ def run(opts, threads):
                 for r in range(rounds):
                     # rotate who goes first; segments walk through the epoch so every round sees new batches
                     order = present[r % len(present):] + present[:r % len(present)]
-                    start = (r * seg_n) % N_TRAIN if seg_n < N_TRAIN else 0
-                    stop = min(N_TRAIN, start + seg_n)
                     for fw in order:
+                        start = (r * seg_n[fw]) % N_TRAIN if seg_n[fw] < N_TRAIN else 0
+                        stop = min(N_TRAIN, start + seg_n[fw])
                         time.sleep(0.15)
                         segs[fw].append(_ask(procs[fw], {"seg": [start, stop]}) | {"n": stop - start})
                 for fw, p in procs.items():
@@ -230,12 +243,13 @@ def run(opts, threads):
                              "" if target is None else f"<= {target}", check, f"{r_['loss']:.3f}",
                              f"{r_['minflt_per_step']:.0f}", f"{r_['maxrss_mb']:.0f}"])
                 records.append({"group": "e2e", "case": f"{kind} batch {batch}", "framework": fw, "threads": threads,
-                                "epoch_fraction": seg_n / N_TRAIN, "gflop_epoch": gflop, "ratio_vs_torch": rt,
+                                "epoch_fraction": seg_n[fw] / N_TRAIN, "gflop_epoch": gflop, "ratio_vs_torch": rt,
                                 "target": target, **r_})
     hdr = ["model", "framework", "epoch median (min-max)", "step", "GFLOP/s", "x/torch", "target", "check",
            "loss (last seg)", "faults/step", "peak RSS MB"]
     frac_note = ("full epochs" if not opts.quick else
-                 "--quick: each timing is a fraction of an epoch (MLP 1/4, LeNet-5 1/16) scaled to 60k images")
+                 "--quick: each timing is a fraction of an epoch (MLP 1/4, scikit-learn 1/16, LeNet-5 1/16) "
+                 "scaled to 60k images")
     text = (f"### End to end, {threads} thread(s): one training epoch, SGD lr {LR}, float32 ({frac_note})\n\n"
             + "data: " + "; ".join(sorted(sources)) + "\n\n" + table(hdr, rows)
             + "\n\nx/torch < 1: faster than PyTorch. Losses are the mean over the last timed segment "
