@@ -128,7 +128,7 @@ def fmt_ratio(r):
 
 def fmt_faults(st):
     """Faults per call; 'PF nn%' when even the small-page estimate of their cost is more than FAULT_FLAG
-    of the time, 'pf<nn%' when only the huge-page estimate is."""
+    of the time; 'pf<=nn%' when only the huge-page estimate is (and is possible: below 100%)."""
     if not st:
         return "-"
     f = st["faults"]
@@ -136,8 +136,8 @@ def fmt_faults(st):
     low, high = fault_share(st, 0), fault_share(st, 1)
     if low > FAULT_FLAG:
         text += f" PF{low * 100:.0f}%"
-    elif high > FAULT_FLAG:
-        text += f" pf<{min(high, 1.0) * 100:.0f}%"
+    elif FAULT_FLAG < high <= 1.0:
+        text += f" pf<={high * 100:.0f}%"
     return text
 
 

@@ -91,11 +91,11 @@ def build_cases(B, rng):
             alpha = np.full(ACT_SHAPE[1], 0.25, f32)
             ta = _tt(torch, alpha)
             nf = lambda x=x, a=alpha: B.prelu_forward(x, a)  # noqa: E731
-            tf = (lambda: torch.nn.functional.prelu(tx, ta)) if torch else None
+            tf = (lambda tx=tx, ta=ta: torch.nn.functional.prelu(tx, ta)) if torch else None
             yield ("act", name, "x (256, 2048)", {}, _pair(nf, B.prelu_backward, tf, [tx, ta], dout))
             continue
         nf = lambda x=x, f=getattr(B, fwd): f(x)  # noqa: E731
-        tf = (lambda g=_torch_act(torch, name): g(tx)) if torch else None
+        tf = (lambda g=_torch_act(torch, name), tx=tx: g(tx)) if torch else None
         yield ("act", name, "x (256, 2048)", {}, _pair(nf, getattr(B, bwd), tf, [tx], dout))
 
     if missing(B, "softmax_cross_entropy_forward", "softmax_cross_entropy_backward"):
@@ -146,7 +146,7 @@ def build_cases(B, rng):
         dout = rng.standard_normal((N, C, H // 2, W_ // 2), dtype=f32)
         tx = _tt(torch, x)
         tfn = (getattr(torch.nn.functional, f"{kind}_pool2d") if torch else None)
-        tf = (lambda: tfn(tx, 2)) if torch else None
+        tf = (lambda tfn=tfn, tx=tx: tfn(tx, 2)) if torch else None
         yield ("pool", f"{kind}pool 2x2", "x (64, 32, 28, 28)", {"bytes": x.nbytes},
                _pair(lambda x=x, f=getattr(B, fwd): f(x, 2), getattr(B, bwd), tf, [tx], dout))
 

@@ -25,7 +25,8 @@ def _kernel_cases(B, rng):
             out, cache = B.conv2d_forward(x, W, b, 1, 1)
             return B.conv2d_backward(dout, cache)
         yield "conv 16->32 28x28 3x3 fwd+bwd", "conv", nnc_conv, (
-            (lambda: torch.autograd.grad(F.conv2d(tx, tW, tb, 1, 1), [tx, tW, tb], torch.from_numpy(dout)))
+            (lambda tx=tx, tW=tW, tb=tb, dout=dout: torch.autograd.grad(F.conv2d(tx, tW, tb, 1, 1), [tx, tW, tb],
+                                                                       torch.from_numpy(dout)))
             if torch else None)
     else:
         say("scaling: conv2d not merged yet; skipped")
