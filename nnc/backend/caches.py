@@ -19,3 +19,18 @@ class ActivationCache(NamedTuple):
     out: np.ndarray                # its output (sigmoid, tanh, softmax... reuse it in backward)
     alpha: Optional[object] = None  # slope/scale parameter where the activation has one (array for PReLU)
     axis: int = -1                  # softmax axis
+
+
+class DropoutCache(NamedTuple):
+    keep: Optional[np.ndarray]  # bool mask: x.shape (dropout) or (N, C) (spatial); None = identity pass
+    scale: float                # 1 / (1 - rate): kept units are scaled so E[out] = x (inverted dropout)
+    spatial: bool = False       # True: keep[n, c] applies to the whole (H, W) plane
+
+
+class BatchNormCache(NamedTuple):
+    xhat: np.ndarray       # normalized input (x - mean) * inv_std, shaped like x
+    gamma: np.ndarray      # (C,) scale used in the forward pass
+    mean: np.ndarray       # (C,) mean used: the batch mean (training) or the running mean
+    var: np.ndarray        # (C,) variance used: the biased batch variance or the running variance
+    inv_std: np.ndarray    # (C,) 1 / sqrt(var + eps)
+    training: bool         # True: batch statistics (they depend on x, and backward says so)

@@ -2,3 +2,5 @@
 from .base import Layer, get, register  # noqa: F401
 from .dense import Dense  # noqa: F401
 from .reshape import Flatten, Input  # noqa: F401
+from .dropout import Dropout, SpatialDropout2D  # noqa: F401
+from .normalization import BatchNormalization  # noqa: F401
