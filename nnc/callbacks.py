@@ -171,7 +171,7 @@ class EarlyStopping(_Monitoring):
                 self.best_weights = _copy_weights(self.model)
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

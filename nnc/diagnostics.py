@@ -64,8 +64,8 @@ class TerminateOnNaN(_Watcher):
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss", 0.0)
-        if self._first is None and math.isfinite(loss):
-            return
+        if self.report is not None or (self._first is None and math.isfinite(loss)):
+            return   # nothing wrong, or already reported
         if self._first is None:
             i, name, kind, what = None, None, None, "the loss (all activations and gradients were finite)"
         else:

@@ -195,7 +195,8 @@ class Sequential:
         n = x.shape[0]
         steps = (n + batch_size - 1) // batch_size
         self.history = History()
-        cbs = [self.history] + list(callbacks or [])
+        # History after the user's callbacks (as in Keras), so it records what they add to the logs (lr, ...)
+        cbs = list(callbacks or []) + [self.history]
         if verbose:
             cbs.append(ProgressLogger(epochs, steps, verbose))
         cb = CallbackList(cbs, self)
@@ -215,6 +216,8 @@ class Sequential:
                 totals += np.asarray(scores) * len(idx)
                 seen += len(idx)
                 cb.on_batch_end(step, self._logs(totals / seen))
+                if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
+                    break
             logs = self._logs(totals / seen)
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
