@@ -275,6 +275,9 @@ class ReduceLROnPlateau(_Monitoring):
 
     def on_epoch_end(self, epoch, logs=None):
         opt = self.model.optimizer
+        if getattr(opt, "schedule", None) is not None:
+            raise RuntimeError("ReduceLROnPlateau: the optimizer's lr is a per-step schedule, which would "
+                               "overwrite the reduced rate; give the optimizer a number as lr")
         if logs is not None:
             logs["lr"] = float(opt.lr)
         value = self._value(logs)
