@@ -175,3 +175,14 @@ def test_keras_course_model_builds_and_learns(rng):
     hist = model.fit(x, y, epochs=5, batch_size=32, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert model.count_params() == 20 * 256 + 256 * 128 + 128 * 64 + 2 * (256 + 128 + 64) + 64 * 10 + 10
+
+
+def test_layer_bad_arguments_raise():
+    with pytest.raises(ValueError, match="momentum"):
+        BatchNormalization(momentum=1.5)
+    with pytest.raises(ValueError, match="epsilon"):
+        BatchNormalization(epsilon=0)
+    with pytest.raises(ValueError, match="axis"):
+        BatchNormalization(axis=2).build((3, 4, 4))
+    with pytest.raises(ValueError, match="per-sample shape"):
+        BatchNormalization().build((3, 4))

@@ -124,3 +124,9 @@ def test_layer_is_seeded_by_the_model(rng):
     assert Dropout.from_config(Dropout(0.25, name="d").get_config()).rate == 0.25
     with pytest.raises(ValueError):
         SpatialDropout2D(0.2).build((5,))
+
+
+def test_layer_bad_rate_raises():
+    for bad in (1.0, -0.5, float("nan"), "half"):
+        with pytest.raises(ValueError, match="rate"):
+            Dropout(bad)
