@@ -10,7 +10,8 @@ from . import backend
 from ._config import get_num_threads, set_num_threads, show_config, threads
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
-from .models import Perceptron, Sequential  # noqa: E402
+from .models import Perceptron, Sequential, load_model  # noqa: E402
+from . import regularizers  # noqa: E402,F401
 
 
 def use(name):

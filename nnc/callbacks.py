@@ -6,8 +6,11 @@
 `logs` is a dict of floats ("loss", "accuracy", "val_loss", ...). A callback sees the model as
 `self.model` and may stop training with `self.model.stop_training = True`.
 """
+import math
+import os
 import sys
 import time
+import warnings
 
 
 class Callback:
@@ -88,3 +91,208 @@ class ProgressLogger(Callback):
         self.stream.write(f"{lead}epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
                           f"{self._fmt(logs or {})}\n")
         self.stream.flush()
+
+
+# ---- training control ------------------------------------------------------------------------------
+def _better(mode, monitor):
+    """'min' / 'max' / 'auto' (max for accuracy-like names, min otherwise, as Keras decides)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+    return mode
+
+
+class _Monitoring(Callback):
+    """Shared logic: is logs[monitor] an improvement of more than min_delta over the best so far?"""
+
+    def __init__(self, monitor, mode, min_delta):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = _better(mode, monitor)
+        self.min_delta = abs(float(min_delta))
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def _value(self, logs):
+        if self.monitor not in (logs or {}):
+            warnings.warn(f"{type(self).__name__}: metric {self.monitor!r} is not in the logs "
+                          f"(available: {sorted(logs or {})})", RuntimeWarning, stacklevel=3)
+            return None
+        return float(logs[self.monitor])
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+def _copy_weights(model):
+    return [({k: v.copy() for k, v in lyr.params.items()}, {k: v.copy() for k, v in lyr.buffers.items()})
+            for lyr in model.layers]
+
+
+def _set_weights(model, saved):
+    for lyr, (params, buffers) in zip(model.layers, saved):
+        for k, v in params.items():
+            lyr.params[k][...] = v   # in place: optimizer slots and references stay valid
+        for k, v in buffers.items():
+            lyr.buffers[k][...] = v
+
+
+class EarlyStopping(_Monitoring):
+    """Stop when `monitor` has not improved by more than min_delta for `patience` epochs.
+
+    restore_best_weights=True puts the weights (and batch-norm statistics) of the best epoch back
+    at the end of training. After training: stopped_epoch (0 if it never stopped), best, best_epoch."""
+
+    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", baseline=None,
+                 restore_best_weights=False):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.baseline = baseline
+        self.restore_best_weights = bool(restore_best_weights)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_epoch = None
+        self.best = math.inf if self.mode == "min" else -math.inf
+        if self.baseline is not None:
+            self.best = float(self.baseline)
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if value is None:
+            return
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = _copy_weights(self.model)
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            _set_weights(self.model, self.best_weights)
+
+
+class ModelCheckpoint(_Monitoring):
+    """Save the model (`model.save`) at the end of every epoch, or only when `monitor` improved.
+
+    filepath may hold format fields: "ckpt-{epoch:02d}-{val_loss:.3f}.npz" (epoch counts from 1)."""
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", min_delta=0.0):
+        super().__init__(monitor, mode, min_delta)
+        self.filepath = str(filepath)
+        self.save_best_only = bool(save_best_only)
+        self.saved = []   # paths written, in order
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self._value(logs)
+            if value is None or not self._improved(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        self.model.save(path)
+        self.saved.append(path)
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch: epoch, then the logs in sorted key order. append=True continues a file
+    (for resumed runs) without repeating the header."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = str(filename), separator, bool(append)
+        self._file = self._keys = None
+
+    def on_train_begin(self, logs=None):
+        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._keys = None
+        self._header_done = has_rows
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            if not self._header_done:
+                self._file.write(self.sep.join(["epoch"] + self._keys) + "\n")
+        self._file.write(self.sep.join([str(epoch)] + [repr(float(logs.get(k, math.nan))) for k in self._keys])
+                         + "\n")
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's lr at the start of every epoch: `schedule(epoch, lr) -> new lr`, or a
+    Schedule from nnc.optim.schedules, which is called with the epoch number."""
+
+    def __init__(self, schedule):
+        super().__init__()
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from .optim.schedules import Schedule
+        opt = self.model.optimizer
+        if getattr(opt, "schedule", None) is not None:
+            raise RuntimeError("LearningRateScheduler: the optimizer already has a per-step schedule as lr")
+        lr = self.schedule(epoch) if isinstance(self.schedule, Schedule) else self.schedule(epoch, opt.lr)
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"LearningRateScheduler: the schedule returned {lr!r}, need a positive number")
+        opt.lr = float(lr)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = float(self.model.optimizer.lr)
+
+
+class ReduceLROnPlateau(_Monitoring):
+    """Multiply the lr by `factor` when `monitor` has not improved for `patience` epochs, then wait
+    `cooldown` epochs before watching again; never below min_lr (Keras' defaults)."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__(monitor, mode, min_delta)
+        if not 0 < factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must satisfy 0 < factor < 1, got {factor!r}")
+        self.factor, self.patience, self.cooldown = float(factor), int(patience), int(cooldown)
+        self.min_lr = float(min_lr)
+
+    def on_train_begin(self, logs=None):
+        self.wait = self.cooldown_counter = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        opt = self.model.optimizer
+        if getattr(opt, "schedule", None) is not None:
+            raise RuntimeError("ReduceLROnPlateau: the optimizer's lr is a per-step schedule, which would "
+                               "overwrite the reduced rate; give the optimizer a number as lr")
+        if logs is not None:
+            logs["lr"] = float(opt.lr)
+        value = self._value(logs)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and opt.lr > self.min_lr:
+                opt.lr = max(opt.lr * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: E402,F401  (they need Callback above)

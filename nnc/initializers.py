@@ -7,6 +7,10 @@ C_in*kh*kw, C_out*kh*kw.
     glorot_normal   N(0, s^2), s = sqrt(2 / (fan_in + fan_out))
     he_uniform      U(-l, l), l = sqrt(6 / fan_in)                     He et al. 2015
     he_normal       N(0, s^2), s = sqrt(2 / fan_in)
+    lecun_uniform   U(-l, l), l = sqrt(3 / fan_in)                     LeCun et al. 1998
+    lecun_normal    N(0, s^2), s = sqrt(1 / fan_in)
+    orthogonal      gain * Q, Q from the QR of a Gaussian matrix        Saxe et al. 2014
+    constant        every entry = value
 (Keras draws its *_normal from a truncated normal; nnc uses the plain normal the papers state.)
 """
 import numpy as np
@@ -128,6 +132,65 @@ class Normal(Initializer):
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev}
+
+
+class LecunUniform(Initializer):
+    aliases = ("lecun_uniform",)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        limit = np.sqrt(3.0 / fan_in)
+        return rng.uniform(-limit, limit, size=shape)
+
+
+class LecunNormal(Initializer):
+    aliases = ("lecun_normal",)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)
+
+
+class Orthogonal(Initializer):
+    """gain * a (semi-)orthogonal matrix (Saxe et al. 2014).
+
+    The array is seen as a matrix (rows, cols) = (shape[0], prod(shape[1:])): a Dense W (in, out)
+    as is, a Conv2D W (C_out, C_in, kh, kw) as one flattened filter per row. A Gaussian matrix is
+    factored A = QR and Q's columns get the signs of diag(R), which makes Q uniformly distributed
+    (Mezzadri 2007); rows or columns, whichever are fewer, come out orthonormal."""
+    aliases = ("orthogonal",)
+
+    def __init__(self, gain=1.0):
+        if not np.isfinite(gain):
+            raise ValueError(f"Orthogonal: gain must be finite, got {gain!r}")
+        self.gain = float(gain)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: needs an array of rank >= 2, got shape {shape}")
+        rows, cols = shape[0], int(np.prod(shape[1:]))
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+class Constant(Initializer):
+    aliases = ("constant",)
+
+    def __init__(self, value=0.0):
+        if not np.isfinite(value):
+            raise ValueError(f"Constant: value must be finite, got {value!r}")
+        self.value = float(value)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return np.full(shape, self.value)
+
+    def get_config(self):
+        return {"value": self.value}
 
 
 def get(identifier):

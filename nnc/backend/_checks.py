@@ -171,3 +171,46 @@ def check_class_ids(fn, output, target):
         got = getattr(target, "shape", type(target).__name__)
         raise ValueError(f"{fn}: target must be class ids of shape (N,), got {got}")
     return check_class_target(fn, output, target)
+
+def check_rate(fn, rate):
+    """A dropout rate: the probability of dropping a unit, 0 <= rate < 1."""
+    rate = check_number(fn, "rate", rate, minimum=0)
+    if rate >= 1:
+        raise ValueError(f"{fn}: rate must satisfy 0 <= rate < 1, got {rate!r}")
+    return rate
+
+
+def check_dropout(fn, x, rate, rng, training, spatial=False):
+    """dropout_forward's checks: x float (4-D (N, C, H, W) if spatial), 0 <= rate < 1, and a numpy
+    Generator when a mask will be drawn."""
+    if spatial:
+        check_float(fn, "x", x, 4, "(N, C, H, W)")
+    else:
+        check_float(fn, "x", x)
+    rate = check_rate(fn, rate)
+    if training and rate > 0 and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{fn}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    return rate
+
+
+def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps, training):
+    """batchnorm_forward's checks: x (N, C) or (N, C, H, W); gamma, beta, running_mean, running_var
+    (C,) of x's dtype; running stats writable when training (they are updated in place);
+    0 <= momentum <= 1; eps > 0."""
+    check_float(fn, "x", x)
+    if x.ndim not in (2, 4):
+        raise ValueError(f"{fn}: x must be 2-D (N, F) or 4-D (N, C, H, W), got shape {x.shape}")
+    C = x.shape[1]
+    for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        check_float(fn, name, a, 1, "(C,)", dtype=x.dtype)
+        check_shape(fn, name, a, (C,))
+    if training:
+        check_writable(fn, "running_mean", running_mean)
+        check_writable(fn, "running_var", running_var)
+    if (running_var < 0).any():
+        raise ValueError(f"{fn}: running_var must be >= 0")
+    momentum = check_number(fn, "momentum", momentum, minimum=0, maximum=1)
+    eps = check_number(fn, "eps", eps, minimum=0, strict=True)
+    return momentum, eps

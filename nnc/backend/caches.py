@@ -27,3 +27,17 @@ class LossCache(NamedTuple):
     target: np.ndarray                 # float targets shaped like output, or int64 class ids (N,)
     aux: Optional[np.ndarray] = None   # softmax probabilities of the fused softmax cross-entropy
     param: float = 0.0                 # delta (huber, multiclass hinge) or clipping eps
+
+class DropoutCache(NamedTuple):
+    keep: Optional[np.ndarray]  # bool mask: x.shape (dropout) or (N, C) (spatial); None = identity pass
+    scale: float                # 1 / (1 - rate): kept units are scaled so E[out] = x (inverted dropout)
+    spatial: bool = False       # True: keep[n, c] applies to the whole (H, W) plane
+
+
+class BatchNormCache(NamedTuple):
+    xhat: np.ndarray       # normalized input (x - mean) * inv_std, shaped like x
+    gamma: np.ndarray      # (C,) scale used in the forward pass
+    mean: np.ndarray       # (C,) mean used: the batch mean (training) or the running mean
+    var: np.ndarray        # (C,) variance used: the biased batch variance or the running variance
+    inv_std: np.ndarray    # (C,) 1 / sqrt(var + eps)
+    training: bool         # True: batch statistics (they depend on x, and backward says so)

@@ -4,3 +4,5 @@ from .activations import (Activation, ELU, GELU, Identity, LeakyReLU, Linear, PR
                           SiLU, Softmax, Softplus, Softsign, Step, Swish, Tanh)
 from .dense import Dense  # noqa: F401
 from .reshape import Flatten, Input  # noqa: F401
+from .dropout import Dropout, SpatialDropout2D  # noqa: F401
+from .normalization import BatchNormalization  # noqa: F401

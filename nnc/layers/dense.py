@@ -45,9 +45,7 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.activity_regularizer = activity_regularizer
+        self._set_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
         self._cache = None
 
     def compute_output_shape(self, input_shape):
@@ -71,20 +69,23 @@ class Dense(Layer):
         out, self._cache = backend.get().dense_forward(x, self.params["W"], self.params.get("b"))
         if self.activation is not None:
             out = self.activation.forward(out, training)
-        return out
+        return self._activity_forward(out)  # records the activity penalty, if any
 
     def backward(self, dout):
         if self._cache is None:
             raise RuntimeError(f"{self.name}: backward() called before forward()")
+        dout = self._activity_backward(dout)
         if self.activation is not None:
             dout = self.activation.backward(dout)
         dx, self.grads["W"], db = backend.get().dense_backward(dout, self._cache, need_dx=self.need_input_grad)
         if self.use_bias:
             self.grads["b"] = db
+        self._add_regularizer_grads()
         return dx
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": _activation_config(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                **self._regularizer_config()}

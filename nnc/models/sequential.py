@@ -59,6 +59,9 @@ class Sequential:
         self.metrics = []
         self.stop_training = False
         self.history = None
+        self.epoch = 0          # epochs completed; fit(..., initial_epoch=model.epoch) resumes
+        self.watchers = []      # diagnostic callbacks that see every layer's output and gradient
+        self._compiled_with = None
         for layer in layers or []:
             self.add(layer)
 
@@ -128,15 +131,19 @@ class Sequential:
     def forward(self, x, training=False):
         if not self.built:
             self.build(x.shape[1:])
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             x = layer.forward(x, training=training)
+            for w in self.watchers:  # nnc.diagnostics: NaN guard, activation statistics
+                w.after_forward(i, layer, x)
         return x
 
     __call__ = forward
 
     def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        for i in reversed(range(len(self.layers))):
+            dout = self.layers[i].backward(dout)
+            for w in self.watchers:  # nnc.diagnostics: NaN guard, gradient statistics
+                w.after_backward(i, self.layers[i], dout)
         return dout
 
     def regularization_loss(self):
@@ -147,6 +154,7 @@ class Sequential:
         self.optimizer = optim.get(optimizer)
         self.loss = losses_mod.get(loss)
         self.metrics = [metrics_mod.get(m) for m in (metrics or [])]
+        self._compiled_with = (loss, list(metrics or []))  # what save() records to recompile
         if self.built:
             self.optimizer.bind(self)
         return self
@@ -187,7 +195,8 @@ class Sequential:
         n = x.shape[0]
         steps = (n + batch_size - 1) // batch_size
         self.history = History()
-        cbs = [self.history] + list(callbacks or [])
+        # History after the user's callbacks (as in Keras), so it records what they add to the logs (lr, ...)
+        cbs = list(callbacks or []) + [self.history]
         if verbose:
             cbs.append(ProgressLogger(epochs, steps, verbose))
         cb = CallbackList(cbs, self)
@@ -207,10 +216,13 @@ class Sequential:
                 totals += np.asarray(scores) * len(idx)
                 seen += len(idx)
                 cb.on_batch_end(step, self._logs(totals / seen))
+                if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
+                    break
             logs = self._logs(totals / seen)
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})
+            self.epoch = epoch + 1  # before the callbacks, so a checkpoint saved now resumes after this epoch
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -228,11 +240,11 @@ class Sequential:
         y = _as_targets("evaluate", y, x.shape[0], self.dtype)
         batch_size = check_positive_int("evaluate", "batch_size", batch_size)
         totals = np.zeros(1 + len(self.metrics))
-        reg = self.regularization_loss()
         for start in range(0, x.shape[0], batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             out = self.forward(xb, training=False)
-            scores = [self.loss.forward(out, yb) + reg] + [m(out, yb) for m in self.metrics]
+            # after forward: activity regularizers depend on this batch
+            scores = [self.loss.forward(out, yb) + self.regularization_loss()] + [m(out, yb) for m in self.metrics]
             totals += np.asarray(scores) * len(xb)
         return self._logs(totals / x.shape[0])
 
@@ -242,3 +254,16 @@ class Sequential:
         batch_size = check_positive_int("predict", "batch_size", batch_size)
         return np.concatenate([self.forward(x[s:s + batch_size], training=False)
                                for s in range(0, x.shape[0], batch_size)])
+
+    # ---- checkpoints (nnc/models/saving.py) ----------------------------------------------------------
+    def save(self, path):
+        """Write one .npz: config, weights, batch-norm statistics, optimizer state, RNG state, epoch."""
+        from .saving import save_model
+        save_model(self, path)
+
+    def load(self, path):
+        """Restore weights, statistics, optimizer state, RNG state and epoch from `path` into this
+        model (same architecture). Everything is checked first: on any error nothing changes."""
+        from .saving import restore
+        restore(self, path)
+        return self

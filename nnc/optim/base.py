@@ -7,10 +7,19 @@
 State (momentum buffers, Adam moments, ...) lives in `self.state[key][name]`, keyed by a stable
 parameter key "<layer index>.<layer name>.<param>", so `state_dict()` can be saved as arrays and
 loaded into a fresh optimizer bound to the same architecture.
+
+Options every optimizer takes (Keras names):
+    lr / learning_rate   a number, or a schedule (nnc.optim.schedules) evaluated at every step
+    clipvalue            clip every gradient element to [-clipvalue, clipvalue]
+    clipnorm             rescale each parameter's gradient whose L2 norm exceeds clipnorm
+    global_clipnorm      rescale ALL gradients together when their joint L2 norm exceeds it
+                         (Pascanu et al. 2013); the direction of the whole update is kept
+Clipping works on copies: layer.grads keep the raw gradients for inspection.
 """
 import numpy as np
 
 from ..backend._checks import check_number
+from . import schedules
 
 _REGISTRY = {}
 
@@ -23,8 +32,17 @@ class Optimizer:
         for key in (cls.__name__, *cls.aliases):
             _REGISTRY[key.lower()] = cls
 
-    def __init__(self, lr=0.01):
-        self.lr = check_number(type(self).__name__, "lr", lr, minimum=0, strict=True)
+    def __init__(self, lr=0.01, learning_rate=None, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        name = type(self).__name__
+        if learning_rate is not None:  # Keras' spelling
+            lr = learning_rate
+        self.schedule = schedules.get(lr) if isinstance(lr, (dict, schedules.Schedule)) else None
+        self.lr = self.schedule(0) if self.schedule is not None else \
+            check_number(name, "lr", lr, minimum=0, strict=True)
+        self.clipvalue = None if clipvalue is None else check_number(name, "clipvalue", clipvalue, 0, strict=True)
+        self.clipnorm = None if clipnorm is None else check_number(name, "clipnorm", clipnorm, 0, strict=True)
+        self.global_clipnorm = None if global_clipnorm is None else \
+            check_number(name, "global_clipnorm", global_clipnorm, 0, strict=True)
         self.iterations = 0
         self.state = {}
         self._targets = []  # (key, layer, param name)
@@ -41,10 +59,32 @@ class Optimizer:
         if not self._targets:
             raise RuntimeError(f"{type(self).__name__}: no parameters bound; call opt.bind(model) "
                                "(model.compile does it) after the model is built")
-        for key, layer, p in self._targets:
-            if layer.trainable and p in layer.grads:
-                self.update(key, layer.params[p], layer.grads[p])
+        if self.schedule is not None:
+            self.lr = float(self.schedule(self.iterations))
+        work = [(key, layer.params[p], layer.grads[p]) for key, layer, p in self._targets
+                if layer.trainable and layer.grads.get(p) is not None]
+        grads = self.clip([g for _, _, g in work])
+        for (key, param, _), grad in zip(work, grads):
+            self.update(key, param, grad)
         self.iterations += 1
+
+    def clip(self, grads):
+        """Apply clipvalue, clipnorm, global_clipnorm (in that order) to a list of gradients; returns
+        a new list. Gradients that need no change are passed on uncopied; none is modified in place."""
+        out = []
+        for g in grads:
+            if self.clipvalue is not None:
+                g = np.clip(g, -self.clipvalue, self.clipvalue)
+            if self.clipnorm is not None:
+                norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
+                if norm > self.clipnorm:
+                    g = g * np.asarray(self.clipnorm / norm, g.dtype)
+            out.append(g)
+        if self.global_clipnorm is not None:
+            total = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in out)))
+            if total > self.global_clipnorm:
+                out = [g * np.asarray(self.global_clipnorm / total, g.dtype) for g in out]
+        return out
 
     def update(self, key, param, grad):
         """Update one parameter array in place (subclasses)."""
@@ -59,17 +99,28 @@ class Optimizer:
 
     # ---- persistence ------------------------------------------------------------------------------
     def get_config(self):
-        return {"lr": self.lr}
+        """Constructor arguments, JSON-serializable; `type(opt)(**opt.get_config())` rebuilds it."""
+        cfg = {"lr": schedules.serialize(self.schedule) if self.schedule is not None else self.lr}
+        for k in ("clipvalue", "clipnorm", "global_clipnorm"):
+            if getattr(self, k) is not None:
+                cfg[k] = getattr(self, k)
+        return cfg
 
     def state_dict(self):
-        """Plain arrays and numbers only (saved without pickle)."""
-        return {"config": self.get_config(), "iterations": self.iterations,
+        """Plain arrays and numbers only (saved without pickle): config, the step counter, the
+        current lr (callbacks such as ReduceLROnPlateau change it) and the per-parameter slots."""
+        return {"config": self.get_config(), "iterations": self.iterations, "lr": self.lr,
                 "state": {k: dict(v) for k, v in self.state.items()}}
 
     def load_state_dict(self, sd):
-        for k, v in sd.get("config", {}).items():
-            setattr(self, k, v)
+        """Restore what state_dict() returned; the config must be this optimizer's own kind."""
+        fresh = type(self)(**sd.get("config", self.get_config()))
+        for k, v in vars(fresh).items():
+            if k not in ("state", "_targets", "iterations"):
+                setattr(self, k, v)
         self.iterations = int(sd["iterations"])
+        if "lr" in sd:
+            self.lr = float(sd["lr"])
         self.state = {k: {n: np.array(a, copy=True) for n, a in v.items()} for k, v in sd["state"].items()}
 
     def __repr__(self):

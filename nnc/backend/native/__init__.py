@@ -1,13 +1,13 @@
 """Native backend: Cython wrappers (validate, release the GIL) over C/OpenMP kernels and BLAS.
 
 Exports exactly the functions of nnc.backend.reference, with the same signatures."""
-from .dense import *  # noqa: F401,F403
-from . import dense as _dense
+from . import activations, batchnorm, dense, dropout, losses
 
-__all__ = list(_dense.__all__)
 from .activations import *  # noqa: F401,F403
-from . import activations as _activations
+from .batchnorm import *  # noqa: F401,F403
+from .dense import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
-from . import losses as _losses
 
-__all__ += _activations.__all__ + _losses.__all__
+FAMILIES = (activations, batchnorm, dense, dropout, losses)
+__all__ = [name for family in FAMILIES for name in family.__all__]

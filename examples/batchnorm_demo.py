@@ -1,0 +1,99 @@
+"""Batch normalization rescues training that fails without it.
+
+The model of the course material (Keras):
+
+    Dense(256, use_bias=False) -> BatchNormalization -> ReLU
+    Dense(128, use_bias=False) -> BatchNormalization -> ReLU
+    Dense(64,  use_bias=False) -> BatchNormalization -> ReLU
+    Dense(10, activation="softmax")
+
+built with nnc, against the same network without batch norm (with biases instead), in two bad
+situations: a learning rate far too large, and an initialization far too small. The softmax of
+the output layer is fused into the loss ("softmax_cross_entropy" on the logits), which is the
+numerically stable way to write Dense(10, activation="softmax") + cross-entropy.
+
+    python examples/batchnorm_demo.py [--epochs 8]
+"""
+import argparse
+import warnings
+
+import numpy as np
+
+import nnc
+from nnc.initializers import Normal
+from nnc.layers import BatchNormalization, Dense, Layer
+
+
+def relu():
+    """A ReLU layer: nnc's own when the activation layers are available."""
+    try:
+        from nnc.layers import Activation
+        return Activation("relu")
+    except ImportError:
+        return _ReLU()
+
+
+class _ReLU(Layer):
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        self._mask = x > 0
+        return x * self._mask
+
+    def backward(self, dout):
+        return dout * self._mask
+
+
+def sample_data(n=3000, d=64, classes=10, seed=0):
+    """A 10-class sample: Gaussian clusters around random centres, features on very different scales
+    (as raw pixel or sensor data often are), split 5:1 into training and test data."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((classes, d)) * 1.5
+    y = rng.integers(0, classes, n)
+    x = centres[y] + rng.standard_normal((n, d))
+    x *= rng.uniform(0.1, 10.0, d)          # badly scaled features
+    cut = n * 5 // 6
+    return (x[:cut], y[:cut]), (x[cut:], y[cut:])
+
+
+def build(batchnorm, init, seed=0):
+    layers = [nnc.layers.Input((64,))]
+    for units in (256, 128, 64):
+        layers.append(Dense(units, use_bias=not batchnorm, kernel_initializer=init))
+        if batchnorm:
+            layers.append(BatchNormalization())
+        layers.append(relu())
+    layers.append(Dense(10, kernel_initializer=init))
+    return nnc.Sequential(layers, seed=seed)
+
+
+def run(title, batchnorm, init, lr, data, epochs):
+    (x, y), (xt, yt) = data
+    model = build(batchnorm, init)
+    model.compile(optimizer=nnc.optim.SGD(lr), loss="softmax_cross_entropy", metrics=["accuracy"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # overflow in the failing runs is the point
+        model.fit(x, y, epochs=epochs, batch_size=64, verbose=0)
+        accuracy = model.evaluate(xt, yt)["accuracy"]
+    finite = all(np.isfinite(p).all() for lyr in model.layers for p in lyr.params.values())
+    note = "" if finite else "  (weights overflowed to NaN/inf)"
+    print(f"  {title:<36s} {'with   ' if batchnorm else 'without'} batch norm: test accuracy {accuracy:.3f}{note}")
+    return accuracy
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=8)
+    args = parser.parse_args()
+    data = sample_data()
+    print("The course model, 10 classes, chance = 0.10")
+    results = {}
+    for title, init, lr in [("sensible: glorot init, lr 0.01", "glorot_uniform", 0.01),
+                            ("learning rate 0.5 (50x too large)", "glorot_uniform", 0.5),
+                            ("init N(0, 0.001^2) (far too small)", Normal(0.0, 1e-3), 0.01)]:
+        for bn in (True, False):
+            results[title, bn] = run(title, bn, init, lr, data, args.epochs)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""BatchNormalization: normalize each feature (dense) or channel (conv) over the batch."""
+import numpy as np
+
+from .. import backend, initializers
+from ..backend._checks import check_number
+from .base import Layer
+
+
+class BatchNormalization(Layer):
+    """Batch normalization (Ioffe & Szegedy 2015), Keras arguments and defaults.
+
+        out = gamma * (x - mean) / sqrt(var + epsilon) + beta
+
+    Inputs (N, F): statistics per feature over the batch. Inputs (N, C, H, W): per channel over
+    the batch and both spatial axes. In training the batch mean and (biased) variance are used and
+    the running averages follow them:  running = momentum * running + (1 - momentum) * batch
+    (Keras' momentum = 0.99; PyTorch's momentum = 0.1 is 1 - this). In inference the running
+    averages are used. gamma and beta are learned (params); the running averages are buffers:
+    saved with the model, never touched by an optimizer.
+
+    trainable=False freezes the layer the Keras way: gamma and beta stay fixed AND the layer runs
+    in inference mode (running statistics, not updated), while gradients still flow through it."""
+
+    def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
+                 moving_variance_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+        self.momentum = check_number("BatchNormalization", "momentum", momentum, minimum=0, maximum=1)
+        self.epsilon = check_number("BatchNormalization", "epsilon", epsilon, minimum=0, strict=True)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self._cache = None
+
+    def compute_output_shape(self, input_shape):
+        # nnc data is (N, F) or NCHW: the feature/channel axis is 1 either way (-1 too for (N, F)).
+        ok = self.axis == 1 or (self.axis == -1 and len(input_shape) == 1)
+        if len(input_shape) not in (1, 3) or not ok:
+            raise ValueError(f"BatchNormalization: inputs must be (N, F) or (N, C, H, W) with axis=1 "
+                             f"(or -1 for (N, F)); got per-sample shape {tuple(input_shape)}, axis={self.axis}")
+        return tuple(input_shape)
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        out_shape = super().build(input_shape, dtype, rng)
+        C = self.input_shape[0]
+        make = lambda init: init((C,), self.dtype, rng, fan_in=C, fan_out=C)  # noqa: E731
+        # Without scale/center, gamma = 1 / beta = 0 are constants: kept out of params.
+        self._gamma = make(self.gamma_initializer) if self.scale else np.ones(C, self.dtype)
+        self._beta = make(self.beta_initializer) if self.center else np.zeros(C, self.dtype)
+        if self.scale:
+            self.params["gamma"] = self._gamma
+        if self.center:
+            self.params["beta"] = self._beta
+        self.buffers["running_mean"] = make(self.moving_mean_initializer)
+        self.buffers["running_var"] = make(self.moving_variance_initializer)
+        return out_shape
+
+    @property
+    def running_mean(self):
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self):
+        return self.buffers["running_var"]
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = backend.get().batchnorm_forward(
+            x, self.params.get("gamma", self._gamma), self.params.get("beta", self._beta),
+            self.buffers["running_mean"], self.buffers["running_var"], momentum=self.momentum,
+            eps=self.epsilon, training=bool(training and self.trainable))
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        dx, dgamma, dbeta = backend.get().batchnorm_backward(dout, self._cache)
+        if self.scale:
+            self.grads["gamma"] = dgamma
+        if self.center:
+            self.grads["beta"] = dbeta
+        return dx
+
+    def get_config(self):
+        ser = initializers.serialize
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "beta_initializer": ser(self.beta_initializer),
+                "gamma_initializer": ser(self.gamma_initializer),
+                "moving_mean_initializer": ser(self.moving_mean_initializer),
+                "moving_variance_initializer": ser(self.moving_variance_initializer)}
