@@ -162,7 +162,7 @@ def build_cases(B, rng):
             tx, tg, tbeta = _tt(torch, x), _tt(torch, gamma), _tt(torch, beta)
             trm, trv = _tt(torch, rm.copy(), grad=False), _tt(torch, rv.copy(), grad=False)
             nf = lambda x=x, g=gamma, be=beta, rm=rm, rv=rv: B.batchnorm_forward(  # noqa: E731
-                x, g, be, rm, rv, momentum=0.1, eps=1e-5, training=True)
+                x, g, be, rm, rv, momentum=0.9, eps=1e-5, training=True)   # Keras momentum 0.9 = torch's 0.1
             tf = (lambda tx=tx, tg=tg, tbeta=tbeta, trm=trm, trv=trv: torch.nn.functional.batch_norm(
                 tx, trm, trv, tg, tbeta, training=True, momentum=0.1, eps=1e-5)) if torch else None
             yield ("bn", f"batchnorm {'x'.join(map(str, shape))}", "training", {},

@@ -3,7 +3,8 @@
 MLP      784-256-128-64-10, ReLU, logits into softmax cross-entropy
 LeNet-5  conv 6@5x5 pad 2 + ReLU, max pool 2, conv 16@5x5 + ReLU, max pool 2, flatten,
          dense 120 + ReLU, dense 84 + ReLU, dense 10
-nnc draws the initial weights (Glorot uniform, zero biases: nnc's defaults, seeded); `weights()`
+nnc draws the initial weights (seeded; Glorot uniform for the MLP, He uniform for LeNet-5 as in
+examples/lenet5.py; zero biases); `weights()`
 lists them in layer order and `torch_model(kind, weights)` builds the torch twin from that list, so
 both sides start from the same numbers (torch Linear keeps W transposed: (out, in)).
 """
@@ -27,9 +28,11 @@ def nnc_model(kind, seed=0):
                   L.Dense(MLP_UNITS[1], activation="relu"), L.Dense(MLP_UNITS[2], activation="relu"),
                   L.Dense(MLP_UNITS[3])]
     else:
-        layers = [L.Conv2D(6, 5, padding=2, activation="relu", input_shape=(1, 28, 28)), L.MaxPool2D(2),
-                  L.Conv2D(16, 5, activation="relu"), L.MaxPool2D(2), L.Flatten(),
-                  L.Dense(120, activation="relu"), L.Dense(84, activation="relu"), L.Dense(10)]
+        he = "he_uniform"   # as in examples/lenet5.py
+        layers = [L.Conv2D(6, 5, padding=2, activation="relu", kernel_initializer=he, input_shape=(1, 28, 28)),
+                  L.MaxPool2D(2), L.Conv2D(16, 5, activation="relu", kernel_initializer=he), L.MaxPool2D(2),
+                  L.Flatten(), L.Dense(120, activation="relu", kernel_initializer=he),
+                  L.Dense(84, activation="relu", kernel_initializer=he), L.Dense(10)]
     model = nnc.Sequential(layers, seed=seed)
     model.build()
     return model
