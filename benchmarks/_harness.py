@@ -98,10 +98,10 @@ def fault_share(stats, which=0):
     return stats["faults"] * fault_cost()[which] / stats["median"]
 
 
-def ratio(a, b):
+def ratio(a, b, key="median"):
     if not a or not b:
         return None
-    return a["median"] / b["median"]
+    return a[key] / b[key]
 
 
 # ---- formatting ----------------------------------------------------------------------------------
@@ -226,6 +226,9 @@ def env_summary(env):
         f"python {env['python']}, numpy {env['numpy']}, nnc {cfg['nnc']} (backend {cfg['backend']}, "
         f"native built: {cfg['native_built']}, OpenMP: {cfg['openmp']}), torch {env['torch'] or 'not installed'}, "
         f"scikit-learn {env['sklearn'] or 'not installed'}",
+        *([f"WARNING: load average {env['loadavg_start'][0]:.1f} on {env['affinity']} cores: other processes "
+           "are running, figures (2-thread ones most) are noisy; medians over interleaved rounds limit, "
+           "not remove, the effect"] if env["loadavg_start"][0] > 0.5 * env["affinity"] else []),
         f"BLAS: {blas}; OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}",
         f"one minor page fault costs {env['page_fault_us'][0]:.2f} us (small pages), "
         f"{env['page_fault_us'][1]:.0f} us (huge pages, transparent_hugepage: {env['thp']})",

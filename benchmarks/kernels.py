@@ -202,7 +202,8 @@ def run(opts, threads, peaks):
                         continue
                     r = ratio(st.get("nnc"), st.get("torch"))
                     rec = {"group": "kernels", "case": name, "pass": pass_, "threads": n, "note": note,
-                           "stats": st, "ratio": r, "target": _target(family, pass_, extra)}
+                           "stats": st, "ratio": r, "ratio_of_mins": ratio(st.get("nnc"), st.get("torch"), "min"),
+                           "target": _target(family, pass_, extra)}
                     gf = pk = None
                     if "flops" in extra:
                         mult = 3.0 if pass_ == "fwd+bwd" else 1.0   # backward = dx and dW, one GEMM each
