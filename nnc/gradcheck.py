@@ -76,8 +76,9 @@ def gradcheck(obj, x, y=None, loss=None, h=1e-6, tol=1e-6, seed=0, check_input=T
 
     def params_to_float64():
         for _, layer in pairs:
-            for k in layer.params:
-                layer.params[k] = np.ascontiguousarray(layer.params[k], dtype=np.float64)
+            for store in (layer.params, getattr(layer, "buffers", {})):  # buffers: batch-norm running stats
+                for k in store:
+                    store[k] = np.ascontiguousarray(store[k], dtype=np.float64)
 
     params_to_float64()              # built layers: cast their parameters
     out = forward(x, training)       # unbuilt layers build here, in float64 (the dtype of x)

@@ -25,6 +25,11 @@ def test_both_backends_export_the_same_kernels_with_the_same_signatures(native, 
 
 
 def test_switching(native):
+    with nnc.native():
+        _check_switching()
+
+
+def _check_switching():
     assert backend.name() == "native"
     with nnc.reference():
         assert backend.name() == "reference" and backend.get() is backend.reference
@@ -33,10 +38,8 @@ def test_switching(native):
         assert backend.name() == "reference"
     assert backend.name() == "native"
     nnc.use("reference")
-    try:
-        assert backend.name() == "reference"
-    finally:
-        nnc.use("native")
+    assert backend.name() == "reference"
+    nnc.use("native")
     with pytest.raises(ValueError, match="unknown backend 'cuda'"):
         nnc.use("cuda")
 
@@ -47,7 +50,8 @@ def test_layers_follow_the_switch_mid_training(native, rng, monkeypatch):
     calls = []
     original = backend.reference.dense_forward
     monkeypatch.setattr(backend.reference, "dense_forward", lambda *a: calls.append(1) or original(*a))
-    y_native = layer.forward(x)
+    with nnc.native():
+        y_native = layer.forward(x)
     with nnc.reference():
         y_ref = layer.forward(x)
     assert calls == [1]
