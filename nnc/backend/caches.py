@@ -19,3 +19,20 @@ class ActivationCache(NamedTuple):
     out: np.ndarray                # its output (sigmoid, tanh, softmax... reuse it in backward)
     alpha: Optional[object] = None  # slope/scale parameter where the activation has one (array for PReLU)
     axis: int = -1                  # softmax axis
+
+
+class Conv2DCache(NamedTuple):
+    x: np.ndarray          # (N, C_in, H, W) input of the forward pass (columns are rebuilt in backward)
+    W: np.ndarray          # (C_out, C_in, kh, kw) weights
+    use_bias: bool
+    stride: tuple          # (sh, sw)
+    padding: tuple         # (ph, pw)
+    dilation: tuple        # (dh, dw)
+
+
+class PoolCache(NamedTuple):
+    x_shape: tuple                     # (N, C, H, W) of the forward input
+    pool_size: tuple                   # (kh, kw); (H, W) for global average pooling
+    stride: tuple                      # (sh, sw)
+    padding: tuple                     # (ph, pw)
+    argmax: Optional[np.ndarray] = None  # max pooling: (N, C, Ho, Wo) int32 flat index ih*W + iw in the plane

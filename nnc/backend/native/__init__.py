@@ -2,6 +2,8 @@
 
 Exports exactly the functions of nnc.backend.reference, with the same signatures."""
 from .dense import *  # noqa: F401,F403
-from . import dense as _dense
+from .conv import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from . import dense as _dense, conv as _conv, pool as _pool
 
-__all__ = list(_dense.__all__)
+__all__ = list(_dense.__all__) + _conv.__all__ + _pool.__all__
