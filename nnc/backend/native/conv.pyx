@@ -7,7 +7,8 @@ Parallel scheme (measured with benchmarks/conv_quick.py, N=64, 16->32 channels, 
   "per_image"  OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
                a single-threaded GEMM (BLAS is capped at 1 thread around the region, so the two thread
                pools never nest). Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
-  "batch"      images one after another; im2col threaded over channels, the GEMM threaded by BLAS.
+  "batch"      images one after another; serial im2col, the GEMM threaded by BLAS (forward only; the
+               backward always uses per_image).
 per_image won on 1 and 2 threads (figures in the benchmark); small GEMMs (C_out x K x Ho*Wo) split
 poorly across BLAS threads, while whole images split perfectly. `_scheme` selects one for benchmarks.
 
@@ -114,20 +115,11 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
             for n in prange(g.N, schedule="static"):
                 _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[tid, 0], &out[n, 0, 0])
     else:
+        # images in turn, the GEMM threaded by BLAS; im2col stays serial, because an OpenMP team
+        # between BLAS calls makes the two thread pools spin against each other (measured: 100x slower)
         with nogil:
             for n in range(g.N):
-                if not g.direct:
-                    if floating is float:
-                        nnc_im2col_batch_f32(&x[n, 0, 0, 0], 1, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw,
-                                             g.ph, g.pw, g.dh, g.dw, &ws[0, 0], nthreads)
-                    else:
-                        nnc_im2col_batch_f64(&x[n, 0, 0, 0], 1, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw,
-                                             g.ph, g.pw, g.dh, g.dw, &ws[0, 0], nthreads)
-                    g.direct = True   # _forward1 now takes ws as the columns, prepared above
-                    _forward1(&ws[0, 0], &Wm[0, 0], &b[0], use_bias, &g, NULL, &out[n, 0, 0])
-                    g.direct = False
-                else:
-                    _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, NULL, &out[n, 0, 0])
+                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[0, 0], &out[n, 0, 0])
 
 
 cdef inline void _backward1(const floating *im, const floating *dout_n, const floating *Wm, Geom *g,
