@@ -8,6 +8,9 @@ __version__ = "0.1.0"
 
 from . import backend
 from ._config import get_num_threads, set_num_threads, show_config, threads
+from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
+from .gradcheck import gradcheck  # noqa: E402
+from .models import Perceptron, Sequential  # noqa: E402
 
 
 def use(name):

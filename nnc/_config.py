@@ -49,9 +49,17 @@ def _resolve(n):
     return n if openmp_enabled() else 1
 
 
+_default_threads = None
+
+
 def get_num_threads():
     """Threads the native kernels use (OpenMP team size, and the BLAS cap once set)."""
-    return _num_threads if _num_threads is not None else _resolve(None)
+    global _default_threads
+    if _num_threads is not None:
+        return _num_threads
+    if _default_threads is None:  # asked on every kernel call: resolve once
+        _default_threads = _resolve(None)
+    return _default_threads
 
 
 def _blas():

@@ -57,42 +57,49 @@ def _layers_and_prefixes(obj):
     return [("", obj)]
 
 
-def gradcheck(obj, x, y=None, loss=None, h=1e-6, tol=1e-6, seed=0, check_input=True):
+def gradcheck(obj, x, y=None, loss=None, h=1e-6, tol=1e-6, seed=0, check_input=True, training=False):
     """Compare backward() of a layer or model with finite differences, in float64.
 
     Without `loss`, the scalar checked is L = sum(out * R) for a fixed random R, so dL/dout = R and
     every output element takes part. With `loss` (a loss object or name) and targets `y`, L is that
     loss. Parameters are cast to float64 in place (check a copy if that matters). Returns a
-    GradcheckReport; `report.ok` says whether every tensor is within `tol`."""
+    GradcheckReport; `report.ok` says whether every tensor is within `tol`. training=True checks the
+    training-mode pass (batch statistics in batch norm); layers that draw random masks must be
+    deterministic for that (e.g. dropout rate 0)."""
     from . import losses as losses_mod
 
     x = np.array(x, dtype=np.float64)
     pairs = _layers_and_prefixes(obj)
-    for _, layer in pairs:
-        for k in layer.params:
-            layer.params[k] = np.ascontiguousarray(layer.params[k], dtype=np.float64)
-    forward = obj.forward
-    out = forward(x, training=False)
-    if getattr(obj, "built", True) is False or any(not lyr.built for _, lyr in pairs):
-        out = forward(x, training=False)
+
+    def forward(inp, training):
+        return obj.forward(inp, training=training)
+
+    def params_to_float64():
+        for _, layer in pairs:
+            for k in layer.params:
+                layer.params[k] = np.ascontiguousarray(layer.params[k], dtype=np.float64)
+
+    params_to_float64()              # built layers: cast their parameters
+    out = forward(x, training)       # unbuilt layers build here, in float64 (the dtype of x)
+    params_to_float64()
 
     if loss is None:
         R = np.random.default_rng(seed).standard_normal(out.shape)
 
         def scalar():
-            return float(np.sum(forward(x, training=False) * R))
+            return float(np.sum(forward(x, training) * R))
 
         dout = R
     else:
         loss_fn = losses_mod.get(loss)
 
         def scalar():
-            return loss_fn.forward(forward(x, training=False), y)
+            return loss_fn.forward(forward(x, training), y)
 
         loss_fn.forward(out, y)
         dout = loss_fn.backward()
 
-    forward(x, training=False)
+    forward(x, training)
     dx = obj.backward(dout)
     analytic = {f"{p}{k}": np.array(layer.grads[k]) for p, layer in pairs for k in layer.params}
     errors = {}

@@ -1,0 +1,155 @@
+"""Weight initializers: `init(shape, dtype, rng, fan_in, fan_out) -> ndarray`.
+
+Every initializer draws from the numpy Generator it is given (the model's, seeded), so a seed fixes
+the initial weights. fan_in/fan_out: Dense (D, M) -> D, M; Conv2D (C_out, C_in, kh, kw) ->
+C_in*kh*kw, C_out*kh*kw.
+    glorot_uniform  U(-l, l), l = sqrt(6 / (fan_in + fan_out))       Glorot & Bengio 2010
+    glorot_normal   N(0, s^2), s = sqrt(2 / (fan_in + fan_out))
+    he_uniform      U(-l, l), l = sqrt(6 / fan_in)                     He et al. 2015
+    he_normal       N(0, s^2), s = sqrt(2 / fan_in)
+(Keras draws its *_normal from a truncated normal; nnc uses the plain normal the papers state.)
+"""
+import numpy as np
+
+_REGISTRY = {}
+
+
+class Initializer:
+    """Base class; subclasses implement `sample(shape, rng, fan_in, fan_out)` in float64."""
+    aliases = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for key in (cls.__name__, *cls.aliases):
+            _REGISTRY[key.lower()] = cls
+
+    def __call__(self, shape, dtype=np.float32, rng=None, fan_in=None, fan_out=None):
+        rng = rng if rng is not None else np.random.default_rng()
+        fan_in, fan_out = _fans(shape, fan_in, fan_out)
+        return np.ascontiguousarray(self.sample(tuple(shape), rng, fan_in, fan_out), dtype=dtype)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _fans(shape, fan_in, fan_out):
+    if fan_in is None or fan_out is None:
+        shape = tuple(shape)
+        if len(shape) == 2:
+            guess = shape[0], shape[1]
+        elif len(shape) > 2:  # (C_out, C_in, kh, kw)
+            receptive = int(np.prod(shape[2:]))
+            guess = shape[1] * receptive, shape[0] * receptive
+        else:
+            guess = (shape[0], shape[0]) if shape else (1, 1)
+        fan_in = guess[0] if fan_in is None else fan_in
+        fan_out = guess[1] if fan_out is None else fan_out
+    return fan_in, fan_out
+
+
+class GlorotUniform(Initializer):
+    aliases = ("glorot_uniform", "xavier_uniform")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape)
+
+
+class GlorotNormal(Initializer):
+    aliases = ("glorot_normal", "xavier_normal")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
+
+
+class HeUniform(Initializer):
+    aliases = ("he_uniform", "kaiming_uniform")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        limit = np.sqrt(6.0 / fan_in)
+        return rng.uniform(-limit, limit, size=shape)
+
+
+class HeNormal(Initializer):
+    aliases = ("he_normal", "kaiming_normal")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+
+
+class Zeros(Initializer):
+    aliases = ("zeros", "zero")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    aliases = ("ones", "one")
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return np.ones(shape)
+
+
+class Uniform(Initializer):
+    """U(minval, maxval)."""
+    aliases = ("uniform", "random_uniform")
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        if not (np.isfinite(minval) and np.isfinite(maxval) and minval < maxval):
+            raise ValueError(f"Uniform: need finite minval < maxval, got {minval!r}, {maxval!r}")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return rng.uniform(self.minval, self.maxval, size=shape)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class Normal(Initializer):
+    """N(mean, stddev^2)."""
+    aliases = ("normal", "random_normal")
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        if not (np.isfinite(mean) and np.isfinite(stddev) and stddev >= 0):
+            raise ValueError(f"Normal: need finite mean and stddev >= 0, got {mean!r}, {stddev!r}")
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def sample(self, shape, rng, fan_in, fan_out):
+        return rng.normal(self.mean, self.stddev, size=shape)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+def get(identifier):
+    """An Initializer from a name ("he_normal"), an instance, or a config dict
+    {"class_name": ..., "config": {...}}."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, dict):
+        cls = _lookup(identifier.get("class_name", ""))
+        return cls(**identifier.get("config", {}))
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    raise TypeError(f"initializer must be a name, an Initializer or a config dict, got {identifier!r}")
+
+
+def _lookup(name):
+    try:
+        return _REGISTRY[name.lower()]
+    except KeyError:
+        known = sorted(k for k in _REGISTRY if "_" in k or k.islower())
+        raise ValueError(f"unknown initializer {name!r}; known: {known}") from None
+
+
+def serialize(init):
+    return {"class_name": type(init).__name__, "config": init.get_config()}

@@ -1,0 +1,89 @@
+"""The backend switch, thread settings and show_config."""
+import inspect
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnc
+from nnc import backend
+
+
+def test_native_is_built_when_required():
+    # CI sets NNC_REQUIRE_NATIVE=1: a silent fallback to reference mode must fail the run there.
+    if os.environ.get("NNC_REQUIRE_NATIVE") == "1":
+        assert backend.native_available(), "native extension failed to import"
+        assert nnc._config.openmp_enabled(), "native extension built without OpenMP"
+
+
+def test_both_backends_export_the_same_kernels_with_the_same_signatures(native, reference):
+    assert sorted(native.__all__) == sorted(reference.__all__)
+    for name in reference.__all__:
+        assert str(inspect.signature(getattr(native, name))) == str(inspect.signature(getattr(reference, name))), name
+
+
+def test_switching(native):
+    assert backend.name() == "native"
+    with nnc.reference():
+        assert backend.name() == "reference" and backend.get() is backend.reference
+        with nnc.native():
+            assert backend.get() is backend.native
+        assert backend.name() == "reference"
+    assert backend.name() == "native"
+    nnc.use("reference")
+    try:
+        assert backend.name() == "reference"
+    finally:
+        nnc.use("native")
+    with pytest.raises(ValueError, match="unknown backend 'cuda'"):
+        nnc.use("cuda")
+
+
+def test_layers_follow_the_switch_mid_training(native, rng, monkeypatch):
+    layer = nnc.layers.Dense(3)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    calls = []
+    original = backend.reference.dense_forward
+    monkeypatch.setattr(backend.reference, "dense_forward", lambda *a: calls.append(1) or original(*a))
+    y_native = layer.forward(x)
+    with nnc.reference():
+        y_ref = layer.forward(x)
+    assert calls == [1]
+    np.testing.assert_allclose(y_native, y_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_env_variable_selects_reference():
+    code = "import nnc; print(nnc.backend.name())"
+    env = dict(os.environ, NNC_BACKEND="reference")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "reference"
+    env["NNC_BACKEND"] = "bogus"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "NNC_BACKEND='bogus'" in bad.stderr
+
+
+def test_threads_context_restores(native):
+    before = nnc.get_num_threads()
+    with nnc.threads(1) as n:
+        assert n == 1 and nnc.get_num_threads() == 1
+        assert all(lib["threads"] == 1 for lib in nnc._config.blas_info())
+    assert nnc.get_num_threads() == before
+    with pytest.raises(ValueError, match="must not be 0"):
+        nnc.set_num_threads(0)
+    with pytest.raises(TypeError):
+        nnc.set_num_threads(1.5)
+
+
+def test_omp_num_threads_is_respected_at_import(native):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", "import nnc; print(nnc.get_num_threads())"],
+                         env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_show_config_reports_the_build(capsys):
+    nnc.show_config()
+    text = capsys.readouterr().out
+    assert nnc.__version__ in text and "OpenMP:" in text and "threads:" in text and "BLAS:" in text
