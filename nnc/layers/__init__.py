@@ -2,3 +2,5 @@
 from .base import Layer, get, register  # noqa: F401
 from .dense import Dense  # noqa: F401
 from .reshape import Flatten, Input  # noqa: F401
+from .conv import Conv2D  # noqa: F401
+from .pooling import AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, MaxPool2D, MaxPooling2D  # noqa: F401
