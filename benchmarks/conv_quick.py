@@ -31,13 +31,14 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def median_ms(fn, repeat):
-    fn()  # warm-up: first-touch page faults, thread team start
+    """All `repeat` timings in ms after a warm-up (first-touch page faults, thread team start)."""
+    fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        times.append(1e3 * (time.perf_counter() - t0))
+    return times
 
 
 def nnc_cases(x, W, b):
@@ -95,6 +96,8 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--schemes", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate the libraries this many times (a shared machine's load then hits all alike)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -103,21 +106,27 @@ def main():
     # One process per library and thread count: two OpenMP runtimes (torch ships its own) or an OpenMP
     # team next to BLAS threads in one process spin against each other and distort every figure.
     libs = ["nnc"] + (["nnc-batch"] if args.schemes else []) + (["torch"] if HAVE_TORCH else [])
-    print(f"x (64, 16, 28, 28) float32, W (32, 16, 3, 3), pad 1; median of {args.repeat} runs, ms per call")
-    print(f"{'case':<22s}{'threads':>8s}" + "".join(f"{lib:>11s}" for lib in libs)
+    print(f"x (64, 16, 28, 28) float32, W (32, 16, 3, 3), pad 1; ms per call, median (min) of "
+          f"{args.rounds} x {args.repeat} runs")
+    print(f"{'case':<22s}{'threads':>8s}" + "".join(f"{lib:>17s}" for lib in libs)
           + (f"{'nnc/torch':>11s}" if HAVE_TORCH else ""))
     for n in args.threads:
-        res = {}
-        for lib in libs:
-            cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--threads", str(n),
-                   "--repeat", str(args.repeat)]
-            res[lib] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True)
-                                  .stdout.strip().splitlines()[-1])
+        res = {lib: {} for lib in libs}
+        for _ in range(args.rounds):
+            for lib in libs:
+                cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, "--threads", str(n),
+                       "--repeat", str(args.repeat)]
+                out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True)
+                                 .stdout.strip().splitlines()[-1])
+                for case, times in out.items():
+                    res[lib].setdefault(case, []).extend(times)
+        med = {lib: {c: statistics.median(t) for c, t in r.items()} for lib, r in res.items()}
         for case in res["nnc"]:
             row = f"{case:<22s}{n:>8d}" + "".join(
-                f"{res[lib][case]:>11.2f}" if case in res[lib] else f"{'':>11s}" for lib in libs)
+                f"{med[lib][case]:>9.2f} ({min(res[lib][case]):>5.2f})" if case in res[lib] else f"{'':>17s}"
+                for lib in libs)
             if HAVE_TORCH:
-                row += f"{res['nnc'][case] / res['torch'][case]:>11.2f}"
+                row += f"{med['nnc'][case] / med['torch'][case]:>11.2f}"
             print(row)
 
 
