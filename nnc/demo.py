@@ -32,7 +32,7 @@ def mlp_demo(seed, epochs, n_train):
         Dense(128, activation="relu", kernel_initializer="he_uniform"),
         Dense(10),  # logits; the loss applies the softmax (fused and numerically stable)
     ], seed=seed)
-    model.compile(optimizer=nnc.optim.SGD(lr=0.1), loss="softmax_cross_entropy", metrics=["accuracy"])
+    model.compile(optimizer=nnc.optim.SGD(lr=0.05), loss="softmax_cross_entropy", metrics=["accuracy"])
     model.summary()
     t0 = time.perf_counter()
     model.fit(x_train, y_train, epochs=epochs, batch_size=64, validation_data=(x_test, y_test), verbose=2)

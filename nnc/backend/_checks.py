@@ -152,3 +152,85 @@ def check_pool(fn, x, pool_size, stride, padding):
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(f"{fn}: padding {p} must be at most half the pool size {k}")
     return geometry
+
+
+# ---- activations and losses -------------------------------------------------------------------
+
+def check_axis(fn, axis, ndim):
+    """An axis index valid for rank `ndim` (negative counts from the end); returned non-negative."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"{fn}: axis must be an integer in [{-ndim}, {ndim}), got {axis!r}")
+    return int(axis) % ndim
+
+
+def check_prelu(fn, x, alpha):
+    """x (N, ...) and alpha broadcastable to one sample x.shape[1:] (e.g. (C, 1, 1) for NCHW)."""
+    check_float(fn, "x", x)
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: x must be at least 2-D (N, ...), got shape {x.shape}")
+    check_float(fn, "alpha", alpha, dtype=x.dtype)
+    sample = x.shape[1:]
+    try:
+        ok = alpha.ndim <= len(sample) and np.broadcast_shapes(alpha.shape, sample) == sample
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{fn}: alpha of shape {alpha.shape} does not broadcast to one sample of shape {sample}")
+
+
+def check_loss_pair(fn, output, target):
+    """Elementwise losses: output (N, ...) and a finite float target of the same shape and dtype."""
+    check_float(fn, "output", output)
+    check_float(fn, "target", target, dtype=output.dtype)
+    check_shape(fn, "target", target, output.shape)
+    return check_finite(fn, "target", target)
+
+
+def check_labels(fn, labels, N, K):
+    """Class ids: shape (N,), any integer dtype or floats holding whole numbers, each in [0, K).
+
+    Returns them as a C-contiguous int64 array (a copy of N integers, made once here)."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"{fn}: labels must be a numpy.ndarray, got {type(labels).__name__}")
+    if labels.shape != (N,):
+        raise ValueError(f"{fn}: class labels must have shape ({N},), got {labels.shape}")
+    if labels.dtype.kind == "f":
+        check_finite(fn, "labels", labels)
+        if np.any(labels != np.floor(labels)):
+            bad = labels[labels != np.floor(labels)][0]
+            raise ValueError(f"{fn}: float labels must be whole numbers (class ids), got {bad!r}")
+    elif labels.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: labels must be integer class ids, got dtype {labels.dtype}")
+    lo, hi = labels.min(), labels.max()
+    if lo < 0 or hi >= K:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{fn}: class label {bad!r} out of range [0, {K}) for output with {K} classes")
+    return np.ascontiguousarray(labels, dtype=np.int64)
+
+
+def check_class_target(fn, output, target):
+    """Class losses: output (N, K); target class ids (N,) or float rows (N, K) (one-hot/probabilities).
+
+    Returns the target ready for a kernel: int64 class ids or the checked float rows."""
+    check_float(fn, "output", output, 2, "(N, K)")
+    if isinstance(target, np.ndarray) and target.ndim == 1:
+        return check_labels(fn, target, output.shape[0], output.shape[1])
+    check_float(fn, "target", target, 2, "(N, K)", dtype=output.dtype)
+    check_shape(fn, "target", target, output.shape)
+    return check_finite(fn, "target", target)
+
+
+def check_loss_cache(fn, cache, loss):
+    """The cache handed to `<loss>_backward` must come from `<loss>_forward`."""
+    if getattr(cache, "loss", None) != loss:
+        got = getattr(cache, "loss", type(cache).__name__)
+        raise ValueError(f"{fn}: cache comes from {got!r}, not from {loss}_forward")
+    return cache
+
+
+def check_class_ids(fn, output, target):
+    """Losses that take class ids only (the hinges): output (N, K), target (N,) in [0, K) as int64."""
+    if not (isinstance(target, np.ndarray) and target.ndim == 1):
+        got = getattr(target, "shape", type(target).__name__)
+        raise ValueError(f"{fn}: target must be class ids of shape (N,), got {got}")
+    return check_class_target(fn, output, target)

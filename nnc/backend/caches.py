@@ -36,3 +36,11 @@ class PoolCache(NamedTuple):
     stride: tuple                      # (sh, sw)
     padding: tuple                     # (ph, pw)
     argmax: Optional[np.ndarray] = None  # max pooling: (N, C, Ho, Wo) int32 flat index ih*W + iw in the plane
+
+
+class LossCache(NamedTuple):
+    loss: str                          # the loss that made it ("mse", "softmax_cross_entropy", ...)
+    output: np.ndarray                 # model output: predictions, probabilities or logits
+    target: np.ndarray                 # float targets shaped like output, or int64 class ids (N,)
+    aux: Optional[np.ndarray] = None   # softmax probabilities of the fused softmax cross-entropy
+    param: float = 0.0                 # delta (huber, multiclass hinge) or clipping eps

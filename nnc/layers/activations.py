@@ -1,2 +1,203 @@
-def get(x):
-    return None
+"""Activation layers: thin objects around the activation kernels of the active backend.
+
+Each layer calls `nnc.backend.get().<name>_forward(x)` on every forward (so switching backends
+takes effect at once), keeps the kernel's cache in `self._cache`, and hands it back to
+`<name>_backward(dout, cache)`. They have no parameters except PReLU's `alpha`.
+
+Use them as layers (`Sequential([Dense(64), ReLU()])`) or by name (`Dense(64, activation="relu")`:
+Dense and Conv2D call `get("relu")` below). Defaults follow PyTorch where Keras differs:
+LeakyReLU(alpha=0.01) (Keras uses 0.3), GELU is the exact erf form.
+"""
+import numpy as np
+
+from .. import backend
+from .base import Layer
+
+__all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish", "SiLU",
+           "Softplus", "Softsign", "Softmax", "Identity", "Linear", "Step", "get"]
+
+
+class _ActivationLayer(Layer):
+    """An activation without parameters: forward/backward call the kernel pair `kernel`."""
+    kernel = None   # the kernel name in the backend, e.g. "relu" for relu_forward/relu_backward
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._cache = None     # ActivationCache of the last forward
+
+    def _kernel_args(self):
+        """Hyperparameters passed after x (alpha, axis); none by default."""
+        return ()
+
+    def forward(self, x, training=False):
+        if not self.built:
+            self.build(x.shape[1:], x.dtype)
+        out, self._cache = getattr(backend.get(), f"{self.kernel}_forward")(x, *self._kernel_args())
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        return getattr(backend.get(), f"{self.kernel}_backward")(dout, self._cache)
+
+
+def _simple(class_name, kernel, doc):
+    cls = type(class_name, (_ActivationLayer,), {"kernel": kernel, "__doc__": doc, "__module__": __name__})
+    return cls
+
+
+ReLU = _simple("ReLU", "relu", "max(x, 0).")
+Sigmoid = _simple("Sigmoid", "sigmoid", "1 / (1 + exp(-x)), stable for large |x|.")
+Tanh = _simple("Tanh", "tanh", "tanh(x).")
+SELU = _simple("SELU", "selu", "Scaled ELU with the constants of Klambauer et al. 2017.")
+GELU = _simple("GELU", "gelu", "x * Phi(x), the exact erf form.")
+Swish = _simple("Swish", "swish", "x * sigmoid(x) (also called SiLU).")
+SiLU = Swish
+Softplus = _simple("Softplus", "softplus", "log(1 + exp(x)), stable.")
+Softsign = _simple("Softsign", "softsign", "x / (1 + |x|).")
+Identity = _simple("Identity", "identity", "The identity (Keras's 'linear' activation): out = x.")
+Linear = Identity
+
+
+class Step(_ActivationLayer):
+    """Heaviside step: 1 where x >= 0 else 0. Forward only (the perceptron); backward raises."""
+    kernel = "step"
+
+
+class LeakyReLU(_ActivationLayer):
+    """x where x > 0 else alpha * x. alpha=0.01 as in PyTorch (Keras's default is 0.3)."""
+    kernel = "leaky_relu"
+
+    def __init__(self, alpha=0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _kernel_args(self):
+        return (self.alpha,)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ELU(_ActivationLayer):
+    """x where x > 0 else alpha * (exp(x) - 1), alpha > 0."""
+    kernel = "elu"
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def _kernel_args(self):
+        return (self.alpha,)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class Softmax(_ActivationLayer):
+    """exp(x) / sum(exp(x)) along `axis` (default the last one, the classes of (N, K) scores)."""
+    kernel = "softmax"
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _kernel_args(self):
+        return (self.axis,)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class PReLU(Layer):
+    """x where x > 0 else alpha * x with a learned slope `alpha` per input position.
+
+    alpha has the per-sample input shape, with size 1 along `shared_axes` (Keras's meaning: axes
+    of the full input counted from 1 = the first axis after the batch), e.g. shared_axes=(2, 3)
+    for NCHW images gives one slope per channel, alpha of shape (C, 1, 1). Initialized to
+    `alpha_initializer` (0.25, the value of He et al. 2015)."""
+
+    def __init__(self, alpha_initializer=0.25, shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = float(alpha_initializer)
+        if shared_axes is None:
+            shared_axes = ()
+        elif isinstance(shared_axes, int):
+            shared_axes = (shared_axes,)
+        self.shared_axes = tuple(int(a) for a in shared_axes)
+        self._cache = None
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        out = super().build(input_shape, dtype, rng)
+        shape = list(self.input_shape)
+        for a in self.shared_axes:
+            if not 1 <= a <= len(shape):
+                raise ValueError(f"{self.name}: shared_axes entry {a} is not an axis of the input "
+                                 f"(1..{len(shape)} for per-sample shape {self.input_shape})")
+            shape[a - 1] = 1
+        self.params["alpha"] = np.full(shape, self.alpha_initializer, dtype=self.dtype)
+        self.grads["alpha"] = np.zeros_like(self.params["alpha"])
+        return out
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = backend.get().prelu_forward(x, self.params["alpha"])
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        dx, dalpha = backend.get().prelu_backward(dout, self._cache)
+        self.grads["alpha"][...] = dalpha     # in place: optimizers may hold a reference
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "alpha_initializer": self.alpha_initializer,
+                "shared_axes": list(self.shared_axes)}
+
+
+# ---- names ---------------------------------------------------------------------------------------
+
+_BY_NAME = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, "leaky_relu": LeakyReLU,
+            "prelu": PReLU, "elu": ELU, "selu": SELU, "gelu": GELU, "swish": Swish, "silu": Swish,
+            "softplus": Softplus, "softsign": Softsign, "step": Step, "identity": Identity}
+
+
+def _lookup(name):
+    key = name.strip().lower()
+    if key not in _BY_NAME:
+        known = ", ".join(sorted(list(_BY_NAME) + ["linear"]))
+        raise ValueError(f"unknown activation {name!r}; known: {known}")
+    return _BY_NAME[key]
+
+
+class Activation(_ActivationLayer):
+    """An activation chosen by name, as in Keras: Activation("relu"). Its config is the name."""
+
+    def __init__(self, activation, **kwargs):
+        if not isinstance(activation, str):
+            raise TypeError(f"Activation: activation must be a name such as 'relu', got {activation!r}")
+        kwargs.setdefault("name", activation.lower())
+        super().__init__(**kwargs)
+        self.activation = activation.lower()
+        cls = Identity if self.activation == "linear" else _lookup(self.activation)
+        self.kernel = getattr(cls, "kernel", None)
+        if self.kernel is None:
+            raise ValueError(f"Activation: {activation!r} has a parameter; use the PReLU layer")
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+def get(identifier):
+    """A new activation layer for a Keras name ("relu", "softmax", ...), None for "linear"/None
+    (nothing to apply), or a Layer instance returned as is. Unknown names raise ValueError."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, Layer):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier.strip().lower() == "linear":
+            return None
+        return _lookup(identifier)()
+    raise TypeError(f"activation must be a name, a Layer or None, got {type(identifier).__name__}")

@@ -1,0 +1,233 @@
+"""Activations, reference: each one the formula of the lecture on whole arrays.
+
+Every `<name>_forward(x) -> (out, ActivationCache)` works on any shape elementwise; its
+`<name>_backward(dout, cache) -> dx` is the chain rule dx = dout * f'(x). prelu also returns
+dalpha, softmax works along an axis. step has no backward (zero gradient almost everywhere).
+"""
+import numpy as np
+from scipy.special import erf
+
+from .._checks import check_axis, check_dout, check_float, check_number, check_prelu
+from ..caches import ActivationCache
+
+__all__ = [f"{name}_{d}" for name in ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu",
+                                        "selu", "gelu", "swish", "silu", "softplus", "softsign", "softmax")
+           for d in ("forward", "backward")]
+
+# Klambauer et al. 2017, "Self-Normalizing Neural Networks" (the constants PyTorch uses).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _sigmoid(x):
+    # exp of -|x| only: never overflows; the two branches are the same function rewritten.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _checked(fn, x):
+    return check_float(fn, "x", x)
+
+
+def _dout(fn, dout, cache):
+    return check_dout(fn, dout, cache.x.shape, cache.x.dtype)
+
+
+def identity_forward(x):
+    """out = x (a copy).  x: any shape -> (out, ActivationCache)."""
+    _checked("identity_forward", x)
+    out = x.copy()
+    return out, ActivationCache(x, out)
+
+
+def identity_backward(dout, cache):
+    """dx = dout."""
+    return _dout("identity_backward", dout, cache).copy()
+
+
+def step_forward(x):
+    """Heaviside step: out = 1 where x >= 0 else 0 (step(0) = 1). Forward only: the perceptron rule."""
+    _checked("step_forward", x)
+    out = (x >= 0).astype(x.dtype)
+    return out, ActivationCache(x, out)
+
+
+def step_backward(dout, cache):
+    """Always raises: the step has zero gradient almost everywhere, so backpropagation cannot train it."""
+    raise RuntimeError("step_backward: the step function has zero gradient almost everywhere (and none at 0), "
+                       "so it cannot be trained by backpropagation; use the perceptron learning rule, or "
+                       "sigmoid/tanh for a differentiable model")
+
+
+def sigmoid_forward(x):
+    """out = 1 / (1 + exp(-x)), computed without overflow for large |x|."""
+    _checked("sigmoid_forward", x)
+    out = _sigmoid(x)
+    return out, ActivationCache(x, out)
+
+
+def sigmoid_backward(dout, cache):
+    """dx = dout * out * (1 - out)."""
+    s = cache.out
+    return _dout("sigmoid_backward", dout, cache) * s * (1 - s)
+
+
+def tanh_forward(x):
+    """out = tanh(x)."""
+    _checked("tanh_forward", x)
+    out = np.tanh(x)
+    return out, ActivationCache(x, out)
+
+
+def tanh_backward(dout, cache):
+    """dx = dout * (1 - out**2)."""
+    return _dout("tanh_backward", dout, cache) * (1 - cache.out ** 2)
+
+
+def relu_forward(x):
+    """out = max(x, 0)."""
+    _checked("relu_forward", x)
+    out = np.where(x > 0, x, 0).astype(x.dtype)
+    return out, ActivationCache(x, out)
+
+
+def relu_backward(dout, cache):
+    """dx = dout where x > 0 else 0 (subgradient 0 at x = 0)."""
+    return np.where(cache.x > 0, _dout("relu_backward", dout, cache), 0).astype(dout.dtype)
+
+
+def leaky_relu_forward(x, alpha=0.01):
+    """out = x where x > 0 else alpha * x, alpha >= 0 (0.01 like PyTorch)."""
+    alpha = check_number("leaky_relu_forward", "alpha", alpha, minimum=0)
+    _checked("leaky_relu_forward", x)
+    out = np.where(x > 0, x, alpha * x)
+    return out, ActivationCache(x, out, alpha)
+
+
+def leaky_relu_backward(dout, cache):
+    """dx = dout where x > 0 else alpha * dout."""
+    dout = _dout("leaky_relu_backward", dout, cache)
+    return np.where(cache.x > 0, dout, cache.alpha * dout)
+
+
+def prelu_forward(x, alpha):
+    """out = x where x > 0 else alpha * x.  x: (N, ...); alpha broadcasts to x.shape[1:],
+    e.g. (C, 1, 1) for one slope per channel of NCHW input -> (out, ActivationCache)."""
+    check_prelu("prelu_forward", x, alpha)
+    out = np.where(x > 0, x, alpha * x)     # alpha broadcasts over the batch axis and shared axes
+    return out, ActivationCache(x, out, alpha)
+
+
+def prelu_backward(dout, cache):
+    """dx = dout where x > 0 else alpha * dout;  dalpha = sum over the batch (and over the axes
+    where alpha is shared) of dout * x where x <= 0 -> (dx, dalpha shaped like alpha)."""
+    x, alpha = cache.x, cache.alpha
+    dout = check_dout("prelu_backward", dout, x.shape, x.dtype)
+    dx = np.where(x > 0, dout, alpha * dout)
+    d_per_element = np.where(x > 0, 0, dout * x)           # d out / d alpha = x on the negative side
+    # alpha was broadcast to x's shape: its gradient sums over every axis it was repeated along.
+    lead = x.ndim - alpha.ndim
+    shared = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(alpha.shape) if s == 1)
+    dalpha = d_per_element.sum(axis=shared, keepdims=True).reshape(alpha.shape)
+    return dx, dalpha.astype(x.dtype)
+
+
+def elu_forward(x, alpha=1.0):
+    """out = x where x > 0 else alpha * (exp(x) - 1), alpha > 0."""
+    alpha = check_number("elu_forward", "alpha", alpha, minimum=0, strict=True)
+    _checked("elu_forward", x)
+    out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    return out, ActivationCache(x, out, alpha)
+
+
+def elu_backward(dout, cache):
+    """dx = dout where x > 0 else dout * (out + alpha)   (alpha e^x = out + alpha)."""
+    dout = _dout("elu_backward", dout, cache)
+    return np.where(cache.x > 0, dout, dout * (cache.out + cache.alpha))
+
+
+def selu_forward(x):
+    """out = scale * (x where x > 0 else alpha * (exp(x) - 1)), Klambauer et al. 2017 constants
+    alpha = 1.6732632423543772, scale = 1.0507009873554805."""
+    _checked("selu_forward", x)
+    out = SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+    return out.astype(x.dtype), ActivationCache(x, out.astype(x.dtype))
+
+
+def selu_backward(dout, cache):
+    """dx = scale * dout where x > 0 else dout * (out + scale * alpha)."""
+    dout = _dout("selu_backward", dout, cache)
+    return np.where(cache.x > 0, SELU_SCALE * dout, dout * (cache.out + SELU_SCALE * SELU_ALPHA)).astype(dout.dtype)
+
+
+def gelu_forward(x):
+    """out = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), the exact form (PyTorch's default)."""
+    _checked("gelu_forward", x)
+    out = (0.5 * x * (1 + erf(x / np.sqrt(2)))).astype(x.dtype)
+    return out, ActivationCache(x, out)
+
+
+def gelu_backward(dout, cache):
+    """dx = dout * (Phi(x) + x * phi(x)), phi the standard normal density."""
+    x = cache.x
+    Phi = 0.5 * (1 + erf(x / np.sqrt(2)))
+    phi = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+    return (_dout("gelu_backward", dout, cache) * (Phi + x * phi)).astype(x.dtype)
+
+
+def swish_forward(x):
+    """out = x * sigmoid(x) (swish with beta = 1, also called SiLU)."""
+    _checked("swish_forward", x)
+    out = x * _sigmoid(x)
+    return out, ActivationCache(x, out)
+
+
+def swish_backward(dout, cache):
+    """dx = dout * s * (1 + x * (1 - s)), s = sigmoid(x)."""
+    s = _sigmoid(cache.x)
+    return _dout("swish_backward", dout, cache) * s * (1 + cache.x * (1 - s))
+
+
+silu_forward = swish_forward
+silu_backward = swish_backward
+
+
+def softplus_forward(x):
+    """out = log(1 + exp(x)) = log1p(exp(-|x|)) + max(x, 0) (no overflow)."""
+    _checked("softplus_forward", x)
+    out = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    return out, ActivationCache(x, out)
+
+
+def softplus_backward(dout, cache):
+    """dx = dout * sigmoid(x)."""
+    return _dout("softplus_backward", dout, cache) * _sigmoid(cache.x)
+
+
+def softsign_forward(x):
+    """out = x / (1 + |x|)."""
+    _checked("softsign_forward", x)
+    out = x / (1 + np.abs(x))
+    return out, ActivationCache(x, out)
+
+
+def softsign_backward(dout, cache):
+    """dx = dout / (1 + |x|)**2."""
+    return _dout("softsign_backward", dout, cache) / (1 + np.abs(cache.x)) ** 2
+
+
+def softmax_forward(x, axis=-1):
+    """out = exp(x - max) / sum(exp(x - max)) along `axis` (stable: the max is subtracted first,
+    which does not change the result but keeps exp from overflowing).  x: any shape."""
+    _checked("softmax_forward", x)
+    axis = check_axis("softmax_forward", axis, x.ndim)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    out = e / e.sum(axis=axis, keepdims=True)
+    return out, ActivationCache(x, out, None, axis)
+
+
+def softmax_backward(dout, cache):
+    """dx = out * (dout - sum(dout * out, axis)) (the Jacobian-vector product of softmax)."""
+    dout = _dout("softmax_backward", dout, cache)
+    out = cache.out
+    return out * (dout - (dout * out).sum(axis=cache.axis, keepdims=True))
