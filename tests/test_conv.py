@@ -179,3 +179,27 @@ def test_bad_dout_and_col2im_raise(B):
         B.col2im(np.zeros((1, 27, 15)), x.shape, 3)
     with pytest.raises(ValueError, match="x_shape"):
         B.col2im(np.zeros((1, 27, 16)), (3, 6, 6), 3)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(N=st.integers(1, 3), C=st.integers(1, 3), C_out=st.integers(1, 3), H=st.integers(1, 9),
+                  W=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3),
+                  sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2), dh=st.integers(1, 2),
+                  dw=st.integers(1, 2))
+def test_property_native_matches_reference(N, C, C_out, H, W, kh, kw, sh, sw, ph, pw, dh, dw):
+    hypothesis.assume(dh * (kh - 1) + 1 <= H + 2 * ph and dw * (kw - 1) + 1 <= W + 2 * pw)
+    from nnc.backend import native
+    rng = np.random.default_rng(N * 1000 + H * 10 + W)
+    x, Wt, b = _data(rng, np.float64, N, C, H, W, C_out, (kh, kw))
+    args = ((sh, sw), (ph, pw), (dh, dw))
+    out_n, cache_n = native.conv2d_forward(x, Wt, b, *args)
+    out_r, cache_r = R.conv2d_forward(x, Wt, b, *args)
+    assert_close(out_n, out_r)
+    dout = rng.standard_normal(out_n.shape)
+    for got, want in zip(native.conv2d_backward(dout, cache_n), R.conv2d_backward(dout, cache_r)):
+        assert_close(got, want)

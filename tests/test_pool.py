@@ -149,3 +149,29 @@ def test_bad_dout_raises(B):
     out, cache = B.global_avgpool2d_forward(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match="dout must be 2-D"):
         B.global_avgpool2d_backward(np.zeros((2, 3, 1, 1)), cache)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(N=st.integers(1, 2), C=st.integers(1, 3), H=st.integers(1, 9), W=st.integers(1, 9),
+                  kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3),
+                  ph=st.integers(0, 2), pw=st.integers(0, 2), ties=st.booleans())
+def test_property_native_matches_reference(N, C, H, W, kh, kw, sh, sw, ph, pw, ties):
+    hypothesis.assume(ph <= kh // 2 and pw <= kw // 2 and kh <= H + 2 * ph and kw <= W + 2 * pw)
+    from nnc.backend import native
+    rng = np.random.default_rng(H * 10 + W)
+    x = rng.standard_normal((N, C, H, W))
+    if ties:
+        x = np.round(x)          # many equal values: the tie rule decides
+    for kind in ("maxpool2d", "avgpool2d"):
+        out_n, cache_n = getattr(native, kind + "_forward")(x, (kh, kw), (sh, sw), (ph, pw))
+        out_r, cache_r = getattr(R, kind + "_forward")(x, (kh, kw), (sh, sw), (ph, pw))
+        assert_close(out_n, out_r)
+        if kind == "maxpool2d":
+            np.testing.assert_array_equal(cache_n.argmax, cache_r.argmax)
+        dout = rng.standard_normal(out_n.shape)
+        assert_close(getattr(native, kind + "_backward")(dout, cache_n), getattr(R, kind + "_backward")(dout, cache_r))

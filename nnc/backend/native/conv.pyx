@@ -3,14 +3,18 @@
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 
-Parallel scheme (measured with benchmarks/conv_quick.py, N=64, 16->32 channels, 28x28, 3x3, pad 1):
+Parallel scheme, chosen by measurement (benchmarks/conv_quick.py --schemes on the 2-core dev VM, float32,
+N=64, 16->32 channels, 28x28, 3x3, pad 1; forward, median of 27 runs):
   "per_image"  OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
                a single-threaded GEMM (BLAS is capped at 1 thread around the region, so the two thread
                pools never nest). Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
-  "batch"      images one after another; serial im2col, the GEMM threaded by BLAS (forward only; the
-               backward always uses per_image).
-per_image won on 1 and 2 threads (figures in the benchmark); small GEMMs (C_out x K x Ho*Wo) split
-poorly across BLAS threads, while whole images split perfectly. `_scheme` selects one for benchmarks.
+               1 thread 7.3 ms, 2 threads 3.75 ms.
+  "batch"      images one after another; serial im2col, the GEMM threaded by BLAS (forward only).
+               1 thread 7.1 ms, 2 threads 10.1 ms: per-image GEMMs (32 x 784 x 144) split poorly over
+               BLAS threads, and an OpenMP team next to the BLAS pool spins against it.
+per_image is used everywhere. The batch scheme only wins when the batch has fewer images than threads
+(N=1, 64->128 channels, 28x28: 0.84 ms against 1.1 ms), a case left to per_image so that the bits of
+every result stay independent of the thread count. `_scheme` switches the forward for benchmarks.
 
 Determinism: every GEMM runs on one BLAS thread in the per_image scheme; dW is summed per fixed group
 of _GROUP images (a group is one thread's serial work) and the groups are added in group order; db is
