@@ -113,7 +113,7 @@ def _lenet(seed=0):
         Dense(120, activation="relu"), Dense(84, activation="relu"), Dense(10)], seed=seed)
 
 
-@pytest.mark.parametrize("backend_name, n_train, epochs", [("native", 1024, 3), ("reference", 256, 4)])
+@pytest.mark.parametrize("backend_name, n_train, epochs", [("native", 512, 4), ("reference", 256, 4)])
 def test_lenet5_learns_the_sample(backend_name, n_train, epochs):
     """LeNet-5 on the built-in sample: well above chance (10 %) after a few passes (reference: a few batches)."""
     if backend_name == "native" and not nnc.backend.native_available():

@@ -55,8 +55,9 @@ cdef extern from "im2col.h":
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 _scheme = "per_image"   # or "batch"; see the module docstring
-DEF _GROUP = 4          # images per dW partial sum: fixed, so the summation order ignores the thread count
-DEF _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
+cdef enum:
+    _GROUP = 4          # images per dW partial sum: fixed, so the summation order ignores the thread count
+    _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
 
 
 cdef struct Geom:
@@ -112,7 +113,7 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
              floating[:, :, ::1] out, floating[:, ::1] ws, tuple k, tuple s, tuple p, tuple d, tuple o,
              int nthreads, bint per_image):
     cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
-    cdef int n, tid
+    cdef int n, tid = 0
     if per_image:
         with nogil, parallel(num_threads=nthreads):
             tid = threadid()
@@ -153,7 +154,7 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
               bint need_dx, bint use_bias, int nthreads):
     """Groups first_group .. first_group+ngroups-1 of _GROUP images; dW of group g goes to dW_parts[g - first]."""
     cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
-    cdef int grp, n, n0, n1, tid
+    cdef int grp, n, n0, n1, tid = 0
     cdef size_t KP = <size_t> g.K * g.P
     with nogil, parallel(num_threads=nthreads):
         tid = threadid()
