@@ -1,0 +1,130 @@
+"""Conv2D: the 2-D convolution layer, NCHW, y = activation(conv(x, W) + b)."""
+import numpy as np
+
+from .. import backend, initializers
+from .base import Layer
+from .dense import _activation_config, _activation_from_config, _get_activation
+
+
+def _pair(name, v):
+    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(e, (int, np.integer)) for e in v):
+        return int(v[0]), int(v[1])
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v), int(v)
+    raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {v!r}")
+
+
+def resolve_padding(layer, padding, size, k, s, d=(1, 1)):
+    """Turn "valid" / "same" / int / (ph, pw) into per-side zero padding (ph, pw) for spatial `size` (H, W).
+
+    "same" keeps Ho = ceil(H / sh) (Keras' output size) with the SAME padding on both sides (the kernels pad
+    symmetrically): the smallest p with floor((H + 2p - d(k-1) - 1)/s) + 1 == ceil(H/s). For odd kernels at
+    stride 1 that is p = d(k-1)/2; when no symmetric p exists (even kernel at stride 1) it raises."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0)
+        if mode != "same":
+            raise ValueError(f"{layer}: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+        pads = []
+        for n, kk, ss, dd in zip(size, k, s, d):
+            want = -(-n // ss)
+            p = next((p for p in range(dd * (kk - 1) + 1) if (n + 2 * p - dd * (kk - 1) - 1) // ss + 1 == want), None)
+            if p is None:
+                raise ValueError(f"{layer}: padding='same' needs an odd (dilated) kernel at this stride "
+                                 f"(kernel {kk}, stride {ss}, size {n}); give the padding as an int")
+            pads.append(p)
+        return tuple(pads)
+    return _pair(f"{layer}: padding", padding)
+
+
+def _conv_out(n, k, s, p, d=1):
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+class Conv2D(Layer):
+    """2-D convolution over NCHW images (Keras arguments, PyTorch meanings of stride/padding/dilation).
+
+        out[n, o] = activation(b[o] + sum_c W[o, c] (*) x[n, c]),   W: (filters, C_in, kh, kw)
+        Ho = floor((H + 2ph - dh(kh-1) - 1) / sh) + 1, likewise Wo
+
+    padding: "valid" (none), "same" (Ho = ceil(H/sh), symmetric zero padding) or an int / (ph, pw).
+    activation is fused like Dense's: applied after the convolution in forward, undone first in backward."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 input_shape=None, **kwargs):
+        super().__init__(input_shape=input_shape, **kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _pair("Conv2D: kernel_size", kernel_size)
+        self.strides = _pair("Conv2D: strides", strides)
+        self.dilation_rate = _pair("Conv2D: dilation_rate", dilation_rate)
+        if min(self.kernel_size + self.strides + self.dilation_rate) < 1:
+            raise ValueError(f"Conv2D: kernel_size, strides and dilation_rate must be >= 1, got "
+                             f"{self.kernel_size}, {self.strides}, {self.dilation_rate}")
+        self.padding = padding if isinstance(padding, str) else _pair("Conv2D: padding", padding)
+        if isinstance(padding, str) and padding.lower() not in ("valid", "same"):
+            raise ValueError(f"Conv2D: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+        if not isinstance(padding, str) and min(self.padding) < 0:
+            raise ValueError(f"Conv2D: padding must be >= 0, got {padding!r}")
+        self.activation = _get_activation(_activation_from_config(activation))
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self._pad = None       # (ph, pw) resolved at build time from the input size
+        self._cache = None     # the kernel's Conv2DCache of the last forward
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"Conv2D expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
+        C, H, W = input_shape
+        p = resolve_padding("Conv2D", self.padding, (H, W), self.kernel_size, self.strides, self.dilation_rate)
+        out = tuple(_conv_out(n, k, s, pp, d) for n, k, s, pp, d in
+                    zip((H, W), self.kernel_size, self.strides, p, self.dilation_rate))
+        if min(out) < 1:
+            raise ValueError(f"Conv2D: kernel {self.kernel_size} (dilation {self.dilation_rate}) does not fit "
+                             f"the input {tuple(input_shape)} padded by {p}")
+        self._pad = p
+        return (self.filters,) + out
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        out_shape = super().build(input_shape, dtype, rng)
+        C_in = self.input_shape[0]
+        kh, kw = self.kernel_size
+        fan_in, fan_out = C_in * kh * kw, self.filters * kh * kw
+        self.params["W"] = self.kernel_initializer((self.filters, C_in, kh, kw), self.dtype, rng,
+                                                   fan_in=fan_in, fan_out=fan_out)
+        if self.use_bias:
+            self.params["b"] = self.bias_initializer((self.filters,), self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
+        if self.activation is not None:
+            self.activation.build(out_shape, dtype, rng)
+        return out_shape
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = backend.get().conv2d_forward(x, self.params["W"], self.params.get("b"),
+                                                        self.strides, self._pad, self.dilation_rate)
+        if self.activation is not None:
+            out = self.activation.forward(out, training)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        if self.activation is not None:
+            dout = self.activation.backward(dout)
+        dx, self.grads["W"], db = backend.get().conv2d_backward(dout, self._cache, need_dx=self.need_input_grad)
+        if self.use_bias:
+            self.grads["b"] = db
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+                "dilation_rate": list(self.dilation_rate), "activation": _activation_config(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
