@@ -1,9 +1,7 @@
 """Conv2D: the 2-D convolution layer, NCHW, y = activation(conv(x, W) + b)."""
 import numpy as np
 
-from .. import backend, initializers
-from .base import Layer
-from .dense import _activation_config, _activation_from_config, _get_activation
+from .kernel import KernelLayer
 
 
 def _pair(name, v):
@@ -42,7 +40,7 @@ def _conv_out(n, k, s, p, d=1):
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-class Conv2D(Layer):
+class Conv2D(KernelLayer):
     """2-D convolution over NCHW images (Keras arguments, PyTorch meanings of stride/padding/dilation).
 
         out[n, o] = activation(b[o] + sum_c W[o, c] (*) x[n, c]),   W: (filters, C_in, kh, kw)
@@ -53,8 +51,10 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  input_shape=None, **kwargs):
-        super().__init__(input_shape=input_shape, **kwargs)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, activity_regularizer, input_shape=input_shape, **kwargs)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
         self.filters = int(filters)
@@ -69,12 +69,7 @@ class Conv2D(Layer):
             raise ValueError(f"Conv2D: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
         if not isinstance(padding, str) and min(self.padding) < 0:
             raise ValueError(f"Conv2D: padding must be >= 0, got {padding!r}")
-        self.activation = _get_activation(_activation_from_config(activation))
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self._pad = None       # (ph, pw) resolved at build time from the input size
-        self._cache = None     # the kernel's Conv2DCache of the last forward
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -89,42 +84,20 @@ class Conv2D(Layer):
         self._pad = p
         return (self.filters,) + out
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
-        out_shape = super().build(input_shape, dtype, rng)
-        C_in = self.input_shape[0]
+    def _weight_shapes(self):
         kh, kw = self.kernel_size
-        fan_in, fan_out = C_in * kh * kw, self.filters * kh * kw
-        self.params["W"] = self.kernel_initializer((self.filters, C_in, kh, kw), self.dtype, rng,
-                                                   fan_in=fan_in, fan_out=fan_out)
-        if self.use_bias:
-            self.params["b"] = self.bias_initializer((self.filters,), self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
-        if self.activation is not None:
-            self.activation.build(out_shape, dtype, rng)
-        return out_shape
+        C_in = self.input_shape[0]
+        return (self.filters, C_in, kh, kw), self.filters, C_in * kh * kw, self.filters * kh * kw
 
-    def forward(self, x, training=False):
-        self._ensure_built(x)
-        out, self._cache = backend.get().conv2d_forward(x, self.params["W"], self.params.get("b"),
-                                                        self.strides, self._pad, self.dilation_rate)
-        if self.activation is not None:
-            out = self.activation.forward(out, training)
-        return out
+    def _kernel_forward(self, B, x):
+        return B.conv2d_forward(x, self.params["W"], self.params.get("b"), self.strides, self._pad,
+                                self.dilation_rate)
 
-    def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        if self.activation is not None:
-            dout = self.activation.backward(dout)
-        dx, self.grads["W"], db = backend.get().conv2d_backward(dout, self._cache, need_dx=self.need_input_grad)
-        if self.use_bias:
-            self.grads["b"] = db
-        return dx
+    def _kernel_backward(self, B, dout):
+        return B.conv2d_backward(dout, self._cache, need_dx=self.need_input_grad)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides),
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
-                "dilation_rate": list(self.dilation_rate), "activation": _activation_config(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "dilation_rate": list(self.dilation_rate)}
