@@ -45,3 +45,20 @@ def assert_close(a, b, dtype=None, **kw):
     tol = dict(TOL.get(dt, TOL[np.dtype(np.float64)]))
     tol.update(kw)
     np.testing.assert_allclose(a, b, **tol)
+
+
+def run_python(args, env_updates=None, **kwargs):
+    """Run `python args...` in a child process that imports the same nnc as this test process
+    (the installed package in CI, the in-place build in a checkout), not whatever the cwd holds."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nnc
+
+    home = str(Path(nnc.__file__).resolve().parent.parent)
+    env = dict(os.environ, **(env_updates or {}))
+    env["PYTHONPATH"] = home + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, *args], env=env, cwd=home, capture_output=True, text=True,
+                          timeout=kwargs.pop("timeout", 300), **kwargs)

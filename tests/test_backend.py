@@ -1,14 +1,14 @@
 """The backend switch, thread settings and show_config."""
 import inspect
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import nnc
 from nnc import backend
+
+from conftest import run_python
 
 
 def test_native_is_built_when_required():
@@ -60,11 +60,9 @@ def test_layers_follow_the_switch_mid_training(native, rng, monkeypatch):
 
 def test_env_variable_selects_reference():
     code = "import nnc; print(nnc.backend.name())"
-    env = dict(os.environ, NNC_BACKEND="reference")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    out = run_python(["-c", code], {"NNC_BACKEND": "reference"}, check=True)
     assert out.stdout.strip() == "reference"
-    env["NNC_BACKEND"] = "bogus"
-    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    bad = run_python(["-c", code], {"NNC_BACKEND": "bogus"})
     assert bad.returncode != 0 and "NNC_BACKEND='bogus'" in bad.stderr
 
 
@@ -81,10 +79,9 @@ def test_threads_context_restores(native):
 
 
 def test_omp_num_threads_is_respected_at_import(native):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", "import nnc; print(nnc.get_num_threads())"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "1"
+    code = "import nnc; print(nnc.backend.name(), nnc.get_num_threads())"
+    out = run_python(["-c", code], {"OMP_NUM_THREADS": "1"}, check=True)
+    assert out.stdout.split() == ["native", "1"]
 
 
 def test_show_config_reports_the_build(capsys):

@@ -1,22 +1,18 @@
 """The main demo runs end to end, natively and in reference mode, and the MLP really learns."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import nnc
 from nnc.layers import Dense, Flatten
 
+from conftest import run_python
+
 
 @pytest.mark.parametrize("backend_name", ["native", "reference"])
 def test_demo_runs(backend_name):
     if backend_name == "native" and not nnc.backend.native_available():
         pytest.skip("native extension not built")
-    env = dict(os.environ, NNC_BACKEND=backend_name)
-    out = subprocess.run([sys.executable, "-m", "nnc.demo", "--quick"], env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = run_python(["-m", "nnc.demo", "--quick"], {"NNC_BACKEND": backend_name})
     assert out.returncode == 0, out.stderr
     assert f"backend:      {backend_name}" in out.stdout
     assert "perceptron:" in out.stdout and "MLP test accuracy" in out.stdout

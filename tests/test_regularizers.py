@@ -5,7 +5,7 @@ import pytest
 import nnc
 from nnc import regularizers
 from nnc.gradcheck import numerical_gradient, relative_error
-from nnc.layers import Dense
+from nnc.layers import Conv2D, Dense
 
 
 def away_from_zero(rng, shape):
@@ -43,14 +43,19 @@ def test_names_and_configs():
         regularizers.L2(-1.0)
 
 
-def test_dense_layer_gradients_include_all_three_penalties(rng):
-    layer = Dense(3, kernel_regularizer=regularizers.L1L2(0.05, 0.1), bias_regularizer=regularizers.L2(0.3),
-                  activity_regularizer=regularizers.L1L2(0.02, 0.04))
-    layer.build((4,), np.float64, rng)
-    layer.params["W"][...] = away_from_zero(rng, (4, 3))
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_layer_gradients_include_all_three_penalties(rng, kind):
+    regs = dict(kernel_regularizer=regularizers.L1L2(0.05, 0.1), bias_regularizer=regularizers.L2(0.3),
+                activity_regularizer=regularizers.L1L2(0.02, 0.04))
+    if kind == "dense":
+        layer, in_shape = Dense(3, **regs), (4,)
+    else:
+        layer, in_shape = Conv2D(3, (2, 3), padding=1, **regs), (2, 5, 4)
+    layer.build(in_shape, np.float64, rng)
+    layer.params["W"][...] = away_from_zero(rng, layer.params["W"].shape)
     layer.params["b"][...] = away_from_zero(rng, (3,))
-    x = rng.standard_normal((5, 4))
-    R = rng.standard_normal((5, 3))
+    x = rng.standard_normal((5,) + in_shape)
+    R = rng.standard_normal((5,) + layer.output_shape)
 
     def total():
         return float(np.sum(layer.forward(x) * R)) + layer.regularization_loss()

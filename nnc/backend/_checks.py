@@ -91,6 +91,69 @@ def check_dout(fn, dout, shape, dtype):
     return check_shape(fn, "dout", dout, tuple(shape))
 
 
+# ---- convolution and pooling ------------------------------------------------------------------
+def check_pair(fn, name, v, minimum):
+    """An int or an (h, w) pair of ints >= minimum -> (h, w). Stride 0 or negative padding fail here."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{fn}: {name} must be an int or an (h, w) pair, got {v!r}")
+        return tuple(check_positive_int(fn, name, e, minimum) for e in v)
+    v = check_positive_int(fn, name, v, minimum)
+    return (v, v)
+
+
+def conv_output_size(size, k, s, p, d):
+    """floor((size + 2p - d(k-1) - 1) / s) + 1: PyTorch's meaning of stride, padding, dilation."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1):
+    """Check the window hyperparameters against an (N, C, H, W) shape.
+
+    Returns ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)); raises when the dilated kernel
+    does not fit the padded input."""
+    k = check_pair(fn, "kernel_size", kernel_size, 1)
+    s = check_pair(fn, "stride", stride, 1)
+    p = check_pair(fn, "padding", padding, 0)
+    d = check_pair(fn, "dilation", dilation, 1)
+    H, W = x_shape[2], x_shape[3]
+    for axis, size, kk, pp, dd in (("height", H, k[0], p[0], d[0]), ("width", W, k[1], p[1], d[1])):
+        span = dd * (kk - 1) + 1
+        if span > size + 2 * pp:
+            raise ValueError(f"{fn}: the kernel ({span} with dilation) is larger than the padded input "
+                             f"{axis} ({size} + 2*{pp}) for x of shape {tuple(x_shape)}")
+    out = (conv_output_size(H, k[0], s[0], p[0], d[0]), conv_output_size(W, k[1], s[1], p[1], d[1]))
+    if x_shape[1] * k[0] * k[1] * out[0] * out[1] > INT_MAX:
+        raise ValueError(f"{fn}: the column matrix of one image ({x_shape[1]}*{k[0]}*{k[1]} x "
+                         f"{out[0]}*{out[1]}) has more than {INT_MAX} entries")
+    return k, s, p, d, out
+
+
+def check_conv(fn, x, W, b, stride, padding, dilation):
+    """conv2d_forward's checks: x (N, C, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None."""
+    check_float(fn, "x", x, 4, "(N, C, H, W)")
+    check_float(fn, "W", W, 4, "(C_out, C_in, kh, kw)", dtype=x.dtype)
+    if W.shape[1] != x.shape[1]:
+        raise ValueError(f"{fn}: x has {x.shape[1]} channels but W expects C_in = {W.shape[1]} "
+                         f"(x is {x.shape}, W is {W.shape})")
+    if b is not None:
+        check_float(fn, "b", b, 1, "(C_out,)", dtype=x.dtype)
+        check_shape(fn, "b", b, (W.shape[0],))
+    return check_window(fn, x.shape, W.shape[2:], stride, padding, dilation)
+
+
+def check_pool(fn, x, pool_size, stride, padding):
+    """Pooling checks: x (N, C, H, W); stride None means stride = pool_size; padding <= half the window
+    (as PyTorch requires), so every window holds at least one real cell."""
+    check_float(fn, "x", x, 4, "(N, C, H, W)")
+    k = check_pair(fn, "pool_size", pool_size, 1)
+    geometry = check_window(fn, x.shape, k, k if stride is None else stride, padding)
+    p = geometry[2]
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{fn}: padding {p} must be at most half the pool size {k}")
+    return geometry
+
+
 # ---- activations and losses -------------------------------------------------------------------
 
 def check_axis(fn, axis, ndim):

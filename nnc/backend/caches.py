@@ -21,6 +21,23 @@ class ActivationCache(NamedTuple):
     axis: int = -1                  # softmax axis
 
 
+class Conv2DCache(NamedTuple):
+    x: np.ndarray          # (N, C_in, H, W) input of the forward pass (columns are rebuilt in backward)
+    W: np.ndarray          # (C_out, C_in, kh, kw) weights
+    use_bias: bool
+    stride: tuple          # (sh, sw)
+    padding: tuple         # (ph, pw)
+    dilation: tuple        # (dh, dw)
+
+
+class PoolCache(NamedTuple):
+    x_shape: tuple                     # (N, C, H, W) of the forward input
+    pool_size: tuple                   # (kh, kw); (H, W) for global average pooling
+    stride: tuple                      # (sh, sw)
+    padding: tuple                     # (ph, pw)
+    argmax: Optional[np.ndarray] = None  # max pooling: (N, C, Ho, Wo) int32 flat index ih*W + iw in the plane
+
+
 class LossCache(NamedTuple):
     loss: str                          # the loss that made it ("mse", "softmax_cross_entropy", ...)
     output: np.ndarray                 # model output: predictions, probabilities or logits

@@ -46,10 +46,6 @@ class Layer:
         # Arrays a layer updates itself and a checkpoint must keep, but no optimizer touches
         # (batch norm's running mean and variance).
         self.buffers = {}
-        # Regularizers stay None unless a layer calls _set_regularizers (Dense, Conv2D).
-        self.kernel_regularizer = self.bias_regularizer = self.activity_regularizer = None
-        self._activity_penalty = 0.0
-        self._activity_out = None
         self.dtype = None
         self.built = False
         # The model sets this False on its first layer: nobody needs d(loss)/d(input data).
@@ -93,52 +89,8 @@ class Layer:
         return int(sum(p.size for p in self.params.values()))
 
     def regularization_loss(self):
-        """Penalty this layer adds to the loss: kernel and bias penalties on the current weights,
-        plus the activity penalty of the last forward pass."""
-        total = self._activity_penalty
-        for reg, p in ((self.kernel_regularizer, "W"), (self.bias_regularizer, "b")):
-            if reg is not None and p in self.params:
-                total += reg.penalty(self.params[p])
-        return float(total)
-
-    # ---- regularizers (shared by Dense and Conv2D) ----------------------------------------------
-    # A layer with a kernel "W" and a bias "b" gets regularization by calling, in this order:
-    #   __init__:  self._set_regularizers(kernel_regularizer, bias_regularizer, activity_regularizer)
-    #   forward:   return self._activity_forward(out)         (out = the layer's final output)
-    #   backward:  dout = self._activity_backward(dout)       (first line)
-    #              self._add_regularizer_grads()              (after grads["W"], grads["b"] are set)
-    #   get_config: {**super().get_config(), **self._regularizer_config(), ...}
-    def _set_regularizers(self, kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None):
-        from .. import regularizers  # late: regularizers live on floor 3 beside the models
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-
-    def _activity_forward(self, out):
-        """Record the activity penalty of `out`, averaged over the batch (as Keras does), so the
-        penalty per sample does not grow with the batch size."""
-        if self.activity_regularizer is not None:
-            self._activity_penalty = self.activity_regularizer.penalty(out) / out.shape[0]
-            self._activity_out = out
-        return out
-
-    def _activity_backward(self, dout):
-        if self.activity_regularizer is None or self._activity_out is None:
-            return dout
-        out = self._activity_out
-        return dout + self.activity_regularizer.gradient(out) / np.asarray(out.shape[0], out.dtype)
-
-    def _add_regularizer_grads(self):
-        """grads["W"] += d(penalty)/dW, grads["b"] likewise, for the regularizers that are set."""
-        for reg, p in ((self.kernel_regularizer, "W"), (self.bias_regularizer, "b")):
-            if reg is not None and self.grads.get(p) is not None:
-                self.grads[p] = self.grads[p] + reg.gradient(self.params[p])
-
-    def _regularizer_config(self):
-        from .. import regularizers
-        return {"kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+        """Penalty this layer adds to the loss (regularizers); 0 unless the layer has some."""
+        return 0.0
 
     def get_config(self):
         """JSON-serializable constructor arguments; `type(self)(**config)` rebuilds the layer."""

@@ -1,0 +1,23 @@
+/* im2col / col2im and the small per-image helpers of the convolution (layout: see im2col.h). */
+#include "im2col.h"
+
+/* First output index o >= 0 with o*s >= a, i.e. ceil(a / s) clamped at 0 (a may be negative). */
+static inline int nnc_first_at_least(int a, int s)
+{
+    return a <= 0 ? 0 : (a + s - 1) / s;
+}
+
+/* The output positions ow whose input column iw = ow*s - p + j*d falls inside [0, W):
+ * [lo, hi) clamped to [0, Wo). Computed once per kernel tap, so the inner loop has no bounds tests. */
+static inline void nnc_valid_range(int W, int Wo, int s, int p, int jd, int *lo, int *hi)
+{
+    int a = nnc_first_at_least(p - jd, s);
+    int b = nnc_first_at_least(W + p - jd, s);
+    *lo = a < Wo ? a : Wo;
+    *hi = b < Wo ? b : Wo;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+#define NNC_BODY "im2col_body.h"
+#include "nnc_instantiate.h"

@@ -1,0 +1,59 @@
+/* im2col.h: the column layout of nnc's convolution, decided once and written down here.
+ *
+ * Layout (Caffe's, per image):  for one image data_im (C, H, W) the columns are a matrix
+ *     data_col (C*kh*kw, Ho*Wo),   row r = (c*kh + i)*kw + j,   column q = oh*Wo + ow,
+ *     data_col[r, q] = data_im[c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]   (0 outside the image)
+ * and for a batch the per-image matrices are stacked: (N, C*kh*kw, Ho*Wo).
+ * With W reshaped to (C_out, C*kh*kw) the convolution of image n is one GEMM,
+ *     out[n] (C_out, Ho*Wo) = W @ data_col[n],
+ * whose result is already NCHW (no transpose). Why per image rather than batch-wide (C*kh*kw, N*Ho*Wo):
+ *   - the column buffer is bounded by (threads x one image), whatever the batch (no chunk bookkeeping);
+ *   - a 1x1 convolution with stride 1 and no padding needs no im2col at all (data_col[n] == x[n]);
+ *   - OpenMP splits the batch with a workspace per thread, and each per-image GEMM runs on one BLAS
+ *     thread, which measured faster on this class of machine than one big threaded GEMM (see
+ *     nnc/backend/native/conv.pyx and benchmarks/conv_quick.py).
+ *
+ * Sizes: Ho = (H + 2*ph - dh*(kh-1) - 1)/sh + 1 (integer division, PyTorch's meaning), same for Wo.
+ * Every function assumes the Cython caller checked: all sizes positive, strides/dilations >= 1,
+ * padding >= 0, the dilated kernel fits the padded input (Ho, Wo >= 1), all products < INT_MAX
+ * per image; pointers are C-contiguous and do not alias.
+ */
+#ifndef NNC_IM2COL_H
+#define NNC_IM2COL_H
+
+/* Serial, one image: data_im (C, H, W) -> data_col (C*kh*kw, Ho*Wo), fully overwritten.
+ * Called from inside the OpenMP loops of the convolution (one image per thread at a time). */
+void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                    int ph, int pw, int dh, int dw, float *data_col);
+void nnc_im2col_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                    int ph, int pw, int dh, int dw, double *data_col);
+
+/* Serial, one image: data_im (C, H, W) += the columns data_col (C*kh*kw, Ho*Wo) scattered back.
+ * ACCUMULATES: overlapping windows add into the same pixel. The CALLER zeroes data_im first. */
+void nnc_col2im_f32(const float *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                    int ph, int pw, int dh, int dw, float *data_im);
+void nnc_col2im_f64(const double *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                    int ph, int pw, int dh, int dw, double *data_im);
+
+/* Batch versions, OpenMP over the N*C (image, channel) pairs: x (N, C, H, W) <-> cols (N, C*kh*kw, Ho*Wo).
+ * Each pair owns kh*kw rows of cols and one plane of x, so col2im's accumulation has no races.
+ * nnc_col2im_batch zeroes x itself (it overwrites x with the sum). */
+void nnc_im2col_batch_f32(const float *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                          int ph, int pw, int dh, int dw, float *cols, int nthreads);
+void nnc_im2col_batch_f64(const double *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                          int ph, int pw, int dh, int dw, double *cols, int nthreads);
+void nnc_col2im_batch_f32(const float *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                          int ph, int pw, int dh, int dw, float *x, int nthreads);
+void nnc_col2im_batch_f64(const double *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                          int ph, int pw, int dh, int dw, double *x, int nthreads);
+
+/* out[n, o, q] = b[o] (+=) for the bias of a convolution; out (N, C_out, P). Serial per image. */
+void nnc_add_bias_planes_f32(const float *b, int C_out, int P, float *out_n);
+void nnc_add_bias_planes_f64(const double *b, int C_out, int P, double *out_n);
+
+/* db_n[o] = sum_q dout_n[o, q] for one image; dout_n (C_out, P), db_n (C_out,), overwritten.
+ * Serial: the batch sum of these per-image partials is taken in image order by the caller. */
+void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n);
+void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n);
+
+#endif

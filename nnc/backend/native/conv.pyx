@@ -1,0 +1,283 @@
+# distutils: sources = csrc/im2col.c
+"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per image, OpenMP over the batch.
+
+Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
+
+Parallel scheme, chosen by measurement (benchmarks/conv_quick.py --schemes on the 2-core dev VM, float32,
+N=64, 16->32 channels, 28x28, 3x3, pad 1; forward, median of 27 runs):
+  "per_image"  OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
+               a single-threaded GEMM (BLAS is capped at 1 thread around the region, so the two thread
+               pools never nest). Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
+               1 thread 7.3 ms, 2 threads 3.75 ms.
+  "batch"      images one after another; serial im2col, the GEMM threaded by BLAS (forward only).
+               1 thread 7.1 ms, 2 threads 10.1 ms: per-image GEMMs (32 x 784 x 144) split poorly over
+               BLAS threads, and an OpenMP team next to the BLAS pool spins against it.
+per_image is used everywhere. The batch scheme only wins when the batch has fewer images than threads
+(N=1, 64->128 channels, 28x28: 0.84 ms against 1.1 ms), a case left to per_image so that the bits of
+every result stay independent of the thread count. `_scheme` switches the forward for benchmarks.
+
+Determinism: every GEMM runs on one BLAS thread in the per_image scheme; dW is summed per fixed group
+of _GROUP images (a group is one thread's serial work) and the groups are added in group order; db is
+summed per image and then over images in order. So the bits do not depend on the thread count.
+"""
+import numpy as np
+cimport cython
+from cython.parallel cimport parallel, prange, threadid
+from libc.string cimport memset
+
+from nnc._config import _blas, get_num_threads
+from nnc.backend._checks import check_conv, check_dout, check_float, check_pair, check_window
+from nnc.backend.caches import Conv2DCache
+from ._blas cimport floating, gemm
+
+cdef extern from "im2col.h":
+    void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int dh, int dw, float *data_col) noexcept nogil
+    void nnc_im2col_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int dh, int dw, double *data_col) noexcept nogil
+    void nnc_col2im_f32(const float *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int dh, int dw, float *data_im) noexcept nogil
+    void nnc_col2im_f64(const double *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int dh, int dw, double *data_im) noexcept nogil
+    void nnc_im2col_batch_f32(const float *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, float *cols, int nthreads) noexcept nogil
+    void nnc_im2col_batch_f64(const double *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, double *cols, int nthreads) noexcept nogil
+    void nnc_col2im_batch_f32(const float *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, float *x, int nthreads) noexcept nogil
+    void nnc_col2im_batch_f64(const double *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, double *x, int nthreads) noexcept nogil
+    void nnc_add_bias_planes_f32(const float *b, int C_out, int P, float *out_n) noexcept nogil
+    void nnc_add_bias_planes_f64(const double *b, int C_out, int P, double *out_n) noexcept nogil
+    void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n) noexcept nogil
+    void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n) noexcept nogil
+
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+
+_scheme = "per_image"   # or "batch"; see the module docstring
+cdef enum:
+    _GROUP = 4          # images per dW partial sum: fixed, so the summation order ignores the thread count
+    _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
+
+
+cdef struct Geom:
+    int N, C, H, W, C_out, kh, kw, sh, sw, ph, pw, dh, dw, K, P
+    bint direct         # 1x1, stride 1, no padding: the image itself is its column matrix
+
+
+cdef Geom _geom(tuple xs, int C_out, tuple k, tuple s, tuple p, tuple d, tuple o):
+    cdef Geom g
+    g.N, g.C, g.H, g.W = xs
+    g.C_out = C_out
+    g.kh, g.kw = k
+    g.sh, g.sw = s
+    g.ph, g.pw = p
+    g.dh, g.dw = d
+    g.K = g.C * g.kh * g.kw
+    g.P = o[0] * o[1]
+    g.direct = g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0
+    return g
+
+
+cdef inline void _im2col1(const floating *im, Geom *g, floating *col) noexcept nogil:
+    if floating is float:
+        nnc_im2col_f32(im, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, col)
+    else:
+        nnc_im2col_f64(im, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, col)
+
+
+cdef inline void _col2im1(const floating *col, Geom *g, floating *im) noexcept nogil:
+    memset(im, 0, <size_t> g.C * g.H * g.W * sizeof(floating))
+    if floating is float:
+        nnc_col2im_f32(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, im)
+    else:
+        nnc_col2im_f64(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, im)
+
+
+cdef inline void _forward1(const floating *im, const floating *Wm, const floating *b, bint use_bias,
+                           Geom *g, floating *col, floating *out_n) noexcept nogil:
+    """out_n (C_out, P) = Wm (C_out, K) @ cols(im) (K, P) + b."""
+    if g.direct:
+        col = <floating *> im
+    else:
+        _im2col1(im, g, col)
+    gemm(False, False, g.C_out, g.P, g.K, <floating> 1, Wm, g.K, col, g.P, <floating> 0, out_n, g.P)
+    if use_bias:
+        if floating is float:
+            nnc_add_bias_planes_f32(b, g.C_out, g.P, out_n)
+        else:
+            nnc_add_bias_planes_f64(b, g.C_out, g.P, out_n)
+
+
+def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const floating[::1] b, bint use_bias,
+             floating[:, :, ::1] out, floating[:, ::1] ws, tuple k, tuple s, tuple p, tuple d, tuple o,
+             int nthreads, bint per_image):
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
+    cdef int n, tid = 0
+    if per_image:
+        with nogil, parallel(num_threads=nthreads):
+            tid = threadid()
+            for n in prange(g.N, schedule="static"):
+                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[tid, 0], &out[n, 0, 0])
+    else:
+        # images in turn, the GEMM threaded by BLAS; im2col stays serial, because an OpenMP team
+        # between BLAS calls makes the two thread pools spin against each other (measured: 100x slower)
+        with nogil:
+            for n in range(g.N):
+                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[0, 0], &out[n, 0, 0])
+
+
+cdef inline void _backward1(const floating *im, const floating *dout_n, const floating *Wm, Geom *g,
+                            bint need_dx, bint use_bias, floating beta, floating *col, floating *dcol,
+                            floating *dW_part, floating *db_n, floating *dx_n) noexcept nogil:
+    """One image: dW_part = beta*dW_part + dout_n @ cols.T;  dx_n = col2im(Wm.T @ dout_n);  db_n = row sums."""
+    if g.direct:
+        col = <floating *> im
+        dcol = dx_n
+    else:
+        _im2col1(im, g, col)
+    gemm(False, True, g.C_out, g.K, g.P, <floating> 1, dout_n, g.P, col, g.P, beta, dW_part, g.K)
+    if need_dx:
+        gemm(True, False, g.K, g.P, g.C_out, <floating> 1, Wm, g.K, dout_n, g.P, <floating> 0, dcol, g.P)
+        if not g.direct:
+            _col2im1(dcol, g, dx_n)
+    if use_bias:
+        if floating is float:
+            nnc_plane_sums_f32(dout_n, g.C_out, g.P, db_n)
+        else:
+            nnc_plane_sums_f64(dout_n, g.C_out, g.P, db_n)
+
+
+def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, const floating[:, ::1] Wm,
+              floating[:, :, :, ::1] dx, floating[:, :, ::1] dW_parts, floating[:, ::1] db_parts,
+              floating[:, ::1] ws, int first_group, int ngroups, tuple k, tuple s, tuple p, tuple d, tuple o,
+              bint need_dx, bint use_bias, int nthreads):
+    """Groups first_group .. first_group+ngroups-1 of _GROUP images; dW of group g goes to dW_parts[g - first]."""
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
+    cdef int grp, n, n0, n1, tid = 0
+    cdef size_t KP = <size_t> g.K * g.P
+    with nogil, parallel(num_threads=nthreads):
+        tid = threadid()
+        for grp in prange(ngroups, schedule="static"):
+            n0 = (first_group + grp) * _GROUP
+            n1 = n0 + _GROUP if n0 + _GROUP < g.N else g.N
+            for n in range(n0, n1):
+                _backward1(&x[n, 0, 0, 0], &dout[n, 0, 0], &Wm[0, 0], &g, need_dx, use_bias,
+                           <floating> (n > n0), &ws[tid, 0], &ws[tid, 0] + KP,
+                           &dW_parts[grp, 0, 0], &db_parts[n, 0], &dx[n, 0, 0, 0])
+
+
+class _OneBlasThread:
+    """Cap BLAS at one thread while an OpenMP region calls it (no nested pools, and bit-identical
+    GEMMs whatever the thread count)."""
+
+    def __enter__(self):
+        self._limit = _blas().limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        self._limit.restore_original_limits()
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    """x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo), row (c*kh + i)*kw + j, column oh*Wo + ow:
+    cols[n, (c, i, j), (oh, ow)] = xp[n, c, oh*sh + i*dh, ow*sw + j*dw]."""
+    check_float("im2col", "x", x, 4, "(N, C, H, W)")
+    k, s, p, d, o = check_window("im2col", x.shape, kernel_size, stride, padding, dilation)
+    N, C = x.shape[:2]
+    cols = np.empty((N, C * k[0] * k[1], o[0] * o[1]), dtype=x.dtype)
+    _im2col_batch(x, cols, k, s, p, d, get_num_threads())
+    return cols
+
+
+def _im2col_batch(const floating[:, :, :, ::1] x, floating[:, :, ::1] cols, tuple k, tuple s, tuple p, tuple d,
+                  int nthreads):
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1))
+    with nogil:
+        if floating is float:
+            nnc_im2col_batch_f32(&x[0, 0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                 g.dh, g.dw, &cols[0, 0, 0], nthreads)
+        else:
+            nnc_im2col_batch_f64(&x[0, 0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                 g.dh, g.dw, &cols[0, 0, 0], nthreads)
+
+
+def _col2im_batch(const floating[:, :, ::1] cols, floating[:, :, :, ::1] x, tuple k, tuple s, tuple p, tuple d,
+                  int nthreads):
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1))
+    with nogil:
+        if floating is float:
+            nnc_col2im_batch_f32(&cols[0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                 g.dh, g.dw, &x[0, 0, 0, 0], nthreads)
+        else:
+            nnc_col2im_batch_f64(&cols[0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                                 g.dh, g.dw, &x[0, 0, 0, 0], nthreads)
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """The adjoint of im2col: cols (N, C*kh*kw, Ho*Wo) -> x (N, C, H, W), where every column entry is
+    ADDED back to the pixel it was copied from (overlapping windows sum; padding is dropped)."""
+    x_shape = tuple(int(v) for v in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
+    for v in x_shape:
+        check_pair("col2im", "x_shape", v, 1)
+    k, s, p, d, (Ho, Wo) = check_window("col2im", x_shape, kernel_size, stride, padding, dilation)
+    N, C, H, W = x_shape
+    check_float("col2im", "cols", cols, 3, "(N, C*kh*kw, Ho*Wo)")
+    if cols.shape != (N, C * k[0] * k[1], Ho * Wo):
+        raise ValueError(f"col2im: cols must have shape {(N, C * k[0] * k[1], Ho * Wo)} for x_shape {x_shape}, "
+                         f"got {cols.shape}")
+    x = np.empty(x_shape, dtype=cols.dtype)
+    _col2im_batch(cols, x, k, s, p, d, get_num_threads())
+    return x
+
+
+def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
+    """Convolution as im2col + GEMM, per image: out[n] (C_out, Ho*Wo) = W.reshape(C_out, -1) @ cols[n] + b.
+
+    x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None -> (out (N, C_out, Ho, Wo), Conv2DCache)."""
+    k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
+    N, C_out = x.shape[0], W.shape[0]
+    nthreads = get_num_threads()
+    per_image = _scheme == "per_image"
+    nws = min(nthreads, N) if per_image else 1
+    ws = np.empty((nws, W[0].size * o[0] * o[1]), dtype=x.dtype)
+    out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
+    use_bias = b is not None
+    bb = b if use_bias else np.zeros(1, x.dtype)
+    if per_image:
+        with _OneBlasThread():
+            _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o,
+                     nthreads, True)
+    else:
+        _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o,
+                 nthreads, False)
+    return out, Conv2DCache(x, W, use_bias, s, p, d)
+
+
+def conv2d_backward(dout, cache, need_dx=True):
+    """Gradients of conv2d_forward.  dout (N, C_out, Ho, Wo) -> (dx or None, dW, db or None).
+
+    Per image: dW += dout[n] @ cols[n].T,  dx[n] = col2im(W.T @ dout[n]),  db = sum of dout over n, h, w.
+    The columns are rebuilt from x (cheaper in memory than keeping N column matrices)."""
+    x, W, use_bias, s, p, d = cache
+    k, s, p, d, o = check_window("conv2d_backward", x.shape, W.shape[2:], s, p, d)
+    N, C_out = x.shape[0], W.shape[0]
+    check_dout("conv2d_backward", dout, (N, C_out, o[0], o[1]), x.dtype)
+    nthreads = get_num_threads()
+    ngroups_total = (N + _GROUP - 1) // _GROUP
+    ws = np.empty((min(nthreads, ngroups_total), 2 * W[0].size * o[0] * o[1]), dtype=x.dtype)
+    dx = np.empty_like(x) if need_dx else np.empty((N, 1, 1, 1), x.dtype)
+    dW_parts = np.empty((min(ngroups_total, _ROUND), C_out, W[0].size), dtype=x.dtype)
+    db_parts = np.zeros((N, C_out), dtype=x.dtype)
+    dWm = np.zeros((C_out, W[0].size), dtype=x.dtype)
+    with _OneBlasThread():
+        for first in range(0, ngroups_total, _ROUND):
+            count = min(_ROUND, ngroups_total - first)
+            _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, dW_parts, db_parts, ws,
+                      first, count, k, s, p, d, o, need_dx, use_bias, nthreads)
+            for g in range(count):     # fixed order, so the sum does not depend on the thread count
+                dWm += dW_parts[g]
+    db = db_parts.sum(axis=0) if use_bias else None
+    return (dx if need_dx else None), dWm.reshape(W.shape), db

@@ -1,0 +1,157 @@
+# distutils: sources = csrc/pool.c
+"""Pooling kernels, native: C loops over NCHW planes with OpenMP (csrc/pool.c), GIL released.
+
+Same names, arguments and results as nnc/backend/reference/pool.py (padding and tie rules are written there).
+"""
+import numpy as np
+
+from nnc._config import get_num_threads
+from nnc.backend._checks import check_dout, check_float, check_pool
+from nnc.backend.caches import PoolCache
+from ._blas cimport floating
+
+cdef extern from "pool.h":
+    void nnc_maxpool2d_forward_f32(const float *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, float *out, int *argmax, int nthreads) noexcept nogil
+    void nnc_maxpool2d_forward_f64(const double *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, double *out, int *argmax, int nthreads) noexcept nogil
+    void nnc_maxpool2d_backward_f32(const float *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
+                                    float *dx, int nthreads) noexcept nogil
+    void nnc_maxpool2d_backward_f64(const double *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
+                                    double *dx, int nthreads) noexcept nogil
+    void nnc_avgpool2d_forward_f32(const float *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, float *out, int nthreads) noexcept nogil
+    void nnc_avgpool2d_forward_f64(const double *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, double *out, int nthreads) noexcept nogil
+    void nnc_avgpool2d_backward_f32(const float *dout, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                    int ph, int pw, float *dx, int nthreads) noexcept nogil
+    void nnc_avgpool2d_backward_f64(const double *dout, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                    int ph, int pw, double *dx, int nthreads) noexcept nogil
+    void nnc_global_avgpool2d_forward_f32(const float *x, int NC, int HW, float *out, int nthreads) noexcept nogil
+    void nnc_global_avgpool2d_forward_f64(const double *x, int NC, int HW, double *out, int nthreads) noexcept nogil
+    void nnc_global_avgpool2d_backward_f32(const float *dout, int NC, int HW, float *dx, int nthreads) noexcept nogil
+    void nnc_global_avgpool2d_backward_f64(const double *dout, int NC, int HW, double *dx, int nthreads) noexcept nogil
+
+__all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+           "global_avgpool2d_forward", "global_avgpool2d_backward"]
+
+
+def _max_fwd(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p,
+             floating[:, :, :, ::1] out, int[:, :, :, ::1] argmax, int nthreads):
+    cdef int NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef int kh = k[0], kw = k[1], sh = s[0], sw = s[1], ph = p[0], pw = p[1]
+    with nogil:
+        if floating is float:
+            nnc_maxpool2d_forward_f32(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw,
+                                      &out[0, 0, 0, 0], &argmax[0, 0, 0, 0], nthreads)
+        else:
+            nnc_maxpool2d_forward_f64(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw,
+                                      &out[0, 0, 0, 0], &argmax[0, 0, 0, 0], nthreads)
+
+
+def _max_bwd(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1] argmax,
+             floating[:, :, :, ::1] dx, int nthreads):
+    cdef int NC = dx.shape[0] * dx.shape[1], H = dx.shape[2], W = dx.shape[3]
+    cdef int Ho = dout.shape[2], Wo = dout.shape[3]
+    with nogil:
+        if floating is float:
+            nnc_maxpool2d_backward_f32(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo, &dx[0, 0, 0, 0], nthreads)
+        else:
+            nnc_maxpool2d_backward_f64(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo, &dx[0, 0, 0, 0], nthreads)
+
+
+def _avg_fwd(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p, floating[:, :, :, ::1] out, int nthreads):
+    cdef int NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef int kh = k[0], kw = k[1], sh = s[0], sw = s[1], ph = p[0], pw = p[1]
+    with nogil:
+        if floating is float:
+            nnc_avgpool2d_forward_f32(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &out[0, 0, 0, 0], nthreads)
+        else:
+            nnc_avgpool2d_forward_f64(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &out[0, 0, 0, 0], nthreads)
+
+
+def _avg_bwd(const floating[:, :, :, ::1] dout, tuple k, tuple s, tuple p, floating[:, :, :, ::1] dx, int nthreads):
+    cdef int NC = dx.shape[0] * dx.shape[1], H = dx.shape[2], W = dx.shape[3]
+    cdef int kh = k[0], kw = k[1], sh = s[0], sw = s[1], ph = p[0], pw = p[1]
+    with nogil:
+        if floating is float:
+            nnc_avgpool2d_backward_f32(&dout[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &dx[0, 0, 0, 0], nthreads)
+        else:
+            nnc_avgpool2d_backward_f64(&dout[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &dx[0, 0, 0, 0], nthreads)
+
+
+def _gap_fwd(const floating[:, ::1] x, floating[::1] out, int nthreads):
+    with nogil:
+        if floating is float:
+            nnc_global_avgpool2d_forward_f32(&x[0, 0], x.shape[0], x.shape[1], &out[0], nthreads)
+        else:
+            nnc_global_avgpool2d_forward_f64(&x[0, 0], x.shape[0], x.shape[1], &out[0], nthreads)
+
+
+def _gap_bwd(const floating[::1] dout, floating[:, ::1] dx, int nthreads):
+    with nogil:
+        if floating is float:
+            nnc_global_avgpool2d_backward_f32(&dout[0], dx.shape[0], dx.shape[1], &dx[0, 0], nthreads)
+        else:
+            nnc_global_avgpool2d_backward_f64(&dout[0], dx.shape[0], dx.shape[1], &dx[0, 0], nthreads)
+
+
+def maxpool2d_forward(x, pool_size, stride=None, padding=0):
+    """x (N, C, H, W) -> (out (N, C, Ho, Wo), PoolCache with argmax = flat index ih*W + iw in the plane)."""
+    k, s, p, _, (Ho, Wo) = check_pool("maxpool2d_forward", x, pool_size, stride, padding)
+    out = np.empty((x.shape[0], x.shape[1], Ho, Wo), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=np.int32)
+    _max_fwd(x, k, s, p, out, argmax, get_num_threads())
+    return out, PoolCache(x.shape, k, s, p, argmax)
+
+
+def maxpool2d_backward(dout, cache):
+    """dout (N, C, Ho, Wo) -> dx (N, C, H, W): each dout goes to its window's argmax (overlaps add)."""
+    x_shape, k, s, p, argmax = cache
+    check_float("maxpool2d_backward", "dout", dout, 4)
+    check_dout("maxpool2d_backward", dout, argmax.shape, dout.dtype)
+    if argmax.dtype != np.int32 or not argmax.flags.c_contiguous or argmax.max() >= x_shape[2] * x_shape[3] \
+            or argmax.min() < 0:
+        raise ValueError("maxpool2d_backward: cache.argmax must be C-contiguous int32 indices into an H*W plane")
+    dx = np.empty(x_shape, dtype=dout.dtype)
+    _max_bwd(dout, argmax, dx, get_num_threads())
+    return dx
+
+
+def avgpool2d_forward(x, pool_size, stride=None, padding=0):
+    """x (N, C, H, W) -> (out (N, C, Ho, Wo), PoolCache). Divides by kh*kw: padding counts as zeros."""
+    k, s, p, _, (Ho, Wo) = check_pool("avgpool2d_forward", x, pool_size, stride, padding)
+    out = np.empty((x.shape[0], x.shape[1], Ho, Wo), dtype=x.dtype)
+    _avg_fwd(x, k, s, p, out, get_num_threads())
+    return out, PoolCache(x.shape, k, s, p, None)
+
+
+def avgpool2d_backward(dout, cache):
+    """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
+    x_shape, k, s, p, _ = cache
+    N, C, H, W = x_shape
+    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
+    check_float("avgpool2d_backward", "dout", dout, 4)
+    check_dout("avgpool2d_backward", dout, (N, C, Ho, Wo), dout.dtype)
+    dx = np.empty(x_shape, dtype=dout.dtype)
+    _avg_bwd(dout, k, s, p, dx, get_num_threads())
+    return dx
+
+
+def global_avgpool2d_forward(x):
+    """x (N, C, H, W) -> (out (N, C) = mean over H and W, PoolCache)."""
+    check_float("global_avgpool2d_forward", "x", x, 4, "(N, C, H, W)")
+    N, C, H, W = x.shape
+    out = np.empty((N, C), dtype=x.dtype)
+    _gap_fwd(x.reshape(N * C, H * W), out.reshape(-1), get_num_threads())
+    return out, PoolCache(x.shape, (H, W), (H, W), (0, 0), None)
+
+
+def global_avgpool2d_backward(dout, cache):
+    """dout (N, C) -> dx (N, C, H, W) = dout / (H*W) at every pixel."""
+    N, C, H, W = cache.x_shape
+    check_float("global_avgpool2d_backward", "dout", dout, 2, "(N, C)")
+    check_dout("global_avgpool2d_backward", dout, (N, C), dout.dtype)
+    dx = np.empty(cache.x_shape, dtype=dout.dtype)
+    _gap_bwd(dout.reshape(-1), dx.reshape(N * C, H * W), get_num_threads())
+    return dx

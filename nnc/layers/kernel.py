@@ -1,0 +1,118 @@
+"""KernelLayer: what Dense and Conv2D share.
+
+A kernel W and an optional bias b created by initializers, an activation fused after the
+kernel's output, and the three Keras regularizers:
+    forward:   out = activation(kernel_op(x, W, b));   the activity penalty is recorded on out
+    backward:  dout += d(activity penalty)/d(out);  dout = activation'(...);  then the kernel's
+               backward gives dx, dW, db, and the weight penalties add their gradients to dW, db.
+Subclasses supply the shapes (`_weight_shapes`) and the two kernel calls (`_kernel_forward`,
+`_kernel_backward`); everything else is here once.
+"""
+import numpy as np
+
+from .. import backend, initializers
+from .base import Layer
+from .base import get as get_layer_class
+
+
+def _activation_config(act):
+    if act is None:
+        return None
+    if type(act).__name__ == "Activation":
+        return act.get_config().get("activation")
+    return {"class_name": type(act).__name__, "config": act.get_config()}
+
+
+def _activation_from_config(cfg):
+    if cfg is None or isinstance(cfg, str) or not isinstance(cfg, dict):
+        return cfg
+    return get_layer_class(cfg["class_name"]).from_config(cfg["config"])
+
+
+class KernelLayer(Layer):
+    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        from . import activations  # late: activation layers import base too
+        from .. import regularizers  # late: regularizers live on floor 3 beside the models
+        self.activation = activations.get(_activation_from_config(activation))
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._cache = None            # the kernel's cache record of the last forward
+        self._activity_out = None     # last output, kept only when an activity regularizer needs it
+        self._activity_penalty = 0.0
+
+    # ---- what a subclass provides ---------------------------------------------------------------
+    def _weight_shapes(self):
+        """(W shape, number of output units = bias length, fan_in, fan_out) for the built input shape."""
+        raise NotImplementedError
+
+    def _kernel_forward(self, B, x):
+        """(out, cache) from backend B's kernel."""
+        raise NotImplementedError
+
+    def _kernel_backward(self, B, dout):
+        """(dx or None, dW, db or None) from backend B's kernel, using self._cache."""
+        raise NotImplementedError
+
+    # ---- shared ------------------------------------------------------------------------------
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        out_shape = super().build(input_shape, dtype, rng)
+        W_shape, units, fan_in, fan_out = self._weight_shapes()
+        self.params["W"] = self.kernel_initializer(W_shape, self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
+        if self.use_bias:
+            self.params["b"] = self.bias_initializer((units,), self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
+        if self.activation is not None:
+            self.activation.build(out_shape, dtype, rng)
+        return out_shape
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = self._kernel_forward(backend.get(), x)
+        if self.activation is not None:
+            out = self.activation.forward(out, training)
+        if self.activity_regularizer is not None:
+            # Averaged over the batch (as Keras does): the penalty per sample does not grow with N.
+            self._activity_penalty = self.activity_regularizer.penalty(out) / out.shape[0]
+            self._activity_out = out
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        if self.activity_regularizer is not None:
+            out = self._activity_out
+            dout = dout + self.activity_regularizer.gradient(out) / np.asarray(out.shape[0], out.dtype)
+        if self.activation is not None:
+            dout = self.activation.backward(dout)
+        dx, dW, db = self._kernel_backward(backend.get(), dout)
+        self.grads["W"] = dW
+        if self.use_bias:
+            self.grads["b"] = db
+        for reg, p in ((self.kernel_regularizer, "W"), (self.bias_regularizer, "b")):
+            if reg is not None and p in self.grads:
+                self.grads[p] = self.grads[p] + reg.gradient(self.params[p])
+        return dx
+
+    def regularization_loss(self):
+        """Kernel and bias penalties on the current weights, plus the activity penalty of the last forward."""
+        total = self._activity_penalty if self.activity_regularizer is not None else 0.0
+        for reg, p in ((self.kernel_regularizer, "W"), (self.bias_regularizer, "b")):
+            if reg is not None and p in self.params:
+                total += reg.penalty(self.params[p])
+        return float(total)
+
+    def get_config(self):
+        from .. import regularizers
+        return {**super().get_config(), "activation": _activation_config(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}

@@ -1,0 +1,98 @@
+"""Pooling layers over NCHW images: MaxPool2D, AvgPool2D, GlobalAveragePooling2D (no parameters)."""
+import numpy as np
+
+from .. import backend
+from .base import Layer
+from .conv import _conv_out, _pair, resolve_padding
+
+
+class _Pool2D(Layer):
+    """Shared by MaxPool2D and AvgPool2D: window pool_size, strides (default pool_size), padding
+    "valid" / "same" (Ho = ceil(H/sh), symmetric, at most half the window) / int / (ph, pw)."""
+    _kernel = None   # "maxpool2d" or "avgpool2d": the backend kernel pair
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, **kwargs):
+        super().__init__(input_shape=input_shape, **kwargs)
+        cls = type(self).__name__
+        self.pool_size = _pair(f"{cls}: pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _pair(f"{cls}: strides", strides)
+        if min(self.pool_size + self.strides) < 1:
+            raise ValueError(f"{cls}: pool_size and strides must be >= 1, got {self.pool_size}, {self.strides}")
+        if isinstance(padding, str):
+            if padding.lower() not in ("valid", "same"):
+                raise ValueError(f"{cls}: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+            self.padding = padding.lower()
+        else:
+            self.padding = _pair(f"{cls}: padding", padding)
+            if min(self.padding) < 0:
+                raise ValueError(f"{cls}: padding must be >= 0, got {padding!r}")
+        self._pad = None
+        self._cache = None
+
+    def compute_output_shape(self, input_shape):
+        cls = type(self).__name__
+        if len(input_shape) != 3:
+            raise ValueError(f"{cls} expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
+        C, H, W = input_shape
+        p = resolve_padding(cls, self.padding, (H, W), self.pool_size, self.strides)
+        if p[0] > self.pool_size[0] // 2 or p[1] > self.pool_size[1] // 2:
+            raise ValueError(f"{cls}: padding {p} must be at most half the pool size {self.pool_size}")
+        out = tuple(_conv_out(n, k, s, pp) for n, k, s, pp in zip((H, W), self.pool_size, self.strides, p))
+        if min(out) < 1:
+            raise ValueError(f"{cls}: pool {self.pool_size} does not fit the input {tuple(input_shape)}")
+        self._pad = p
+        return (C,) + out
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = getattr(backend.get(), self._kernel + "_forward")(x, self.pool_size, self.strides,
+                                                                            self._pad)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        return getattr(backend.get(), self._kernel + "_backward")(dout, self._cache)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding)}
+
+
+class MaxPool2D(_Pool2D):
+    """Max over each window; padded cells never win; ties go to the first cell in row-major order and
+    backward routes each gradient to that cell (argmax kept from forward)."""
+    _kernel = "maxpool2d"
+
+
+class AvgPool2D(_Pool2D):
+    """Mean over each window, always divided by pool_h*pool_w (padded cells count as zeros, PyTorch's default)."""
+    _kernel = "avgpool2d"
+
+
+class GlobalAveragePooling2D(Layer):
+    """(N, C, H, W) -> (N, C): the mean of every channel plane (often replaces Flatten + Dense)."""
+
+    def __init__(self, input_shape=None, **kwargs):
+        super().__init__(input_shape=input_shape, **kwargs)
+        self._cache = None
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"GlobalAveragePooling2D expects inputs (N, C, H, W), got per-sample shape "
+                             f"{tuple(input_shape)}")
+        return (input_shape[0],)
+
+    def forward(self, x, training=False):
+        self._ensure_built(x)
+        out, self._cache = backend.get().global_avgpool2d_forward(x)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        return backend.get().global_avgpool2d_backward(dout, self._cache)
+
+
+MaxPooling2D = MaxPool2D          # Keras' longer names
+AveragePooling2D = AvgPool2D

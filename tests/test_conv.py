@@ -1,0 +1,205 @@
+"""Convolution kernels: native vs reference, finite differences, invariants, thread independence, bad input."""
+import inspect
+
+import numpy as np
+import pytest
+
+import nnc
+from nnc.backend import native_available, reference as R
+from nnc.backend._checks import conv_output_size
+from nnc.gradcheck import numerical_gradient, relative_error
+
+from conftest import assert_close
+
+# (N, C_in, H, W, C_out, kernel, stride, padding, dilation): odd and non-square sizes, stride 2 and 3,
+# 1x1 kernels (the im2col-free path), C_in = 1, batch 1, kernels larger than the stride, dilation.
+CASES = [
+    (2, 3, 7, 6, 4, (3, 2), (2, 1), (1, 0), 1),
+    (1, 1, 9, 5, 2, 3, 3, 2, 1),
+    (3, 2, 9, 8, 3, (3, 3), 2, 2, (2, 1)),
+    (2, 3, 6, 7, 5, 1, 1, 0, 1),
+    (1, 4, 5, 5, 3, (1, 1), 2, 0, 1),
+    (5, 2, 8, 11, 3, (5, 4), (3, 2), (2, 1), 1),
+    (9, 1, 4, 4, 1, 4, 1, 0, 1),
+]
+
+
+def _data(rng, dtype, N, C, H, W, C_out, k):
+    k = (k, k) if isinstance(k, int) else k
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    Wt = rng.standard_normal((C_out, C) + tuple(k)).astype(dtype)
+    b = rng.standard_normal(C_out).astype(dtype)
+    return x, Wt, b
+
+
+def test_signatures_match(native):
+    for name in ("im2col", "col2im", "conv2d_forward", "conv2d_backward"):
+        assert inspect.signature(getattr(native, name)) == inspect.signature(getattr(R, name)), name
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_native_matches_reference(native, dtype, rng, case):
+    N, C, H, W, C_out, k, s, p, d = case
+    x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, k)
+    out_n, cache_n = native.conv2d_forward(x, Wt, b, s, p, d)
+    out_r, cache_r = R.conv2d_forward(x, Wt, b, s, p, d)
+    assert out_n.dtype == dtype and out_n.shape == out_r.shape
+    assert_close(out_n, out_r)
+    dout = rng.standard_normal(out_n.shape).astype(dtype)
+    for got, want in zip(native.conv2d_backward(dout, cache_n), R.conv2d_backward(dout, cache_r)):
+        assert got.dtype == dtype
+        assert_close(got, want, atol=TOL_BWD[np.dtype(dtype)])
+    cols_n = native.im2col(x, k, s, p, d)
+    np.testing.assert_array_equal(cols_n, R.im2col(x, k, s, p, d))     # a pure copy: exact
+    assert_close(native.col2im(cols_n, x.shape, k, s, p, d), R.col2im(cols_n, x.shape, k, s, p, d))
+
+
+TOL_BWD = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-11}
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_output_size_formula(B, case):
+    N, C, H, W, C_out, k, s, p, d = case
+    x, Wt, b = _data(np.random.default_rng(0), np.float64, N, C, H, W, C_out, k)
+    kk, ss, pp, dd = [(v, v) if isinstance(v, int) else v for v in (k, s, p, d)]
+    out, _ = B.conv2d_forward(x, Wt, b, s, p, d)
+    assert out.shape == (N, C_out) + tuple(conv_output_size(n, *a) for n, a in
+                                           zip((H, W), zip(kk, ss, pp, dd)))
+
+
+def test_matches_im2col_gemm(B, rng):
+    """The direct convolution equals W.reshape(C_out, -1) @ im2col(x) image by image (the lecture identity)."""
+    x, Wt, b = _data(rng, np.float64, 2, 3, 8, 7, 4, (3, 2))
+    out, _ = B.conv2d_forward(x, Wt, b, 2, 1, (1, 2))
+    cols = B.im2col(x, (3, 2), 2, 1, (1, 2))
+    via_gemm = np.einsum("ok,nkq->noq", Wt.reshape(4, -1), cols) + b[None, :, None]
+    assert_close(out.reshape(2, 4, -1), via_gemm)
+
+
+def test_delta_kernel_is_identity(B, dtype, rng):
+    """A kernel that is 1 at its centre and 0 elsewhere, padded 'same', returns the input."""
+    x = rng.standard_normal((2, 3, 7, 5)).astype(dtype)
+    Wt = np.zeros((3, 3, 3, 5), dtype)
+    for c in range(3):
+        Wt[c, c, 1, 2] = 1
+    out, _ = B.conv2d_forward(x, Wt, None, 1, (1, 2))
+    np.testing.assert_array_equal(out, x)
+
+
+def test_col2im_is_adjoint_of_im2col(B, rng):
+    """<im2col(x), c> == <x, col2im(c)> for every x, c: col2im accumulates overlaps exactly once each."""
+    x = rng.standard_normal((2, 2, 7, 6))
+    args = ((3, 3), (1, 2), 1, (2, 1))
+    cols = B.im2col(x, *args)
+    c = rng.standard_normal(cols.shape)
+    np.testing.assert_allclose(np.sum(cols * c), np.sum(x * B.col2im(c, x.shape, *args)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], (2, 2, 5, 4, 3, (2, 3), 1, (1, 1), 1)])
+def test_gradcheck(B, rng, case):
+    N, C, H, W, C_out, k, s, p, d = case
+    x, Wt, b = _data(rng, np.float64, N, C, H, W, C_out, k)
+    out, cache = B.conv2d_forward(x, Wt, b, s, p, d)
+    R_ = rng.standard_normal(out.shape)
+
+    def loss():
+        return np.sum(B.conv2d_forward(x, Wt, b, s, p, d)[0] * R_)
+
+    dx, dW, db = B.conv2d_backward(R_, cache)
+    for name, analytic, wrt in (("x", dx, x), ("W", dW, Wt), ("b", db, b)):
+        err = relative_error(analytic, numerical_gradient(loss, wrt))
+        assert err < 1e-6, (name, err)
+
+
+def test_need_dx_false_and_no_bias(B, rng):
+    x, Wt, _ = _data(rng, np.float64, 2, 3, 6, 5, 2, 3)
+    out, cache = B.conv2d_forward(x, Wt, None, 1, 1)
+    dx, dW, db = B.conv2d_backward(np.ones_like(out), cache, need_dx=False)
+    assert dx is None and db is None and dW.shape == Wt.shape
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_threads_give_identical_bits(native, rng):
+    # batch 11: groups of 4 images split unevenly between threads
+    x, Wt, b = _data(rng, np.float32, 11, 3, 9, 8, 4, 3)
+    results = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            out, cache = native.conv2d_forward(x, Wt, b, 2, 1)
+            results.append((out,) + native.conv2d_backward(out, cache) + (native.col2im(native.im2col(x, 3), x.shape, 3),))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_large_batch_uses_several_rounds(native, rng):
+    """More than _ROUND groups of dW partials (batch > 256): the rounds still add up."""
+    x, Wt, b = _data(rng, np.float64, 261, 1, 4, 3, 2, (2, 2))
+    out, cache = native.conv2d_forward(x, Wt, b)
+    dout = rng.standard_normal(out.shape)
+    for got, want in zip(native.conv2d_backward(dout, cache), R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b)[1])):
+        assert_close(got, want)
+
+
+def test_read_only_input(B, rng):
+    x, Wt, b = _data(rng, np.float32, 1, 2, 5, 5, 2, 3)
+    for a in (x, Wt, b):
+        a.setflags(write=False)
+    out, cache = B.conv2d_forward(x, Wt, b)
+    B.conv2d_backward(out, cache)
+
+
+@pytest.mark.parametrize("bad, err, match", [
+    (dict(x=np.zeros((28, 28))), ValueError, "x must be 4-D"),
+    (dict(W=np.zeros((2, 4, 3, 3))), ValueError, "channels but W expects C_in = 4"),
+    (dict(W=np.zeros((2, 3, 9, 3))), ValueError, "larger than the padded input height"),
+    (dict(stride=0), ValueError, "stride must be an integer >= 1"),
+    (dict(padding=-1), ValueError, "padding must be an integer >= 0"),
+    (dict(dilation=(1, 0)), ValueError, "dilation must be an integer >= 1"),
+    (dict(stride=(1, 2, 3)), ValueError, r"stride must be an int or an \(h, w\) pair"),
+    (dict(b=np.zeros(5)), ValueError, r"b must have shape \(2\)"),
+    (dict(x=np.zeros((0, 3, 6, 6))), ValueError, "empty"),
+    (dict(x=np.zeros((1, 3, 6, 6), np.float32)), TypeError, "dtype"),
+    (dict(x=np.zeros((1, 3, 6, 12))[:, :, :, ::2]), ValueError, "C-contiguous"),
+    (dict(x=np.zeros((1, 3, 6, 6), np.int64)), TypeError, "float32 or float64"),
+])
+def test_bad_input_raises(B, bad, err, match):
+    args = dict(x=np.zeros((1, 3, 6, 6)), W=np.zeros((2, 3, 3, 3)), b=np.zeros(2), stride=1, padding=0, dilation=1)
+    args.update(bad)
+    with pytest.raises(err, match=match):
+        B.conv2d_forward(**args)
+
+
+def test_bad_dout_and_col2im_raise(B):
+    x = np.zeros((1, 3, 6, 6))
+    out, cache = B.conv2d_forward(x, np.zeros((2, 3, 3, 3)), None)
+    with pytest.raises(ValueError, match="dout must have shape"):
+        B.conv2d_backward(np.zeros((1, 2, 5, 4)), cache)
+    with pytest.raises(ValueError, match="cols must have shape"):
+        B.col2im(np.zeros((1, 27, 15)), x.shape, 3)
+    with pytest.raises(ValueError, match="x_shape"):
+        B.col2im(np.zeros((1, 27, 16)), (3, 6, 6), 3)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(N=st.integers(1, 3), C=st.integers(1, 3), C_out=st.integers(1, 3), H=st.integers(1, 9),
+                  W=st.integers(1, 9), kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3),
+                  sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2), dh=st.integers(1, 2),
+                  dw=st.integers(1, 2))
+def test_property_native_matches_reference(N, C, C_out, H, W, kh, kw, sh, sw, ph, pw, dh, dw):
+    hypothesis.assume(dh * (kh - 1) + 1 <= H + 2 * ph and dw * (kw - 1) + 1 <= W + 2 * pw)
+    from nnc.backend import native
+    rng = np.random.default_rng(N * 1000 + H * 10 + W)
+    x, Wt, b = _data(rng, np.float64, N, C, H, W, C_out, (kh, kw))
+    args = ((sh, sw), (ph, pw), (dh, dw))
+    out_n, cache_n = native.conv2d_forward(x, Wt, b, *args)
+    out_r, cache_r = R.conv2d_forward(x, Wt, b, *args)
+    assert_close(out_n, out_r)
+    dout = rng.standard_normal(out_n.shape)
+    for got, want in zip(native.conv2d_backward(dout, cache_n), R.conv2d_backward(dout, cache_r)):
+        assert_close(got, want)
