@@ -166,7 +166,7 @@ def run(opts, threads):
     import models
     blocks, records, rows = [], [], []
     sources = set()
-    rounds = opts.repeats if not opts.quick else 3
+    rounds = opts.repeats
     with tempfile.TemporaryDirectory() as tmp:
         for kind, batch, frameworks in CASES:
             if opts.only_case and opts.only_case not in f"{kind} {batch}":

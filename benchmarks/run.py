@@ -40,10 +40,10 @@ def parse(argv):
     p.add_argument("--threads", metavar="LIST", help="thread counts, e.g. 1,2 (default: all cores; "
                    "scaling: 1, 2, 4, ... up to the core count)")
     p.add_argument("--json", metavar="PATH", help="write every figure and the environment here")
-    p.add_argument("--repeats", type=int, help="timed rounds per case (default 3 quick, 7 full)")
+    p.add_argument("--repeats", type=int, help="timed rounds per case (default 5 quick, 7 full)")
     p.add_argument("--child", help=argparse.SUPPRESS)   # internal: one e2e worker process
     opts = p.parse_args(argv)
-    opts.repeats = opts.repeats or (3 if opts.quick else 7)
+    opts.repeats = opts.repeats or (5 if opts.quick else 7)
     opts.target_s = 0.01 if opts.quick else 0.05        # length of one timed batch of calls
     opts.groups = list(GROUPS)
     opts.only_case = None
