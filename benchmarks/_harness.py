@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 FAULT_FLAG = 0.10       # flag a figure when page faults may be more than 10% of its time
+SETTLE_BLAS = 0.12      # seconds: longer than OpenBLAS's default spin (2**28 cycles) at >= 2.5 GHz
 _fault_cost_s = None
 
 
@@ -59,7 +60,9 @@ def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_
     """Time each callable in `contenders` (dict name -> fn), interleaved; returns dict name -> stats.
 
     stats: median, min, max (seconds per call), calls (per round), faults (minflt per call).
-    settle_s: a pause before each batch, so OpenMP/BLAS threads of the previous contender stop spinning."""
+    settle_s: a pause before each batch, so OpenMP/BLAS threads of the previous contender stop spinning
+    (OpenBLAS workers spin ~0.1 s after a threaded GEMM: cases where nnc calls threaded BLAS pass
+    SETTLE_BLAS, or the peer timed next would share the cores with them)."""
     names = list(contenders)
     ks = {}
     for name in names:
@@ -202,7 +205,7 @@ def environment():
         "python": platform.python_version(), "numpy": np.__version__,
         "torch": _version("torch"), "sklearn": _version("sklearn"),
         "nnc_config": _config.config(),
-        "env_threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+        "env_threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS",
                                                   "OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ},
         "loadavg_start": os.getloadavg(), "page_fault_us": [c * 1e6 for c in fault_cost()],
         "thp": _read("/sys/kernel/mm/transparent_hugepage/enabled"),

@@ -57,11 +57,6 @@ def parse(argv):
 
 def main(argv=None):
     opts = parse(sys.argv[1:] if argv is None else argv)
-    # OpenBLAS workers spin ~2**28 cycles (~0.1 s) after each call by default; on a 2-core machine a
-    # torch call timed right after an nnc GEMM then runs 2-10x slower while they spin, and torch's
-    # OpenMP spinners slow nnc the same way. 2**22 cycles (~1.5 ms) keeps the workers hot between the
-    # GEMMs of one training step and lets interleaved timing measure each side, not the other's spin.
-    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "22")
     if opts.child:   # an e2e worker: imports only its own framework (nnc only when it is the nnc one)
         if os.path.isdir(os.path.join(ROOT, "nnc")):
             sys.path.insert(0, ROOT)
