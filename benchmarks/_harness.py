@@ -24,7 +24,6 @@ import time
 import numpy as np
 
 FAULT_FLAG = 0.10       # flag a figure when page faults may be more than 10% of its time
-SETTLE_BLAS = 0.12      # seconds: longer than OpenBLAS's default spin (2**28 cycles) at >= 2.5 GHz
 _fault_cost_s = None
 
 
@@ -56,22 +55,39 @@ def fault_cost():
     return _fault_cost_s
 
 
-def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_s=0.002):
+def _blas_capped():
+    """Cap the OpenBLAS pools at one thread: their workers, still spinning after nnc's last threaded
+    GEMM, stop competing for the cores while a peer that does not use OpenBLAS (torch) is timed."""
+    from nnc._config import _blas
+    return _blas().limit(limits=1, user_api="blas")
+
+
+def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_s=0.002, isolate=()):
     """Time each callable in `contenders` (dict name -> fn), interleaved; returns dict name -> stats.
 
     stats: median, min, max (seconds per call), calls (per round), faults (minflt per call).
-    settle_s: a pause before each batch, so OpenMP/BLAS threads of the previous contender stop spinning
-    (OpenBLAS workers spin ~0.1 s after a threaded GEMM: cases where nnc calls threaded BLAS pass
-    SETTLE_BLAS, or the peer timed next would share the cores with them)."""
+    settle_s: a pause before each batch, so OpenMP threads of the previous contender stop spinning.
+    isolate: names of contenders that do not use OpenBLAS (torch): their batches run with the
+    OpenBLAS pools capped at one thread. OpenBLAS workers spin ~0.1 s after a threaded GEMM; timed
+    right after an nnc dense call, a torch call would share the cores with them and run 2-100x slower."""
+    import contextlib
     names = list(contenders)
+    ctx = {n: (_blas_capped if n in isolate else contextlib.nullcontext) for n in names}
     ks = {}
     for name in names:
         fn = contenders[name]
-        for _ in range(warmup):
-            fn()
-        t0 = time.perf_counter()
-        fn()
-        one = max(time.perf_counter() - t0, 1e-7)
+        time.sleep(settle_s)
+        with ctx[name]():
+            for _ in range(warmup):
+                fn()
+            # per-call estimate from a few calls: the first call after a pause pays for waking the
+            # thread pool and would make short calls look long (and batches too short)
+            t0 = time.perf_counter()
+            n_est = 0
+            while n_est < 3 or time.perf_counter() - t0 < target_s / 10:
+                fn()
+                n_est += 1
+            one = max((time.perf_counter() - t0) / n_est, 1e-7)
         ks[name] = int(max(1, min(max_k, target_s / one)))
     times = {n: [] for n in names}
     faults = {n: 0 for n in names}
@@ -81,13 +97,15 @@ def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_
             order.reverse()
         for name in order:
             fn, k = contenders[name], ks[name]
-            time.sleep(settle_s)            # let the other side's spinning threads park
-            f0 = minflt()
-            t0 = time.perf_counter()
-            for _ in range(k):
-                fn()
-            t1 = time.perf_counter()
-            faults[name] += minflt() - f0
+            time.sleep(settle_s)
+            with ctx[name]():
+                fn()                        # wakes the pool; not timed
+                f0 = minflt()
+                t0 = time.perf_counter()
+                for _ in range(k):
+                    fn()
+                t1 = time.perf_counter()
+                faults[name] += minflt() - f0
             times[name].append((t1 - t0) / k)
     return {n: {"median": statistics.median(times[n]), "min": min(times[n]), "max": max(times[n]),
                 "calls": ks[n], "repeats": repeats, "faults": faults[n] / (ks[n] * repeats)}
@@ -330,7 +348,7 @@ def sgemm_peak(n_threads, quick=False):
         ta, tb, tc = torch.from_numpy(ac), torch.from_numpy(bc), torch.from_numpy(cc)
         contenders["torch mm"] = lambda: torch.mm(ta, tb, out=tc)
     with Threads(n_threads):
-        st = measure(contenders, repeats=3 if quick else 5, warmup=1, target_s=0.05)
+        st = measure(contenders, repeats=3 if quick else 5, warmup=1, target_s=0.05, isolate=("torch mm",))
     rates = {k: flops / v["min"] / 1e9 for k, v in st.items()}
     del nnc
     return max(rates.values()), rates
