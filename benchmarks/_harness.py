@@ -24,6 +24,11 @@ import time
 import numpy as np
 
 FAULT_FLAG = 0.10       # flag a figure when page faults may be more than 10% of its time
+# Pause before each batch of a case where nnc runs threaded OpenBLAS GEMMs: the workers spin ~0.1 s
+# (2**28 cycles) after the last call whatever the thread cap says, and a torch call made meanwhile
+# on 2 cores can take 7 ms instead of 50 us (measured: torch's first ~10 linear calls after 180 nnc
+# dense calls).
+SETTLE_BLAS = 0.15
 _fault_cost_s = None
 
 
@@ -66,7 +71,8 @@ def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_
     """Time each callable in `contenders` (dict name -> fn), interleaved; returns dict name -> stats.
 
     stats: median, min, max (seconds per call), calls (per round), faults (minflt per call).
-    settle_s: a pause before each batch, so OpenMP threads of the previous contender stop spinning.
+    settle_s: a pause before each batch (and before each calibration), so the threads of the
+    previous contender stop spinning: 2 ms for OpenMP, SETTLE_BLAS after threaded OpenBLAS.
     isolate: names of contenders that do not use OpenBLAS (torch): their batches run with the
     OpenBLAS pools capped at one thread. OpenBLAS workers spin ~0.1 s after a threaded GEMM; timed
     right after an nnc dense call, a torch call would share the cores with them and run 2-100x slower."""

@@ -7,7 +7,7 @@ the sgemm peak measured in the same run (`_harness.sgemm_peak`).
 """
 import numpy as np
 
-from _harness import (Threads, fmt_faults, fmt_ratio, fmt_stats, measure, missing, ratio, say, sgemm_peak, table,
+from _harness import (SETTLE_BLAS, Threads, fmt_faults, fmt_ratio, fmt_stats, measure, missing, ratio, say, sgemm_peak, table,
                       torch_or_none, verdict)
 
 ACT_SHAPE = (256, 2048)
@@ -200,7 +200,7 @@ def run(opts, threads, peaks):
                 for pass_, contenders in passes.items():
                     try:
                         st = measure(contenders, repeats=opts.repeats, target_s=opts.target_s,
-                                     isolate=("torch",))
+                                     isolate=("torch",), settle_s=SETTLE_BLAS if family == "dense" else 0.002)
                     except Exception as exc:  # a kernel that raises is reported, never fatal
                         say(f"kernels: {name} {pass_} failed: {exc.__class__.__name__}: {exc}")
                         continue

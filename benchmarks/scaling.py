@@ -4,7 +4,7 @@ efficiency = speed-up / n.
 """
 import numpy as np
 
-from _harness import Threads, fmt_time, measure, missing, say, table, torch_or_none
+from _harness import SETTLE_BLAS, Threads, fmt_time, measure, missing, say, table, torch_or_none
 
 TARGET_2T = 1.8        # conv and pooling kernels: 2 threads vs 1
 TARGET_16T = 10.0      # 16 cores: LeNet-5 step at batch 256 and conv 16->32 forward+backward
@@ -105,7 +105,8 @@ def run(opts, threads):
             contenders = {"nnc": nfn} if tfn is None else {"nnc": nfn, "torch": tfn}
             with Threads(n):
                 st = measure(contenders, repeats=opts.repeats, target_s=opts.target_s,
-                             isolate=("torch",))
+                             isolate=("torch",),
+                             settle_s=SETTLE_BLAS if family in ("dense", "lenet") else 0.002)
             if n == threads[0]:
                 base = {k: v["median"] * threads[0] for k, v in st.items()}  # normalised to 1 thread
             sp = {k: base[k] / v["median"] for k, v in st.items()}
