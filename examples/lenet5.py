@@ -4,22 +4,17 @@
     -> Flatten -> Dense 120 -> ReLU -> Dense 84 -> ReLU -> Dense 10 (logits, softmax cross-entropy)
 
 Uses the full Fashion-MNIST when its files are installed (Debian package dataset-fashion-mnist, or
-$NNC_DATA), the built-in 4000/1000 sample otherwise. Prints loss/accuracy and time per epoch.
+$NNC_DATA), the built-in 4000/1000 sample otherwise. Prints loss/accuracy and time per epoch
+(training loss/accuracy, then val_* = on the test images).
 
     python examples/lenet5.py                  # native kernels
     python examples/lenet5.py --reference      # pure-Python kernels: slow, so 8 batches per epoch
     python examples/lenet5.py --epochs 2 --train 2000 --threads 2
 """
 import argparse
-import os
-import sys
-import time
 
-import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-import nnc  # noqa: E402
-from nnc.layers import Conv2D, Dense, Flatten, MaxPool2D  # noqa: E402
+import nnc
+from nnc.layers import Conv2D, Dense, Flatten, MaxPool2D
 
 
 def lenet5(seed=0):
@@ -49,7 +44,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="LeNet-5 on Fashion-MNIST")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=0.05)
+    ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--train", type=int, default=None, help="training images to use (default: all)")
     ap.add_argument("--test", type=int, default=None, help="test images to use (default: all)")
     ap.add_argument("--threads", type=int, default=None)
@@ -66,17 +62,12 @@ def main(argv=None):
     print(f"{source}: {len(x_train)} train / {len(x_test)} test images, backend {nnc.backend.name()}, "
           f"{nnc.get_num_threads()} threads")
     model = lenet5(args.seed)
-    model.compile(optimizer=nnc.optim.SGD(lr=args.lr), loss="softmax_cross_entropy",
+    model.compile(optimizer=nnc.optim.SGD(lr=args.lr, momentum=args.momentum), loss="softmax_cross_entropy",
                   metrics=["accuracy"])
     model.summary()
-    for epoch in range(args.epochs):
-        t0 = time.perf_counter()
-        hist = model.fit(x_train, y_train, epochs=1, batch_size=args.batch_size, verbose=0)
-        seconds = time.perf_counter() - t0
-        test = model.evaluate(x_test, y_test)
-        print(f"epoch {epoch + 1}/{args.epochs}: loss {hist.history['loss'][-1]:.4f} "
-              f"acc {hist.history['accuracy'][-1]:.4f}  test loss {test['loss']:.4f} acc {test['accuracy']:.4f}  "
-              f"{seconds:.1f} s")
+    # verbose=2: one line per epoch with its time, training loss/accuracy and test loss/accuracy
+    model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+              validation_data=(x_test, y_test), verbose=2)
     return model
 
 

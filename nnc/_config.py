@@ -1,9 +1,11 @@
 """Thread settings shared by the OpenMP kernels and the BLAS pool, and `show_config()`.
 
-One number, `get_num_threads()`, is what every native kernel passes to OpenMP as `num_threads(n)`;
-`set_num_threads(n)` also caps the BLAS pools (numpy's and scipy's OpenBLAS, through threadpoolctl)
-at the same n, so a GEMM and an OpenMP loop never run 2n threads between them. The library never
-calls omp_set_num_threads: the count travels as an argument (the way scikit-learn does it).
+One number, `get_num_threads()`, is what every native kernel passes to OpenMP as `num_threads(n)`.
+There is one thread pool: the BLAS behind the native kernels (scipy's OpenBLAS, reached through
+cython_blas) is pinned to one thread and nnc splits its GEMMs over OpenMP threads itself, so BLAS
+threads and OpenMP threads never compete for the cores. `set_num_threads(n)` also caps numpy's BLAS
+(used by reference mode) at n, through threadpoolctl. The library never calls omp_set_num_threads:
+the count travels as an argument (the way scikit-learn does it).
 """
 import contextlib
 import os
@@ -71,13 +73,34 @@ def _blas():
     return _blas_controller
 
 
+def _blas_libs():
+    """(native, others): the BLAS that the native kernels call (scipy's, through cython_blas) and the
+    rest (numpy's, used by reference mode and user code)."""
+    import scipy
+    root = os.path.dirname(os.path.abspath(scipy.__file__))  # also a prefix of the sibling "scipy.libs"
+    libs = [lib for lib in _blas().lib_controllers if lib.user_api == "blas"]
+    native = [lib for lib in libs if os.path.abspath(lib.filepath).startswith(root)]
+    if not native:  # one system BLAS shared by numpy and scipy: it serves both
+        native = libs
+    return native, [lib for lib in libs if lib not in native]
+
+
+def pin_native_blas():
+    """Run the BLAS behind the native kernels on one thread: nnc threads its GEMMs itself with
+    OpenMP (see gemm_threads in nnc/backend/native/_blas.pyx), and a second, busy-waiting pthread
+    pool beside the OpenMP team made 2-core training steps several times slower."""
+    for lib in _blas_libs()[0]:
+        lib.set_num_threads(1)
+
+
 def set_num_threads(n):
-    """Use n threads in OpenMP kernels and in BLAS (None: default, -1: all cores)."""
+    """Use n threads in the native kernels (OpenMP) and in numpy's BLAS (None: default, -1: all cores)."""
     global _num_threads
-    # The BLAS pool is capped at the requested count even without OpenMP: BLAS has its own threads.
+    # numpy's BLAS is capped at the same count even without OpenMP: BLAS has its own threads.
     blas_n = _resolve(n) if openmp_enabled() else (cpu_count() if n in (None, -1) else max(1, n))
     _num_threads = None if n is None else _resolve(n)
-    _blas().limit(limits=blas_n, user_api="blas")
+    for lib in _blas_libs()[1]:
+        lib.set_num_threads(blas_n)
 
 
 @contextlib.contextmanager
@@ -85,17 +108,14 @@ def threads(n):
     """`with nnc.threads(2): ...` runs the block with n threads, then restores the previous setting."""
     global _num_threads
     previous = _num_threads
-    previous_blas = [(lib.internal_api, lib.filepath, lib.num_threads) for lib in _blas().lib_controllers
-                     if lib.user_api == "blas"]
+    previous_blas = [(lib, lib.num_threads) for lib in _blas_libs()[1]]
     set_num_threads(n)
     try:
         yield get_num_threads()
     finally:
         _num_threads = previous
-        for lib in _blas().lib_controllers:
-            for api, path, count in previous_blas:
-                if lib.internal_api == api and lib.filepath == path:
-                    lib.set_num_threads(count)
+        for lib, count in previous_blas:
+            lib.set_num_threads(count)
 
 
 def blas_info():

@@ -7,6 +7,7 @@ row-major C = op(A) op(B) is the same as asking column-major BLAS for C^T = op(B
 We therefore pass B before A and N before M, and keep the leading dimensions (the row lengths
 of the row-major arrays). Every kernel calls this; none re-derives the swap.
 """
+from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 
@@ -21,3 +22,42 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
         sgemm(&tb, &ta, &N, &M, &K, &alpha, <float *> B, &ldb, <float *> A, &lda, &beta, C, &ldc)
     else:
         dgemm(&tb, &ta, &N, &M, &K, &alpha, <double *> B, &ldb, <double *> A, &lda, &beta, C, &ldc)
+
+
+# Below this many rows (or columns) per thread a split GEMM loses more to call overhead and
+# thin panels than it gains from the second core.
+cdef enum:
+    MIN_SPLIT = 16
+
+
+cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
+                       floating alpha, const floating *A, int lda,
+                       const floating *B, int ldb,
+                       floating beta, floating *C, int ldc, int nthreads) noexcept nogil:
+    """gemm() with the output split into row (or column) blocks over OpenMP threads, each block a
+    single-threaded BLAS call.
+
+    Why not let BLAS thread itself: scipy's OpenBLAS keeps its own pthread pool, whose threads
+    busy-wait after each call; on top of nnc's OpenMP team (which busy-waits too) the two pools fight
+    for the same cores and a 2-core step ran several times slower. nnc therefore keeps that BLAS at
+    one thread (nnc._config) and does all threading with OpenMP, here and in the conv loops.
+    Every element of C still sees the whole K sum in one BLAS call, so the result does not depend on
+    the thread count."""
+    cdef int parts, t, r0, r1
+    cdef bint split_rows = M >= N
+    cdef int extent = M if split_rows else N
+    parts = extent // MIN_SPLIT
+    if parts > nthreads:
+        parts = nthreads
+    if parts <= 1:
+        gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        return
+    for t in prange(parts, num_threads=parts, schedule="static"):
+        r0 = <int> ((<long long> extent * t) // parts)
+        r1 = <int> ((<long long> extent * (t + 1)) // parts)
+        if split_rows:  # rows r0..r1 of op(A) and of C
+            gemm(trans_a, trans_b, r1 - r0, N, K, alpha,
+                 A + (r0 if trans_a else <size_t> r0 * lda), lda, B, ldb, beta, C + <size_t> r0 * ldc, ldc)
+        else:           # columns r0..r1 of op(B) and of C
+            gemm(trans_a, trans_b, M, r1 - r0, K, alpha, A, lda,
+                 B + (<size_t> r0 * ldb if trans_b else r0), ldb, beta, C + r0, ldc)

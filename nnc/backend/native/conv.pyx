@@ -3,20 +3,19 @@
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 
-Parallel scheme, chosen by measurement (benchmarks/conv_quick.py --schemes on the 2-core dev VM, float32,
+Parallel scheme, chosen by measurement (on the 2-core dev VM, float32,
 N=64, 16->32 channels, 28x28, 3x3, pad 1; forward, median of 27 runs):
-  "per_image"  OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
-               a single-threaded GEMM (BLAS is capped at 1 thread around the region, so the two thread
-               pools never nest). Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
+  per image    OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
+               a single-threaded GEMM. Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
                1 thread 7.3 ms, 2 threads 3.75 ms.
-  "batch"      images one after another; serial im2col, the GEMM threaded by BLAS (forward only).
-               1 thread 7.1 ms, 2 threads 10.1 ms: per-image GEMMs (32 x 784 x 144) split poorly over
-               BLAS threads, and an OpenMP team next to the BLAS pool spins against it.
-per_image is used everywhere. The batch scheme only wins when the batch has fewer images than threads
-(N=1, 64->128 channels, 28x28: 0.84 ms against 1.1 ms), a case left to per_image so that the bits of
-every result stay independent of the thread count. `_scheme` switches the forward for benchmarks.
+  whole batch  images one after another, the GEMM threaded by BLAS: 1 thread 7.1 ms, 2 threads 10.1 ms
+               (per-image GEMMs of 32 x 784 x 144 split poorly, and BLAS's pthread pool spun against
+               the OpenMP team). nnc now keeps that BLAS at one thread (nnc._config.pin_native_blas).
+Per image is used whenever the batch has at least as many images as threads; a smaller batch (N=1 at
+inference) runs its images in turn with each GEMM split over the threads (gemm_threads in _blas.pyx),
+which gives the same bits, since every output element is still one BLAS dot product over K.
 
-Determinism: every GEMM runs on one BLAS thread in the per_image scheme; dW is summed per fixed group
+Determinism: every GEMM runs on one BLAS thread; dW is summed per fixed group
 of _GROUP images (a group is one thread's serial work) and the groups are added in group order; db is
 summed per image and then over images in order. So the bits do not depend on the thread count.
 """
@@ -25,10 +24,10 @@ cimport cython
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memset
 
-from nnc._config import _blas, get_num_threads
+from nnc._config import get_num_threads
 from nnc.backend._checks import check_conv, check_dout, check_float, check_pair, check_window
 from nnc.backend.caches import Conv2DCache
-from ._blas cimport floating, gemm
+from ._blas cimport floating, gemm, gemm_threads
 
 cdef extern from "im2col.h":
     void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -54,7 +53,6 @@ cdef extern from "im2col.h":
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
-_scheme = "per_image"   # or "batch"; see the module docstring
 cdef enum:
     _GROUP = 4          # images per dW partial sum: fixed, so the summation order ignores the thread count
     _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
@@ -95,13 +93,14 @@ cdef inline void _col2im1(const floating *col, Geom *g, floating *im) noexcept n
 
 
 cdef inline void _forward1(const floating *im, const floating *Wm, const floating *b, bint use_bias,
-                           Geom *g, floating *col, floating *out_n) noexcept nogil:
+                           Geom *g, floating *col, floating *out_n, int gemm_nthreads) noexcept nogil:
     """out_n (C_out, P) = Wm (C_out, K) @ cols(im) (K, P) + b."""
     if g.direct:
         col = <floating *> im
     else:
         _im2col1(im, g, col)
-    gemm(False, False, g.C_out, g.P, g.K, <floating> 1, Wm, g.K, col, g.P, <floating> 0, out_n, g.P)
+    gemm_threads(False, False, g.C_out, g.P, g.K, <floating> 1, Wm, g.K, col, g.P, <floating> 0, out_n, g.P,
+                 gemm_nthreads)
     if use_bias:
         if floating is float:
             nnc_add_bias_planes_f32(b, g.C_out, g.P, out_n)
@@ -111,20 +110,18 @@ cdef inline void _forward1(const floating *im, const floating *Wm, const floatin
 
 def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const floating[::1] b, bint use_bias,
              floating[:, :, ::1] out, floating[:, ::1] ws, tuple k, tuple s, tuple p, tuple d, tuple o,
-             int nthreads, bint per_image):
+             int nthreads):
     cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
     cdef int n, tid = 0
-    if per_image:
+    if g.N >= nthreads:
         with nogil, parallel(num_threads=nthreads):
             tid = threadid()
             for n in prange(g.N, schedule="static"):
-                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[tid, 0], &out[n, 0, 0])
-    else:
-        # images in turn, the GEMM threaded by BLAS; im2col stays serial, because an OpenMP team
-        # between BLAS calls makes the two thread pools spin against each other (measured: 100x slower)
+                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[tid, 0], &out[n, 0, 0], 1)
+    else:  # fewer images than threads: split each image's GEMM over the threads instead
         with nogil:
             for n in range(g.N):
-                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[0, 0], &out[n, 0, 0])
+                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[0, 0], &out[n, 0, 0], nthreads)
 
 
 cdef inline void _backward1(const floating *im, const floating *dout_n, const floating *Wm, Geom *g,
@@ -165,18 +162,6 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
                 _backward1(&x[n, 0, 0, 0], &dout[n, 0, 0], &Wm[0, 0], &g, need_dx, use_bias,
                            <floating> (n > n0), &ws[tid, 0], &ws[tid, 0] + KP,
                            &dW_parts[grp, 0, 0], &db_parts[n, 0], &dx[n, 0, 0, 0])
-
-
-class _OneBlasThread:
-    """Cap BLAS at one thread while an OpenMP region calls it (no nested pools, and bit-identical
-    GEMMs whatever the thread count)."""
-
-    def __enter__(self):
-        self._limit = _blas().limit(limits=1, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        self._limit.restore_original_limits()
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -240,19 +225,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
     k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
-    per_image = _scheme == "per_image"
-    nws = min(nthreads, N) if per_image else 1
+    nws = min(nthreads, N)
     ws = np.empty((nws, W[0].size * o[0] * o[1]), dtype=x.dtype)
     out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
     use_bias = b is not None
     bb = b if use_bias else np.zeros(1, x.dtype)
-    if per_image:
-        with _OneBlasThread():
-            _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o,
-                     nthreads, True)
-    else:
-        _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o,
-                 nthreads, False)
+    _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o, nthreads)
     return out, Conv2DCache(x, W, use_bias, s, p, d)
 
 
@@ -272,12 +250,11 @@ def conv2d_backward(dout, cache, need_dx=True):
     dW_parts = np.empty((min(ngroups_total, _ROUND), C_out, W[0].size), dtype=x.dtype)
     db_parts = np.zeros((N, C_out), dtype=x.dtype)
     dWm = np.zeros((C_out, W[0].size), dtype=x.dtype)
-    with _OneBlasThread():
-        for first in range(0, ngroups_total, _ROUND):
-            count = min(_ROUND, ngroups_total - first)
-            _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, dW_parts, db_parts, ws,
-                      first, count, k, s, p, d, o, need_dx, use_bias, nthreads)
-            for g in range(count):     # fixed order, so the sum does not depend on the thread count
-                dWm += dW_parts[g]
+    for first in range(0, ngroups_total, _ROUND):
+        count = min(_ROUND, ngroups_total - first)
+        _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, dW_parts, db_parts, ws,
+                  first, count, k, s, p, d, o, need_dx, use_bias, nthreads)
+        for g in range(count):     # fixed order, so the sum does not depend on the thread count
+            dWm += dW_parts[g]
     db = db_parts.sum(axis=0) if use_bias else None
     return (dx if need_dx else None), dWm.reshape(W.shape), db

@@ -8,7 +8,7 @@ import numpy as np
 from nnc._config import get_num_threads
 from nnc.backend._checks import check_dense, check_dout
 from nnc.backend.caches import DenseCache
-from ._blas cimport floating, gemm
+from ._blas cimport floating, gemm_threads
 
 cdef extern from "dense.h":
     void nnc_broadcast_rows_f32(const float *b, int rows, int cols, float *out, int nthreads) noexcept nogil
@@ -30,7 +30,7 @@ def _forward(const floating[:, ::1] x, const floating[:, ::1] W, const floating[
                 nnc_broadcast_rows_f32(&b[0], N, M, &out[0, 0], nthreads)
             else:
                 nnc_broadcast_rows_f64(&b[0], N, M, &out[0, 0], nthreads)
-        gemm(False, False, N, M, D, <floating> 1, &x[0, 0], D, &W[0, 0], M, beta, &out[0, 0], M)
+        gemm_threads(False, False, N, M, D, <floating> 1, &x[0, 0], D, &W[0, 0], M, beta, &out[0, 0], M, nthreads)
 
 
 def _backward(const floating[:, ::1] dout, const floating[:, ::1] x, const floating[:, ::1] W,
@@ -39,9 +39,11 @@ def _backward(const floating[:, ::1] dout, const floating[:, ::1] x, const float
     cdef int N = x.shape[0], D = x.shape[1], M = W.shape[1]
     with nogil:
         if need_dx:  # dx (N, D) = dout (N, M) @ W.T
-            gemm(False, True, N, D, M, <floating> 1, &dout[0, 0], M, &W[0, 0], M, <floating> 0, &dx[0, 0], D)
+            gemm_threads(False, True, N, D, M, <floating> 1, &dout[0, 0], M, &W[0, 0], M, <floating> 0,
+                         &dx[0, 0], D, nthreads)
         # dW (D, M) = x.T @ dout
-        gemm(True, False, D, M, N, <floating> 1, &x[0, 0], D, &dout[0, 0], M, <floating> 0, &dW[0, 0], M)
+        gemm_threads(True, False, D, M, N, <floating> 1, &x[0, 0], D, &dout[0, 0], M, <floating> 0,
+                     &dW[0, 0], M, nthreads)
         if use_bias:
             if floating is float:
                 nnc_colsum_f32(&dout[0, 0], N, M, &db[0], nthreads)
