@@ -277,3 +277,12 @@ def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps
     momentum = check_number(fn, "momentum", momentum, minimum=0, maximum=1)
     eps = check_number(fn, "eps", eps, minimum=0, strict=True)
     return momentum, eps
+
+
+def check_axpy(fn, alpha, x, y):
+    """axpy's checks: a finite scalar alpha; x and y float arrays of one shape and dtype; y writable."""
+    check_number(fn, "alpha", alpha)
+    check_float(fn, "x", x, nonempty=False)
+    check_float(fn, "y", y, x.ndim, dtype=x.dtype, nonempty=False)
+    check_shape(fn, "y", y, x.shape)
+    check_writable(fn, "y", y)

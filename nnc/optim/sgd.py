@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with classic or Nesterov momentum as settings."""
 import numpy as np
 
+from .. import backend
 from ..backend._checks import check_number
 from .base import Optimizer
 
@@ -25,19 +26,20 @@ class SGD(Optimizer):
             raise ValueError(f"{type(self).__name__}: nesterov=True needs momentum > 0")
 
     def update(self, key, param, grad):
-        lr = np.asarray(self.lr, param.dtype)
+        # In place (layers and the optimizer keep pointing at the same arrays), through the backend's
+        # one-pass axpy: y += a * x, no temporary arrays.
+        axpy = backend.get().axpy
         if self.momentum == 0:
-            # In place, so layers and the optimizer keep pointing at the same array.
-            param -= lr * grad
+            axpy(-self.lr, grad, param)
             return
-        mu = np.asarray(self.momentum, param.dtype)
         v = self._slot(key, "velocity", param)
-        v *= mu
-        v -= lr * grad
+        v *= np.asarray(self.momentum, param.dtype)
+        axpy(-self.lr, grad, v)                  # v <- mu v - lr g
         if self.nesterov:
-            param += mu * v - lr * grad
+            axpy(self.momentum, v, param)        # theta <- theta + mu v - lr g
+            axpy(-self.lr, grad, param)
         else:
-            param += v
+            axpy(1.0, v, param)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

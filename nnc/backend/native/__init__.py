@@ -1,7 +1,7 @@
 """Native backend: Cython wrappers (validate, release the GIL) over C/OpenMP kernels and BLAS.
 
 Exports exactly the functions of nnc.backend.reference, with the same signatures."""
-from . import activations, batchnorm, conv, dense, dropout, losses, pool
+from . import activations, batchnorm, conv, dense, dropout, losses, pool, update
 
 from .activations import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
@@ -10,6 +10,7 @@ from .dense import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
+from .update import *  # noqa: F401,F403
 
-FAMILIES = (activations, batchnorm, conv, dense, dropout, losses, pool)
+FAMILIES = (activations, batchnorm, conv, dense, dropout, losses, pool, update)
 __all__ = [name for family in FAMILIES for name in family.__all__]
