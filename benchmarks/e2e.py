@@ -3,7 +3,7 @@
 nnc vs PyTorch (same weights, same batch order) and vs scikit-learn's MLPClassifier for the MLP.
 
 Each framework trains in its own child process (this script with --child), so its peak resident
-memory (ru_maxrss) is its own. The parent keeps the children of one case alive at once and asks them
+memory (VmHWM) is its own. The parent keeps the children of one case alive at once and asks them
 in turn for one timed segment of training steps (interleaving), pausing between turns so the last
 child's spinning threads park. A segment is a whole epoch in the full run and a fraction of one with
 --quick; epoch times are segment medians scaled to the epoch.
@@ -22,12 +22,8 @@ from _harness import fmt_time, say, table
 
 LR = 0.01
 N_TRAIN = 60000
-# "nnc-ot4": nnc again, in a process started with OPENBLAS_THREAD_TIMEOUT=4. By default OpenBLAS's
-# workers spin ~0.1 s after each threaded GEMM and then hold a core that nnc's next OpenMP region
-# needs; the second row shows what the training step costs without that contention.
-CASES = [("mlp", 128, ("nnc", "nnc-ot4", "torch", "sklearn")), ("lenet5", 64, ("nnc", "nnc-ot4", "torch")),
-         ("lenet5", 128, ("nnc", "nnc-ot4", "torch"))]
-LABELS = {"nnc-ot4": "nnc, OPENBLAS_THREAD_TIMEOUT=4"}
+CASES = [("mlp", 128, ("nnc", "torch", "sklearn")), ("lenet5", 64, ("nnc", "torch")),
+         ("lenet5", 128, ("nnc", "torch"))]
 TARGETS = {("mlp", 128): 0.8, ("lenet5", 64): 1.0, ("lenet5", 128): 1.0}
 
 
@@ -146,20 +142,16 @@ def child_main(spec_json):
 # ---- parent ----------------------------------------------------------------------------------------
 def _available(framework):
     try:
-        __import__({"nnc": "nnc", "nnc-ot4": "nnc", "torch": "torch", "sklearn": "sklearn"}[framework])
+        __import__(framework)
         return True
     except Exception:
         return False
 
 
 def _spawn(spec):
-    env = dict(os.environ)
-    if spec["framework"] == "nnc-ot4":
-        env["OPENBLAS_THREAD_TIMEOUT"] = "4"
-        spec = dict(spec, framework="nnc")
     cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py"),
            "--child", json.dumps(spec)]
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
 def _ask(proc, msg):
@@ -246,7 +238,7 @@ def run(opts, threads):
                 rt = r_["epoch_median"] / base["epoch_median"] if base else None
                 target = TARGETS[(kind, batch)] if fw.startswith("nnc") else None
                 check = "" if rt is None or target is None else ("ok" if rt <= target else "MISS")
-                rows.append([f"{kind} b{batch}", LABELS.get(fw, fw), f"{fmt_time(r_['epoch_median'])} ({fmt_time(r_['epoch_min'])}-"
+                rows.append([f"{kind} b{batch}", fw, f"{fmt_time(r_['epoch_median'])} ({fmt_time(r_['epoch_min'])}-"
                              f"{fmt_time(r_['epoch_max'])})", fmt_time(r_["step_median"]),
                              f"{gflop / r_['epoch_median']:.0f}", "" if rt is None else f"{rt:.2f}",
                              "" if target is None else f"<= {target}", check, f"{r_['loss']:.3f}",
