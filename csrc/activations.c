@@ -1,8 +1,8 @@
 /* Activations, instantiated for float and double from activations_body.h.
- * <tgmath.h> makes exp/log1p/erf/tanh/expm1/fabs pick expf... for float and exp... for double,
- * so the body is written once with the plain names. */
-#include <tgmath.h>
+ * nnc_math.h's nnc_exp/nnc_expm1/nnc_log1p/nnc_tanh/nnc_fabs pick the vectorizable float version
+ * or libm's double one from the argument type, so the body is written once. */
 #include "activations.h"
+#include "nnc_math.h"
 
 /* Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 14 (the values PyTorch uses). */
 #define NNC_SELU_ALPHA 1.6732632423543772848170429916717

@@ -149,22 +149,32 @@ void NNC_FN(nnc_label_loss_backward)(int kind, const NNC_T *s, const int64_t *la
     }
 }
 
-double NNC_FN(nnc_softmax_ce_forward)(const NNC_T *z, const NNC_T *t, const int64_t *labels, int N, int K,
-                                      NNC_T *prob, double *rowloss, int nthreads)
+/* Rows r0..r1-1 of the fused softmax cross-entropy, in a CPU-dispatched kernel (NNC_TARGET_CLONES,
+ * nnc_math.h). exp runs once per element in NNC_T (vectorized for float); the row sum and the loss
+ * are accumulated in double. The sums are SIMD reductions: their order depends on the vector width
+ * of the CPU, never on the thread count (a row is one thread's). */
+NNC_TARGET_CLONES
+static void NNC_FN(softmax_ce_rows_)(const NNC_T *z, const NNC_T *t, const int64_t *labels, int r0, int r1, int K,
+                                     NNC_T *prob, double *rowloss)
 {
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * K > NNC_OMP_MIN)
-    for (int r = 0; r < N; r++) {
+    for (int r = r0; r < r1; r++) {
         const NNC_T *zr = z + (size_t)r * K;
         NNC_T *p = prob + (size_t)r * K;
         NNC_T mx = zr[0];
+        #pragma omp simd reduction(max:mx)
         for (int k = 1; k < K; k++)
             mx = zr[k] > mx ? zr[k] : mx;
         double sum = 0;     /* >= 1: the max term is exp(0) */
-        for (int k = 0; k < K; k++)
-            sum += exp((double)zr[k] - mx);
+        #pragma omp simd reduction(+:sum)
+        for (int k = 0; k < K; k++) {
+            NNC_T e = nnc_exp(zr[k] - mx);
+            p[k] = e;
+            sum += e;
+        }
         double logsum = log(sum);
+        NNC_T inv = (NNC_T)(1 / sum);
         for (int k = 0; k < K; k++)
-            p[k] = (NNC_T)(exp((double)zr[k] - mx) / sum);
+            p[k] *= inv;
         /* -log p_k = log(sum) - (z_k - m): never forms logsumexp itself, so nothing cancels
          * between two numbers of size 1e4. */
         double acc = 0;
@@ -172,11 +182,21 @@ double NNC_FN(nnc_softmax_ce_forward)(const NNC_T *z, const NNC_T *t, const int6
             acc = logsum - ((double)zr[labels[r]] - mx);
         } else {
             const NNC_T *tr = t + (size_t)r * K;
+            #pragma omp simd reduction(+:acc)
             for (int k = 0; k < K; k++)
                 acc += tr[k] * (logsum - ((double)zr[k] - mx));
         }
         rowloss[r] = acc;
     }
+}
+
+double NNC_FN(nnc_softmax_ce_forward)(const NNC_T *z, const NNC_T *t, const int64_t *labels, int N, int K,
+                                      NNC_T *prob, double *rowloss, int nthreads)
+{
+    int rb = K >= 4096 ? 1 : 4096 / K, nblocks = (N + rb - 1) / rb;   /* blocks of ~4096 elements */
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * K > NNC_OMP_MIN)
+    for (int b = 0; b < nblocks; b++)
+        NNC_FN(softmax_ce_rows_)(z, t, labels, b * rb, b * rb + rb < N ? b * rb + rb : N, K, prob, rowloss);
     return NNC_FN(ordered_sum_)(rowloss, N);
 }
 

@@ -177,6 +177,50 @@ def test_thread_count_does_not_change_results(native, name, args, rng):
         np.testing.assert_array_equal(a, b)
 
 
+# ---- float32 accuracy of the vectorized math (csrc/nnc_math.h) ------------------------------------
+
+def _float32_sweep():
+    """A dense sweep of [-100, 100] plus tiny, denormal and boundary values, as float32."""
+    tiny = np.array([1e-45, 1e-40, 1e-38, 1e-30, 1e-10, 1e-7, 3e-4, 0.1, 0.3465, 0.35, 0.5, 0.693, 10, 16, 17,
+                     20, 30, 87.3, 88.72, 88.8, 89, 103.9, 104], np.float64)
+    return np.concatenate([np.linspace(-100, 100, 400001), tiny, -tiny, [0.0, -0.0]]).astype(np.float32)
+
+
+# name -> float64 formula on the float32 inputs (the "true" value the float32 result is held to)
+FLOAT64_FORMULAS = {
+    "sigmoid": special.expit,
+    "tanh": np.tanh,
+    "elu": lambda x: np.where(x > 0, x, 0.7 * np.expm1(x)),
+    "selu": lambda x: 1.0507009873554804934 * np.where(x > 0, x, 1.6732632423543772848 * np.expm1(x)),
+    "swish": lambda x: x * special.expit(x),
+    "softplus": lambda x: np.logaddexp(0, x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT64_FORMULAS))
+def test_float32_accuracy_against_float64(native, name):
+    """Within a few ulp of the float64 value everywhere: relative error <= 1e-6, plus an absolute
+    2e-43 for results at or near the denormal range (a denormal has fewer significant bits; swish
+    multiplies a denormal sigmoid by |x| up to 100, which scales its quantum 1.4e-45 by 100)."""
+    x = _float32_sweep()
+    got, _ = fwd(native, name, x, *ELEMENTWISE[name])
+    with np.errstate(over="ignore", under="ignore"):
+        want = FLOAT64_FORMULAS[name](x.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=2e-43, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT64_FORMULAS))
+def test_special_values(native, name, dtype):
+    """inf, -inf and NaN in give the limits and NaN out (no fast-math: the select-based math keeps them)."""
+    x = np.array([np.inf, -np.inf, np.nan, 1e-45, -1e-45], dtype)
+    got, _ = fwd(native, name, x, *ELEMENTWISE[name])
+    limits = {"sigmoid": (1, 0), "tanh": (1, -1), "elu": (np.inf, -0.7), "selu": (np.inf, -1.0507009873554805 *
+              1.6732632423543772), "swish": (np.inf, np.nan), "softplus": (np.inf, 0)}[name]
+    np.testing.assert_allclose(got[:2], np.array(limits, dtype), rtol=1e-6)
+    assert np.isnan(got[2])
+    assert np.isfinite(got[3:]).all()
+
+
 # ---- bad input -----------------------------------------------------------------------------------
 
 def test_bad_input_raises(B):

@@ -1,0 +1,164 @@
+/* nnc_math.h: exp, expm1, log1p, tanh for float that GCC can vectorize, and a type-generic front.
+ *
+ * Why: the elementwise kernels call exp & co. once per element. libm's expf is a function call
+ * the vectorizer cannot see through (glibc's vector variants need -ffast-math, which the build
+ * forbids because it breaks NaN/inf handling), so a sigmoid ran ~30x slower than PyTorch's
+ * vectorized (Sleef) math. These are short, branch-free (select-based) static inline functions,
+ * so a plain `for` loop over them vectorizes at -O3.
+ *
+ * Accuracy (float32, checked against float64 libm by tests/test_activations.py over a dense sweep
+ * of [-100, 100] plus tiny values, +-inf and NaN): exp, expm1 within ~2 ulp; log1p within ~2 ulp.
+ * Overflow gives +inf, underflow gives 0 (denormal results are rounded correctly, not flushed),
+ * NaN in gives NaN out.
+ *
+ * double keeps libm: double is the teaching and gradient-check dtype, where correctness matters
+ * more than speed. The nnc_exp/nnc_expm1/nnc_log1p/nnc_tanh/nnc_erf/nnc_erfc macros pick the
+ * float or the double version from the argument type (like <tgmath.h>), so a kernel body written
+ * once with NNC_T (nnc_generic.h) gets the fast float path and the libm double path.
+ *
+ * Algorithm (exp): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, with ln2 split in a short
+ * high part (n * hi exact) and a low part; exp(r) = 1 + r + r^2 P(r), P a degree-5 polynomial fitted
+ * (Lawson-weighted least squares on Chebyshev nodes, relative error 2.4e-10) for this file;
+ * then the result is scaled by 2^n in two factors so denormal results need no special case.
+ * The rounding to an integer uses the 1.5 * 2^23 trick (no SSE4.1 round instruction needed). */
+#ifndef NNC_MATH_H
+#define NNC_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Runtime CPU dispatch for the hot loops: GCC compiles a function marked NNC_TARGET_CLONES three
+ * times, for baseline x86-64 (SSE2), x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512), and picks one
+ * when the library is loaded (an ifunc resolver). The binary stays portable (no -march=native) and
+ * still uses wide vectors where the CPU has them (measured on an AVX-512 Xeon, 1M float32, 1 thread:
+ * sigmoid 0.78 ms with the v3 clone, 0.45 ms with v4). Only with GCC >= 12 on x86-64 glibc (ifunc needs glibc);
+ * elsewhere the macro is empty and the baseline code runs. The clones may differ in the last ulp
+ * (FMA contraction), never in thread-count dependence. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__GLIBC__) \
+    && !defined(NNC_NO_TARGET_CLONES)
+#define NNC_TARGET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NNC_TARGET_CLONES
+#endif
+
+static inline float nnc_f32_from_bits_(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
+static inline int32_t nnc_bits_from_f32_(float f) { int32_t i; memcpy(&i, &f, sizeof i); return i; }
+
+/* c ? a : b without a branch. GCC turns `c ? a : a * b` into a branch it will not if-convert
+ * (under the default -ftrapping-math the product may not run speculatively), and such a loop does
+ * not vectorize; a select written with integer masks always does. Use it wherever an arm of a
+ * select does floating-point arithmetic. */
+static inline float nnc_select_f32(int c, float a, float b)
+{
+    int32_t ia, ib, m = -(int32_t)(c != 0);
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    ia = (ia & m) | (ib & ~m);
+    memcpy(&a, &ia, sizeof a);
+    return a;
+}
+
+static inline double nnc_select_f64(int c, double a, double b)
+{
+    int64_t ia, ib, m = -(int64_t)(c != 0);
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    ia = (ia & m) | (ib & ~m);
+    memcpy(&a, &ia, sizeof a);
+    return a;
+}
+
+/* expm1(r) - r for |r| <= ln2/2: r^2 (1/2 + r/6 + ...), the fitted P. */
+static inline float nnc_expm1_tail_f32_(float r)
+{
+    float p = 1.984599915e-04f;
+    p = p * r + 1.394062130e-03f;
+    p = p * r + 8.333389133e-03f;
+    p = p * r + 4.166636096e-02f;
+    p = p * r + 1.666666637e-01f;
+    p = p * r + 5.000000044e-01f;
+    return r * r * p;
+}
+
+/* Cody-Waite reduction of x (already clamped to a sane range): x = n ln2 + r. Returns r, sets *n. */
+static inline float nnc_reduce_ln2_f32_(float x, int32_t *n)
+{
+    const float magic = 12582912.0f;                 /* 1.5 * 2^23: adding it rounds to an integer */
+    float t = x * 1.44269504088896341f + magic;      /* log2(e) */
+    *n = nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
+    float nf = t - magic;
+    /* ln2 = 0.693359375 - 2.12194440e-4: the high part has 9 significant bits, so nf * hi is exact. */
+    return (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
+}
+
+static inline float nnc_pow2i_f32_(int32_t n) { return nnc_f32_from_bits_((n + 127) << 23); }
+
+/* e^x. +inf for x > 88.72, 0 for x < -103.97, NaN for NaN. */
+static inline float nnc_exp_f32(float x)
+{
+    /* Clamping keeps n in [-150, 128]; the comparisons are false for NaN, which passes through. */
+    float xc = nnc_select_f32(x > 89.0f, 89.0f, x);
+    xc = nnc_select_f32(xc < -104.0f, -104.0f, xc);
+    int32_t n;
+    float r = nnc_reduce_ln2_f32_(xc, &n);
+    float p = 1.0f + (r + nnc_expm1_tail_f32_(r));
+    /* 2^n in two factors: each stays a normal number for n in [-150, 128], and only the last
+     * multiplication rounds, so denormal and overflowing results come out right. */
+    int32_t n1 = n >> 1, n2 = n - n1;
+    return p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2);
+}
+
+/* e^x - 1, accurate near 0 (no cancellation): expm1(x) = 2^n expm1(r) + (2^n - 1), written as
+ * 2 (s expm1(r) + (s - 1/2)) with s = 2^(n-1) so that n = 128 still has a normal s. */
+static inline float nnc_expm1_f32(float x)
+{
+    float xc = nnc_select_f32(x > 89.0f, 89.0f, x);
+    xc = nnc_select_f32(xc < -30.0f, -30.0f, xc);                  /* expm1(-30) = -1 in float */
+    int32_t n;
+    float r = nnc_reduce_ln2_f32_(xc, &n);
+    float em1 = r + nnc_expm1_tail_f32_(r);
+    float s = nnc_pow2i_f32_(n - 1);
+    return nnc_select_f32(n == 0, em1, 2.0f * (s * em1 + (s - 0.5f)));   /* n == 0: tiny results unhalved */
+}
+
+/* log(1 + u) for u >= 0, +inf included (what softplus and the logistic losses need: u = e^-|x|); NaN for NaN.
+ * w = 1 + u rounds; c = u - (w - 1) is the part lost, exactly, and log(1 + u) = log(w) + c / w.
+ * log(w) = k ln2 + log(m), m = w / 2^k in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(f / (2 + f)), f = m - 1. */
+static inline float nnc_log1p_f32(float u)
+{
+    float w = 1.0f + u;
+    float c = u - (w - 1.0f);
+    int32_t e = ((nnc_bits_from_f32_(w) + (0x3f800000 - 0x3f3504f3)) >> 23) - 127;   /* k: m in [0.707, 1.414) */
+    float m = nnc_f32_from_bits_(nnc_bits_from_f32_(w) - (e << 23));
+    float f = m - 1.0f;
+    float s = f / (2.0f + f), s2 = s * s;
+    float p = 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    float logm = 2.0f * s + 2.0f * s * s2 * p;
+    float k = (float)e;
+    float res = k * 0.693359375f + (logm + (k * -2.12194440e-4f + c / w));
+    return nnc_select_f32(u == INFINITY || u != u, u, res);
+}
+
+/* tanh(x) = t / (t + 2), t = expm1(2|x|), sign restored; |x| clamped at 10 where tanh is 1 in float. */
+static inline float nnc_tanh_f32(float x)
+{
+    float a = fabsf(x);
+    a = nnc_select_f32(a > 10.0f, 10.0f, a);
+    float t = nnc_expm1_f32(2.0f * a);
+    return copysignf(t / (t + 2.0f), x);
+}
+
+/* Type-generic front (like <tgmath.h>): float -> the functions above, double -> libm. */
+#define nnc_exp(x) _Generic((x), float: nnc_exp_f32, default: exp)(x)
+#define nnc_expm1(x) _Generic((x), float: nnc_expm1_f32, default: expm1)(x)
+#define nnc_log1p(x) _Generic((x), float: nnc_log1p_f32, default: log1p)(x)
+#define nnc_tanh(x) _Generic((x), float: nnc_tanh_f32, default: tanh)(x)
+#define nnc_erf(x) _Generic((x), float: erff, default: erf)(x)
+#define nnc_select(c, a, b) _Generic((a), float: nnc_select_f32, default: nnc_select_f64)(c, a, b)
+#define nnc_fabs(x) _Generic((x), float: fabsf, default: fabs)(x)
+
+#endif
