@@ -83,6 +83,8 @@ def extensions():
         exts.append(Extension(
             name, [pyx],
             include_dirs=["csrc"],
+            # the C sources include type-generic bodies and nnc_math.h: rebuild when any header changes
+            depends=sorted(glob.glob(os.path.join("csrc", "*.h"))),
             extra_compile_args=opt + compile_omp,
             extra_link_args=link_omp,
             define_macros=[("NNC_HAS_OPENMP", "1" if has_omp else "0")],
