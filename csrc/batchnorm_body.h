@@ -23,20 +23,39 @@ void NNC_FN(nnc_batchnorm_forward)(const NNC_T *x, int N, int C, int S, const NN
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * cb, c1 = c0 + cb < C ? c0 + cb : C;
         if (training) {
-            double sum[NNC_BN_MAXBLOCK] = {0}, sq[NNC_BN_MAXBLOCK] = {0};
-            for (int n = 0; n < N; n++)
-                for (int c = c0; c < c1; c++)
-                    for (int s = 0; s < S; s++)
-                        sum[c - c0] += x[NNC_BN_AT(n, c, s)];
+            double sum[NNC_BN_MAXBLOCK] = {0}, sq[NNC_BN_MAXBLOCK] = {0}, m[NNC_BN_MAXBLOCK];
+            int w = c1 - c0;
+            if (S == 1) {  /* dense (N, C): the channels of a block lie side by side in each row */
+                for (int n = 0; n < N; n++) {
+                    const NNC_T *row = x + (size_t)n * C + c0;
+                    for (int j = 0; j < w; j++)
+                        sum[j] += row[j];
+                }
+            } else {
+                for (int n = 0; n < N; n++)
+                    for (int c = c0; c < c1; c++)
+                        for (int s = 0; s < S; s++)
+                            sum[c - c0] += x[NNC_BN_AT(n, c, s)];
+            }
+            for (int j = 0; j < w; j++)
+                m[j] = sum[j] / M;
             /* Two passes (mean first, then squared deviations): E[x^2] - E[x]^2 cancels badly. */
-            for (int n = 0; n < N; n++)
-                for (int c = c0; c < c1; c++) {
-                    double m = sum[c - c0] / M;
-                    for (int s = 0; s < S; s++) {
-                        double d = x[NNC_BN_AT(n, c, s)] - m;
-                        sq[c - c0] += d * d;
+            if (S == 1) {
+                for (int n = 0; n < N; n++) {
+                    const NNC_T *row = x + (size_t)n * C + c0;
+                    for (int j = 0; j < w; j++) {
+                        double d = row[j] - m[j];
+                        sq[j] += d * d;
                     }
                 }
+            } else {
+                for (int n = 0; n < N; n++)
+                    for (int c = c0; c < c1; c++)
+                        for (int s = 0; s < S; s++) {
+                            double d = x[NNC_BN_AT(n, c, s)] - m[c - c0];
+                            sq[c - c0] += d * d;
+                        }
+            }
             for (int c = c0; c < c1; c++) {
                 mean[c] = (NNC_T)(sum[c - c0] / M);
                 var[c] = (NNC_T)(sq[c - c0] / M);
@@ -51,16 +70,27 @@ void NNC_FN(nnc_batchnorm_forward)(const NNC_T *x, int N, int C, int S, const NN
         }
         for (int c = c0; c < c1; c++)
             inv_std[c] = (NNC_T)1 / (NNC_T)sqrt(var[c] + eps);
-        for (int n = 0; n < N; n++)
-            for (int c = c0; c < c1; c++) {
-                NNC_T m = mean[c], is = inv_std[c], g = gamma[c], b = beta[c];
-                for (int s = 0; s < S; s++) {
-                    size_t i = NNC_BN_AT(n, c, s);
-                    NNC_T h = (x[i] - m) * is;
-                    xhat[i] = h;
-                    out[i] = g * h + b;
+        if (S == 1) {  /* dense: normalize row pieces, vectorizable across the block */
+            for (int n = 0; n < N; n++) {
+                size_t base = (size_t)n * C;
+                for (int c = c0; c < c1; c++) {
+                    NNC_T h = (x[base + c] - mean[c]) * inv_std[c];
+                    xhat[base + c] = h;
+                    out[base + c] = gamma[c] * h + beta[c];
                 }
             }
+        } else {
+            for (int n = 0; n < N; n++)
+                for (int c = c0; c < c1; c++) {
+                    NNC_T m = mean[c], is = inv_std[c], g = gamma[c], b = beta[c];
+                    for (int s = 0; s < S; s++) {
+                        size_t i = NNC_BN_AT(n, c, s);
+                        NNC_T h = (x[i] - m) * is;
+                        xhat[i] = h;
+                        out[i] = g * h + b;
+                    }
+                }
+        }
     }
 }
 
@@ -76,16 +106,43 @@ void NNC_FN(nnc_batchnorm_backward)(const NNC_T *dout, const NNC_T *xhat, int N,
     for (int blk = 0; blk < nblocks; blk++) {
         int c0 = blk * cb, c1 = c0 + cb < C ? c0 + cb : C;
         double sb[NNC_BN_MAXBLOCK] = {0}, sg[NNC_BN_MAXBLOCK] = {0};
-        for (int n = 0; n < N; n++)
-            for (int c = c0; c < c1; c++)
-                for (int s = 0; s < S; s++) {
-                    size_t i = NNC_BN_AT(n, c, s);
-                    sb[c - c0] += dout[i];
-                    sg[c - c0] += (double)dout[i] * xhat[i];
+        if (S == 1) {  /* dense (N, C): contiguous row pieces, vectorizable across the block */
+            int w = c1 - c0;
+            for (int n = 0; n < N; n++) {
+                const NNC_T *g = dout + (size_t)n * C + c0, *h = xhat + (size_t)n * C + c0;
+                for (int j = 0; j < w; j++) {
+                    sb[j] += g[j];
+                    sg[j] += (double)g[j] * h[j];
                 }
+            }
+        } else {
+            for (int n = 0; n < N; n++)
+                for (int c = c0; c < c1; c++)
+                    for (int s = 0; s < S; s++) {
+                        size_t i = NNC_BN_AT(n, c, s);
+                        sb[c - c0] += dout[i];
+                        sg[c - c0] += (double)dout[i] * xhat[i];
+                    }
+        }
         for (int c = c0; c < c1; c++) {
             dbeta[c] = (NNC_T)sb[c - c0];
             dgamma[c] = (NNC_T)sg[c - c0];
+        }
+        if (S == 1) {  /* dense: dx row pieces, vectorizable across the block */
+            NNC_T k[NNC_BN_MAXBLOCK], db[NNC_BN_MAXBLOCK], dg[NNC_BN_MAXBLOCK];
+            int w = c1 - c0;
+            for (int j = 0; j < w; j++) {
+                k[j] = gamma[c0 + j] * inv_std[c0 + j] / (training ? M : 1);
+                db[j] = training ? dbeta[c0 + j] : 0;
+                dg[j] = training ? dgamma[c0 + j] : 0;
+            }
+            NNC_T scale = training ? M : 1;
+            for (int n = 0; n < N; n++) {
+                size_t base = (size_t)n * C + c0;
+                for (int j = 0; j < w; j++)
+                    dx[base + j] = k[j] * (scale * dout[base + j] - db[j] - xhat[base + j] * dg[j]);
+            }
+            continue;
         }
         for (int n = 0; n < N; n++)
             for (int c = c0; c < c1; c++) {
