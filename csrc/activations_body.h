@@ -30,16 +30,24 @@ static inline NNC_T NNC_FN(elu_)(NNC_T x, NNC_T alpha)
     return nnc_select(x > 0, x, neg);
 }
 
-/* Exact GELU, x * Phi(x) with Phi the standard normal CDF (PyTorch's default, not the tanh fit). */
+/* Phi(x), the standard normal CDF: the tail Phi(-|x|) below 0 and one minus it above, so the left tail
+ * (where GELU's output lives for negative x) keeps its relative accuracy instead of cancelling in 1 + erf. */
+static inline NNC_T NNC_FN(Phi_)(NNC_T x)
+{
+    NNC_T e = nnc_normal_tail(nnc_fabs(x));
+    return nnc_select(x < 0, e, 1 - e);
+}
+
+/* Exact GELU, x * Phi(x) (PyTorch's default, not the tanh fit). */
 static inline NNC_T NNC_FN(gelu_)(NNC_T x)
 {
-    return (NNC_T)0.5 * x * (1 + nnc_erf(x * (NNC_T)NNC_SQRT1_2));
+    return x * NNC_FN(Phi_)(x);
 }
 
 /* d/dx [x Phi(x)] = Phi(x) + x phi(x). */
 static inline NNC_T NNC_FN(gelu_grad_)(NNC_T x)
 {
-    NNC_T Phi = (NNC_T)0.5 * (1 + nnc_erf(x * (NNC_T)NNC_SQRT1_2));
+    NNC_T Phi = NNC_FN(Phi_)(x);
     NNC_T phi = (NNC_T)NNC_INV_SQRT_2PI * nnc_exp((NNC_T)-0.5 * x * x);
     return Phi + x * phi;
 }

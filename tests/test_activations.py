@@ -194,6 +194,8 @@ FLOAT64_FORMULAS = {
     "selu": lambda x: 1.0507009873554804934 * np.where(x > 0, x, 1.6732632423543772848 * np.expm1(x)),
     "swish": lambda x: x * special.expit(x),
     "softplus": lambda x: np.logaddexp(0, x),
+    # x Phi(x) with the tail of Phi from erfc, so the float64 value itself is accurate for x << 0
+    "gelu": lambda x: x * np.where(x < 0, 0.5 * special.erfc(-x / np.sqrt(2)), 1 - 0.5 * special.erfc(x / np.sqrt(2))),
 }
 
 
@@ -215,7 +217,8 @@ def test_special_values(native, name, dtype):
     x = np.array([np.inf, -np.inf, np.nan, 1e-45, -1e-45], dtype)
     got, _ = fwd(native, name, x, *ELEMENTWISE[name])
     limits = {"sigmoid": (1, 0), "tanh": (1, -1), "elu": (np.inf, -0.7), "selu": (np.inf, -1.0507009873554805 *
-              1.6732632423543772), "swish": (np.inf, np.nan), "softplus": (np.inf, 0)}[name]
+              1.6732632423543772), "swish": (np.inf, np.nan), "softplus": (np.inf, 0),
+              "gelu": (np.inf, np.nan)}[name]
     np.testing.assert_allclose(got[:2], np.array(limits, dtype), rtol=1e-6)
     assert np.isnan(got[2])
     assert np.isfinite(got[3:]).all()
