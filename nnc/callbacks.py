@@ -69,6 +69,14 @@ class ProgressLogger(Callback):
         self.epochs, self.steps, self.verbose = epochs, steps, verbose
         self.stream = stream or sys.stdout
         self._t0 = self._last = 0.0
+        self._width = 0  # length of the live line, so a shorter line can blank out its tail
+
+    def _write(self, text, end=""):
+        if self.verbose == 1:
+            text = "\r" + text.ljust(self._width)
+            self._width = 0 if end else len(text) - 1
+        self.stream.write(text + end)
+        self.stream.flush()
 
     @staticmethod
     def _fmt(logs):
@@ -82,15 +90,12 @@ class ProgressLogger(Callback):
         now = time.perf_counter()
         if self.verbose == 1 and (now - self._last > 0.2 or batch + 1 == self.steps):
             self._last = now
-            self.stream.write(f"\repoch {self._epoch + 1}/{self.epochs} {batch + 1}/{self.steps} "
-                              f"- {now - self._t0:.1f}s - {self._fmt(logs or {})}")
-            self.stream.flush()
+            self._write(f"epoch {self._epoch + 1}/{self.epochs} {batch + 1}/{self.steps} "
+                        f"- {now - self._t0:.1f}s - {self._fmt(logs or {})}")
 
     def on_epoch_end(self, epoch, logs=None):
-        lead = "\r" if self.verbose == 1 else ""
-        self.stream.write(f"{lead}epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
-                          f"{self._fmt(logs or {})}\n")
-        self.stream.flush()
+        self._write(f"epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
+                    f"{self._fmt(logs or {})}", end="\n")
 
 
 # ---- training control ------------------------------------------------------------------------------
