@@ -109,3 +109,21 @@ def test_uncompiled_and_unbuildable_models():
         nnc.Sequential([Dense(2)]).build()
     with pytest.raises(TypeError, match="expected a Layer"):
         nnc.Sequential().add("dense")
+
+
+def test_training_is_bitwise_independent_of_the_thread_count(native):
+    from nnc.layers import BatchNormalization, Conv2D, Dropout, MaxPool2D
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 2, 13, 11), dtype=np.float32)
+    y = rng.integers(0, 3, 48)
+    weights = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            model = nnc.Sequential([Conv2D(6, 3, padding=1, activation="relu", input_shape=(2, 13, 11)),
+                                    BatchNormalization(), MaxPool2D(2), Flatten(), Dropout(0.2),
+                                    Dense(16, activation="gelu"), Dense(3)], seed=5)
+            model.compile(nnc.optim.Adam(1e-2), "softmax_cross_entropy")
+            model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+            weights.append([p.copy() for layer in model.layers for p in layer.params.values()])
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
