@@ -1,23 +1,30 @@
 # distutils: sources = csrc/im2col.c
-"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per image, OpenMP over the batch.
+"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the groups.
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 
-Parallel scheme, chosen by measurement (on the 2-core dev VM, float32,
-N=64, 16->32 channels, 28x28, 3x3, pad 1; forward, median of 27 runs):
-  per image    OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
-               a single-threaded GEMM. Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
-               1 thread 7.3 ms, 2 threads 3.75 ms.
-  whole batch  images one after another, the GEMM threaded by BLAS: 1 thread 7.1 ms, 2 threads 10.1 ms
-               (per-image GEMMs of 32 x 784 x 144 split poorly, and BLAS's pthread pool spun against
-               the OpenMP team). nnc now keeps that BLAS at one thread (nnc._config.pin_native_blas).
-Per image is used whenever the batch has at least as many images as threads; a smaller batch (N=1 at
-inference) runs its images in turn with each GEMM split over the threads (gemm_threads in _blas.pyx),
-which gives the same bits, since every output element is still one BLAS dot product over K.
+Scheme (chosen by measurement, one thread, float32, batch 64, 3x3 pad 1, 16->32 at 28x28, 32->64 at
+14x14, 64->128 at 7x7; medians on the shared 2-core dev VM):
+  groups       the batch is cut into groups of nb images, nb from the shape only (about 256 columns
+               per GEMM forward, 512 backward). A group's columns sit side by side, (K, nb*Ho*Wo), so a
+               7x7 image does not mean a 49-column GEMM; the result is unpacked to NCHW (forward) and
+               dout packed the same way (backward). dW of a group is one GEMM whose reduction runs over
+               all its columns (64->128 backward 14.3 -> 9.8 ms against one image per GEMM).
+  GEMM blocks  forward and W.T @ dout run as a fixed grid of 32-row blocks of at most 1e6
+               multiply-adds (_gemm_blocked): scipy's OpenBLAS takes those through its no-copy
+               small-matrix kernels (16->32 forward 6.9 -> 4.5 ms). The dW GEMM is not such a shape
+               and stays one call per 384 columns.
+  im2col       stride 1 with 'same' width copies each kernel tap's rows as one shifted block and
+               zeroes the wrapped border cells; col2im adds them back the same way.
+  workspace    one per Python thread, reused across calls (_workspace): no page faults per step.
+Threads: OpenMP shares the groups (one workspace slice per thread, single-threaded BLAS); when there
+are fewer groups than threads (small batches, N=1 at inference), the groups run in turn and the
+threads share each GEMM's blocks instead.
 
-Determinism: every GEMM runs on one BLAS thread; dW is summed per fixed group
-of _GROUP images (a group is one thread's serial work) and the groups are added in group order; db is
-summed per image and then over images in order. So the bits do not depend on the thread count.
+Determinism: the groups and the GEMM block grids depend on the shape only, so every output element
+comes from the same BLAS call whatever the thread count; dW is summed per group, and the groups are
+added in group order; db is summed per image (fixed-order partials) and then over images in order.
+So the bits do not depend on the thread count (tests check 1 vs 2 threads).
 """
 import threading
 
@@ -29,7 +36,7 @@ from libc.string cimport memset
 from nnc._config import get_num_threads
 from nnc.backend._checks import check_conv, check_dout, check_float, check_pair, check_window
 from nnc.backend.caches import Conv2DCache
-from ._blas cimport floating, gemm, gemm_threads
+from ._blas cimport floating, gemm
 
 cdef extern from "im2col.h":
     void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -125,25 +132,34 @@ cdef Geom _geom(tuple xs, int C_out, tuple k, tuple s, tuple p, tuple d, tuple o
 
 
 cdef enum:
+    _DW_COLS = 384              # dW (C_out x K) in column blocks (a fixed grid threads can share); narrower
+                                # blocks measured slower on one thread (the dW GEMM is not a small-kernel shape)
     _BLOCK_ROWS = 32            # rows of C per BLAS call
     _BLOCK_MACS = 1000000       # at most this many multiply-adds per BLAS call (M*N*K)
 
 
 cdef void _gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const floating *A, int lda,
-                        const floating *B, int ldb, floating *C, int ldc, int nthreads) noexcept nogil:
+                        const floating *B, int ldb, floating *C, int ldc, int rb, int cb,
+                        int nthreads) noexcept nogil:
     """C (M x N) = op(A) @ op(B) as a fixed grid of blocks of C, each block one single-threaded BLAS call
-    over the whole K; with nthreads > 1 the threads share the blocks.
+    over the whole K; with nthreads > 1 the threads share the blocks. Blocks are rb x cb; rb = 0 means
+    _BLOCK_ROWS, cb = 0 the widest block with at most _BLOCK_MACS multiply-adds.
 
     Why blocks: scipy's OpenBLAS runs a GEMM whose side is 8, 16 or 32 and whose M*N*K is at most 1e6
     through its no-copy small-matrix kernels, measured 130-160 GFLOPS against 85-110 for the same work
     as one call with packing (one core, AVX-512, the conv shapes of 16..128 channels). Why a FIXED grid
     (from the shape only): every element of C comes from the same BLAS call whatever the thread count,
     so the bits do not depend on it."""
-    cdef int rb = _BLOCK_ROWS if M > _BLOCK_ROWS else M
-    cdef long cap = _BLOCK_MACS // (<long> rb * K)
-    cdef int cb = N if cap >= N else (<int> cap // 16) * 16
-    if cb < 16:
-        cb = 16 if N > 16 else N
+    cdef long cap
+    if rb == 0 or rb > M:
+        rb = _BLOCK_ROWS if M > _BLOCK_ROWS else M
+    if cb == 0:
+        cap = _BLOCK_MACS // (<long> rb * K)
+        cb = N if cap >= N else (<int> cap // 16) * 16
+        if cb < 16:
+            cb = 16
+    if cb > N:
+        cb = N
     cdef int nr = (M + rb - 1) // rb, nc = (N + cb - 1) // cb
     cdef int t, r0, c0
     if nthreads > 1 and nr * nc > 1:
@@ -201,7 +217,7 @@ cdef inline void _forward_group(const floating *x, const floating *Wm, const flo
         col = ws
     if cnt > 1:
         res = ws + <size_t> g.K * ld
-    _gemm_blocked(False, False, g.C_out, <int> ld, g.K, Wm, g.K, col, <int> ld, res, <int> ld, gemm_nthreads)
+    _gemm_blocked(False, False, g.C_out, <int> ld, g.K, Wm, g.K, col, <int> ld, res, <int> ld, 0, 0, gemm_nthreads)
     if cnt > 1:
         if floating is float:
             nnc_unpack_images_f32(res, g.C_out, cnt, g.P, b if use_bias else NULL, out)
@@ -254,12 +270,13 @@ cdef inline void _backward_group(const floating *x, const floating *dout, const 
             nnc_pack_images_f32(dout, cnt, g.C_out, g.P, <floating *> dg)
         else:
             nnc_pack_images_f64(dout, cnt, g.C_out, g.P, <floating *> dg)
-    gemm_threads(False, True, g.C_out, g.K, <int> ld, <floating> 1, dg, <int> ld, col, <int> ld, <floating> 0,
-                 dW_part, g.K, gemm_nthreads)
+    _gemm_blocked(False, True, g.C_out, g.K, <int> ld, dg, <int> ld, col, <int> ld, dW_part, g.K, g.C_out,
+                  _DW_COLS, gemm_nthreads)
     if need_dx:
         if g.direct and cnt == 1:
             dcol = dx
-        _gemm_blocked(True, False, g.K, <int> ld, g.C_out, Wm, g.K, dg, <int> ld, dcol, <int> ld, gemm_nthreads)
+        _gemm_blocked(True, False, g.K, <int> ld, g.C_out, Wm, g.K, dg, <int> ld, dcol, <int> ld, 0, 0,
+                      gemm_nthreads)
         if not (g.direct and cnt == 1):
             _col2im_group(dcol, g, cnt, dx)
     if use_bias:
