@@ -7,11 +7,12 @@
  * With W reshaped to (C_out, C*kh*kw) the convolution of image n is one GEMM,
  *     out[n] (C_out, Ho*Wo) = W @ data_col[n],
  * whose result is already NCHW (no transpose). Why per image rather than batch-wide (C*kh*kw, N*Ho*Wo):
- *   - the column buffer is bounded by (threads x one image), whatever the batch (no chunk bookkeeping);
+ *   - the column buffer is bounded by (threads x a few images), whatever the batch;
  *   - a 1x1 convolution with stride 1 and no padding needs no im2col at all (data_col[n] == x[n]);
- *   - OpenMP splits the batch with a workspace per thread, and each per-image GEMM runs on one BLAS
- *     thread, which measured faster on this class of machine than one big threaded GEMM (see
- *     nnc/backend/native/conv.pyx and benchmarks/conv_quick.py).
+ *   - OpenMP splits the batch with a workspace per thread, each GEMM on one BLAS thread.
+ * The convolution puts the matrices of a small group of images side by side, (C*kh*kw, nb*Ho*Wo), so
+ * that small images still make wide GEMMs: the _ld variants below write/read one image's block of
+ * such a matrix (nnc/backend/native/conv.pyx says how nb is chosen).
  *
  * Sizes: Ho = (H + 2*ph - dh*(kh-1) - 1)/sh + 1 (integer division, PyTorch's meaning), same for Wo.
  * Every function assumes the Cython caller checked: all sizes positive, strides/dilations >= 1,
