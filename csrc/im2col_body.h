@@ -184,8 +184,9 @@ void NNC_FN(nnc_add_bias_planes)(const NNC_T *b, int C_out, int P, NNC_T *out_n)
 {
     for (int o = 0; o < C_out; o++) {
         NNC_T *row = out_n + (size_t)o * P;
+        const NNC_T bo = b[o];  /* a local: b might alias row as far as the compiler knows */
         for (int q = 0; q < P; q++)
-            row[q] += b[o];
+            row[q] += bo;
     }
 }
 
