@@ -136,16 +136,35 @@ void NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC
     }
 }
 
+/* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general
+ * loop ((a + b) + c) + d, written so that the compiler vectorizes them. */
+static void NNC_FN(nnc_avgpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo, NNC_T scale,
+                                         NNC_T *restrict o)
+{
+    for (int oh = 0; oh < Ho; oh++) {
+        const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        const NNC_T *restrict r1 = r0 + W;
+        NNC_T *restrict orow = o + (size_t)oh * Wo;
+        for (int ow = 0; ow < Wo; ow++)
+            orow[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) * scale;
+    }
+}
+
 void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                    int ph, int pw, NNC_T *out, int nthreads)
 {
     const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
+    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
+        if (two_by_two) {
+            NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
+            continue;
+        }
         for (int oh = 0; oh < Ho; oh++) {
             const int h0 = oh * sh - ph;
             const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;
@@ -162,16 +181,39 @@ void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
     }
 }
 
+static void NNC_FN(nnc_avgpool2x2_backward_plane)(const NNC_T *restrict g, int H, int W, int Ho, int Wo,
+                                                  NNC_T scale, NNC_T *restrict plane)
+{
+    for (int oh = 0; oh < Ho; oh++) {
+        NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        NNC_T *restrict r1 = r0 + W;
+        const NNC_T *restrict grow = g + (size_t)oh * Wo;
+        for (int ow = 0; ow < Wo; ow++) {
+            const NNC_T v = grow[ow] * scale;
+            r0[2 * ow] = r0[2 * ow + 1] = r1[2 * ow] = r1[2 * ow + 1] = v;
+        }
+        if (2 * Wo < W)     /* odd width: the last column is in no window */
+            r0[W - 1] = r1[W - 1] = 0;
+    }
+    if (2 * Ho < H)         /* odd height: the last row is in no window */
+        memset(plane + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(NNC_T));
+}
+
 void NNC_FN(nnc_avgpool2d_backward)(const NNC_T *dout, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                     int ph, int pw, NNC_T *dx, int nthreads)
 {
     const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
+    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
+        if (two_by_two) {  /* disjoint windows: every cell written once, no memset, no adds */
+            NNC_FN(nnc_avgpool2x2_backward_plane)(g, H, W, Ho, Wo, scale, plane);
+            continue;
+        }
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
         for (int oh = 0; oh < Ho; oh++) {
             const int h0 = oh * sh - ph;
