@@ -7,11 +7,12 @@
  * With W reshaped to (C_out, C*kh*kw) the convolution of image n is one GEMM,
  *     out[n] (C_out, Ho*Wo) = W @ data_col[n],
  * whose result is already NCHW (no transpose). Why per image rather than batch-wide (C*kh*kw, N*Ho*Wo):
- *   - the column buffer is bounded by (threads x one image), whatever the batch (no chunk bookkeeping);
+ *   - the column buffer is bounded by (threads x a few images), whatever the batch;
  *   - a 1x1 convolution with stride 1 and no padding needs no im2col at all (data_col[n] == x[n]);
- *   - OpenMP splits the batch with a workspace per thread, and each per-image GEMM runs on one BLAS
- *     thread, which measured faster on this class of machine than one big threaded GEMM (see
- *     nnc/backend/native/conv.pyx and benchmarks/conv_quick.py).
+ *   - OpenMP splits the batch with a workspace per thread, each GEMM on one BLAS thread.
+ * The convolution puts the matrices of a small group of images side by side, (C*kh*kw, nb*Ho*Wo), so
+ * that small images still make wide GEMMs: the _ld variants below write/read one image's block of
+ * such a matrix (nnc/backend/native/conv.pyx says how nb is chosen).
  *
  * Sizes: Ho = (H + 2*ph - dh*(kh-1) - 1)/sh + 1 (integer division, PyTorch's meaning), same for Wo.
  * Every function assumes the Cython caller checked: all sizes positive, strides/dilations >= 1,
@@ -21,6 +22,8 @@
 #ifndef NNC_IM2COL_H
 #define NNC_IM2COL_H
 
+#include <stddef.h>
+
 /* Serial, one image: data_im (C, H, W) -> data_col (C*kh*kw, Ho*Wo), fully overwritten.
  * Called from inside the OpenMP loops of the convolution (one image per thread at a time). */
 void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -28,12 +31,28 @@ void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, i
 void nnc_im2col_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
                     int ph, int pw, int dh, int dw, double *data_col);
 
+/* The same, with the rows of the columns ld_col >= Ho*Wo elements apart: the columns of one image in
+ * a block of a wider matrix (K, nb*Ho*Wo) that holds several images side by side, for one GEMM per
+ * group of images. Stride 1 with 'same' width (Wo == W) copies each row as one shifted block. */
+void nnc_im2col_ld_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, float *data_col, size_t ld_col);
+void nnc_im2col_ld_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, double *data_col, size_t ld_col);
+
 /* Serial, one image: data_im (C, H, W) += the columns data_col (C*kh*kw, Ho*Wo) scattered back.
  * ACCUMULATES: overlapping windows add into the same pixel. The CALLER zeroes data_im first. */
 void nnc_col2im_f32(const float *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
                     int ph, int pw, int dh, int dw, float *data_im);
 void nnc_col2im_f64(const double *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
                     int ph, int pw, int dh, int dw, double *data_im);
+
+/* col2im from a block with row stride ld_col (as im2col_ld), ACCUMULATING into data_im like col2im.
+ * data_col is SCRATCH: its entries that fall on the padding are overwritten with 0 (they are dropped
+ * anyway), which lets stride 1 'same' width add each row as one contiguous block. */
+void nnc_col2im_ld_f32(float *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, float *data_im);
+void nnc_col2im_ld_f64(double *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, double *data_im);
 
 /* Batch versions, OpenMP over the N*C (image, channel) pairs: x (N, C, H, W) <-> cols (N, C*kh*kw, Ho*Wo).
  * Each pair owns kh*kw rows of cols and one plane of x, so col2im's accumulation has no races.
@@ -55,5 +74,13 @@ void nnc_add_bias_planes_f64(const double *b, int C_out, int P, double *out_n);
  * Serial: the batch sum of these per-image partials is taken in image order by the caller. */
 void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n);
 void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n);
+
+/* Between the group layout (C_out, nb*P) of a GEMM over nb images and NCHW (nb, C_out, P), serial:
+ * unpack: out[n, o, q] = data[o, n*P + q] + b[o]  (b may be NULL: no bias);
+ * pack:   data[o, n*P + q] = dout[n, o, q]. */
+void nnc_unpack_images_f32(const float *data, int C_out, int nb, int P, const float *b, float *out);
+void nnc_unpack_images_f64(const double *data, int C_out, int nb, int P, const double *b, double *out);
+void nnc_pack_images_f32(const float *dout, int nb, int C_out, int P, float *data);
+void nnc_pack_images_f64(const double *dout, int nb, int C_out, int P, double *data);
 
 #endif

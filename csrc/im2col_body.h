@@ -1,35 +1,124 @@
 /* Body of csrc/im2col.c, instantiated for float and double (see nnc_generic.h). Layout: im2col.h. */
 #include <string.h>
 
+void NNC_FN(nnc_im2col_ld)(const NNC_T *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, NNC_T *data_col, size_t ld_col)
+{
+    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+    /* 'Same' width at stride 1 (3x3 pad 1 and friends): a row of the columns is the plane shifted by
+     * one offset, so the valid rows are ONE contiguous copy; only the cells that wrapped around from the
+     * neighbouring image row (the left/right border) are zeroed afterwards. */
+    const int shifted = sh == 1 && sw == 1 && width_col == W;
+    for (int c = 0; c < C; c++) {
+        const NNC_T *plane = data_im + (size_t)c * H * W;
+        for (int i = 0; i < kh; i++) {
+            int oh_lo, oh_hi;  /* output rows whose input row lies inside the image */
+            nnc_valid_range(H, height_col, sh, ph, i * dh, &oh_lo, &oh_hi);
+            for (int j = 0; j < kw; j++) {
+                NNC_T *row = data_col + (size_t)((c * kh + i) * kw + j) * ld_col;
+                int lo, hi;
+                nnc_valid_range(W, width_col, sw, pw, j * dw, &lo, &hi);
+                memset(row, 0, (size_t)oh_lo * width_col * sizeof(NNC_T));
+                memset(row + (size_t)oh_hi * width_col, 0,
+                       (size_t)(height_col - oh_hi) * width_col * sizeof(NNC_T));
+                if (oh_lo >= oh_hi)
+                    continue;
+                if (shifted) {
+                    /* row[q] = plane[q + shift] for q in [oh_lo*W, oh_hi*W), clipped to the plane */
+                    const long shift = (long)(i * dh - ph) * W + j * dw - pw;
+                    long q0 = (long)oh_lo * W, q1 = (long)oh_hi * W;
+                    if (q0 + shift < 0)
+                        q0 = -shift;
+                    if (q1 + shift > (long)H * W)
+                        q1 = (long)H * W - shift;
+                    memcpy(row + q0, plane + q0 + shift, (size_t)(q1 - q0) * sizeof(NNC_T));
+                    for (int oh = oh_lo; oh < oh_hi; oh++) {
+                        NNC_T *dst = row + (size_t)oh * W;
+                        for (int ow = 0; ow < lo; ow++)
+                            dst[ow] = 0;
+                        for (int ow = hi; ow < W; ow++)
+                            dst[ow] = 0;
+                    }
+                    continue;
+                }
+                for (int oh = oh_lo; oh < oh_hi; oh++) {
+                    NNC_T *dst = row + (size_t)oh * width_col;
+                    const int ih = oh * sh - ph + i * dh;
+                    const NNC_T *src = plane + (long)ih * W - pw + j * dw;  /* src[ow*sw] = x[ih, iw] */
+                    for (int ow = 0; ow < lo; ow++)
+                        dst[ow] = 0;
+                    if (sw == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] = src[ow];
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] = src[(long)ow * sw];
+                    for (int ow = hi; ow < width_col; ow++)
+                        dst[ow] = 0;
+                }
+            }
+        }
+    }
+}
+
 void NNC_FN(nnc_im2col)(const NNC_T *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int dh, int dw, NNC_T *data_col)
 {
     const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
     const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+    NNC_FN(nnc_im2col_ld)(data_im, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, data_col,
+                          (size_t)height_col * width_col);
+}
+
+void NNC_FN(nnc_col2im_ld)(NNC_T *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh,
+                           int sw, int ph, int pw, int dh, int dw, NNC_T *data_im)
+{
+    /* Same walk as im2col with the copy reversed into +=; padding cells are dropped. In the shifted case
+     * the wrapped-around border cells of each row are set to 0 first, so that the whole valid block
+     * becomes one contiguous vector add (adding 0 leaves a pixel as it is). */
+    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+    const int shifted = sh == 1 && sw == 1 && width_col == W;
     for (int c = 0; c < C; c++) {
-        const NNC_T *plane = data_im + (size_t)c * H * W;
+        NNC_T *plane = data_im + (size_t)c * H * W;
         for (int i = 0; i < kh; i++) {
+            int oh_lo, oh_hi;
+            nnc_valid_range(H, height_col, sh, ph, i * dh, &oh_lo, &oh_hi);
             for (int j = 0; j < kw; j++) {
-                NNC_T *row = data_col + ((size_t)(c * kh + i) * kw + j) * height_col * width_col;
+                NNC_T *row = data_col + (size_t)((c * kh + i) * kw + j) * ld_col;
                 int lo, hi;
                 nnc_valid_range(W, width_col, sw, pw, j * dw, &lo, &hi);
-                for (int oh = 0; oh < height_col; oh++) {
-                    NNC_T *dst = row + (size_t)oh * width_col;
-                    const int ih = oh * sh - ph + i * dh;
-                    if (ih < 0 || ih >= H) {  /* the whole output row reads the zero padding */
-                        memset(dst, 0, (size_t)width_col * sizeof(NNC_T));
-                        continue;
+                if (oh_lo >= oh_hi)
+                    continue;
+                if (shifted) {
+                    const long shift = (long)(i * dh - ph) * W + j * dw - pw;
+                    long q0 = (long)oh_lo * W, q1 = (long)oh_hi * W;
+                    for (int oh = oh_lo; oh < oh_hi; oh++) {
+                        NNC_T *src = row + (size_t)oh * W;
+                        for (int ow = 0; ow < lo; ow++)
+                            src[ow] = 0;
+                        for (int ow = hi; ow < W; ow++)
+                            src[ow] = 0;
                     }
-                    const long base = (long)ih * W - pw + j * dw;  /* plane[base + ow*sw] = x[ih, iw] */
-                    for (int ow = 0; ow < lo; ow++)
-                        dst[ow] = 0;
+                    if (q0 + shift < 0)
+                        q0 = -shift;
+                    if (q1 + shift > (long)H * W)
+                        q1 = (long)H * W - shift;
+                    for (long q = q0; q < q1; q++)
+                        plane[q + shift] += row[q];
+                    continue;
+                }
+                for (int oh = oh_lo; oh < oh_hi; oh++) {
+                    const NNC_T *src = row + (size_t)oh * width_col;
+                    const int ih = oh * sh - ph + i * dh;
+                    NNC_T *dst = plane + (long)ih * W - pw + j * dw;
                     if (sw == 1)
-                        memcpy(dst + lo, plane + base + lo, (size_t)(hi - lo) * sizeof(NNC_T));
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] += src[ow];
                     else
                         for (int ow = lo; ow < hi; ow++)
-                            dst[ow] = plane[base + (long)ow * sw];
-                    for (int ow = hi; ow < width_col; ow++)
-                        dst[ow] = 0;
+                            dst[(long)ow * sw] += src[ow];
                 }
             }
         }
@@ -39,24 +128,23 @@ void NNC_FN(nnc_im2col)(const NNC_T *data_im, int C, int H, int W, int kh, int k
 void NNC_FN(nnc_col2im)(const NNC_T *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int dh, int dw, NNC_T *data_im)
 {
-    /* Same walk as im2col with the copy reversed into +=; padding cells are simply dropped. */
+    /* The caller's columns are read-only: the generic walk, one row segment at a time. */
     const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
     const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
     for (int c = 0; c < C; c++) {
         NNC_T *plane = data_im + (size_t)c * H * W;
         for (int i = 0; i < kh; i++) {
+            int oh_lo, oh_hi;
+            nnc_valid_range(H, height_col, sh, ph, i * dh, &oh_lo, &oh_hi);
             for (int j = 0; j < kw; j++) {
                 const NNC_T *row = data_col + ((size_t)(c * kh + i) * kw + j) * height_col * width_col;
                 int lo, hi;
                 nnc_valid_range(W, width_col, sw, pw, j * dw, &lo, &hi);
-                for (int oh = 0; oh < height_col; oh++) {
-                    const int ih = oh * sh - ph + i * dh;
-                    if (ih < 0 || ih >= H)
-                        continue;
+                for (int oh = oh_lo; oh < oh_hi; oh++) {
                     const NNC_T *src = row + (size_t)oh * width_col;
-                    const long base = (long)ih * W - pw + j * dw;
+                    NNC_T *dst = plane + (long)(oh * sh - ph + i * dh) * W - pw + j * dw;
                     for (int ow = lo; ow < hi; ow++)
-                        plane[base + (long)ow * sw] += src[ow];
+                        dst[(long)ow * sw] += src[ow];
                 }
             }
         }
@@ -96,18 +184,48 @@ void NNC_FN(nnc_add_bias_planes)(const NNC_T *b, int C_out, int P, NNC_T *out_n)
 {
     for (int o = 0; o < C_out; o++) {
         NNC_T *row = out_n + (size_t)o * P;
+        const NNC_T bo = b[o];  /* a local: b might alias row as far as the compiler knows */
         for (int q = 0; q < P; q++)
-            row[q] += b[o];
+            row[q] += bo;
     }
 }
 
 void NNC_FN(nnc_plane_sums)(const NNC_T *dout_n, int C_out, int P, NNC_T *db_n)
 {
+    /* Eight interleaved partial sums, combined pairwise at the end: a fixed order (so still the same
+     * bits whatever the thread count) that the compiler can vectorize, unlike one running sum. */
     for (int o = 0; o < C_out; o++) {
         const NNC_T *row = dout_n + (size_t)o * P;
-        NNC_T s = 0;
-        for (int q = 0; q < P; q++)
-            s += row[q];
-        db_n[o] = s;
+        NNC_T s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int q = 0;
+        for (; q + 8 <= P; q += 8)
+            for (int k = 0; k < 8; k++)
+                s[k] += row[q + k];
+        for (; q < P; q++)
+            s[0] += row[q];
+        db_n[o] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     }
+}
+
+void NNC_FN(nnc_unpack_images)(const NNC_T *data, int C_out, int nb, int P, const NNC_T *b, NNC_T *out)
+{
+    for (int n = 0; n < nb; n++)
+        for (int o = 0; o < C_out; o++) {
+            const NNC_T *src = data + (size_t)o * nb * P + (size_t)n * P;
+            NNC_T *dst = out + ((size_t)n * C_out + o) * P;
+            const NNC_T bo = b ? b[o] : 0;
+            if (b)
+                for (int q = 0; q < P; q++)
+                    dst[q] = src[q] + bo;
+            else
+                memcpy(dst, src, (size_t)P * sizeof(NNC_T));
+        }
+}
+
+void NNC_FN(nnc_pack_images)(const NNC_T *dout, int nb, int C_out, int P, NNC_T *data)
+{
+    for (int n = 0; n < nb; n++)
+        for (int o = 0; o < C_out; o++)
+            memcpy(data + (size_t)o * nb * P + (size_t)n * P, dout + ((size_t)n * C_out + o) * P,
+                   (size_t)P * sizeof(NNC_T));
 }

@@ -1,16 +1,65 @@
 /* Body of csrc/pool.c, instantiated for float and double (see nnc_generic.h). */
 #include <string.h>
 
+/* The 2x2 stride-2 unpadded window (the common case): two input rows give one output row, and the
+ * running maximum is chosen with selects instead of branches (random data makes every branch a coin
+ * toss). A plain > keeps the first maximum; a row holding a NaN is redone with the NaN rule below. */
+NNC_NO_TRAPPING_MATH
+static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo,
+                                         NNC_T *restrict o, int *restrict a)
+{
+    for (int oh = 0; oh < Ho; oh++) {
+        const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        const NNC_T *restrict r1 = r0 + W;
+        NNC_T *restrict orow = o + (size_t)oh * Wo;
+        int *restrict arow = a + (size_t)oh * Wo;
+        const int base = 2 * oh * W;
+        for (int ow = 0; ow < Wo; ow++) {
+            const NNC_T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+            const int c1 = v1 > v0;
+            const NNC_T b1 = c1 ? v1 : v0;
+            const int c2 = v2 > b1;
+            const NNC_T b2 = c2 ? v2 : b1;
+            const int c3 = v3 > b2;
+            orow[ow] = c3 ? v3 : b2;
+            arow[ow] = base + 2 * ow + (c3 ? W + 1 : c2 ? W : c1);
+        }
+        int nan = 0;
+        for (int iw = 0; iw < 2 * Wo; iw++)
+            nan |= (r0[iw] != r0[iw]) | (r1[iw] != r1[iw]);
+        if (!nan)
+            continue;
+        for (int ow = 0; ow < Wo; ow++) {  /* the general rule: the first NaN wins, as numpy's argmax */
+            const NNC_T v[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+            const int offs[4] = {0, 1, W, W + 1};
+            NNC_T best = v[0];
+            int off = 0;
+            for (int k = 1; k < 4; k++)
+                if (v[k] > best || (v[k] != v[k] && best == best)) {
+                    best = v[k];
+                    off = offs[k];
+                }
+            orow[ow] = best;
+            arow[ow] = base + 2 * ow + off;
+        }
+    }
+}
+
 void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                    int ph, int pw, NNC_T *out, int *argmax, int nthreads)
 {
     const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
+    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
         int *a = argmax + (size_t)p * Ho * Wo;
+        if (two_by_two) {
+            NNC_FN(nnc_maxpool2x2_plane)(plane, W, Ho, Wo, o, a);
+            continue;
+        }
         for (int oh = 0; oh < Ho; oh++) {
             const int h0 = oh * sh - ph;
             const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;  /* window clipped to the image */
@@ -35,18 +84,69 @@ void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
     }
 }
 
+/* Backward of one plane when every window is 2x2 stride 2 and its argmax lies inside it (as forward
+ * leaves it): each covered cell is written once, dout or 0, with no memset and no scatter. Returns 0,
+ * having written nothing useful, if some argmax lies elsewhere; the caller then scatters. */
+NNC_NO_TRAPPING_MATH
+static int NNC_FN(nnc_maxpool2x2_backward_plane)(const NNC_T *g, const int *a, int H, int W, int Ho, int Wo,
+                                                 NNC_T *plane)
+{
+    int inside = 1;
+    for (int oh = 0; oh < Ho; oh++) {
+        NNC_T *r0 = plane + (size_t)(2 * oh) * W, *r1 = r0 + W;
+        const NNC_T *grow = g + (size_t)oh * Wo;
+        const int *arow = a + (size_t)oh * Wo;
+        const int base = 2 * oh * W;
+        for (int ow = 0; ow < Wo; ow++) {
+            const int off = arow[ow] - (base + 2 * ow);
+            const NNC_T v = grow[ow];
+            inside &= (off == 0) | (off == 1) | (off == W) | (off == W + 1);
+            r0[2 * ow] = off == 0 ? v : 0;
+            r0[2 * ow + 1] = off == 1 ? v : 0;
+            r1[2 * ow] = off == W ? v : 0;
+            r1[2 * ow + 1] = off == W + 1 ? v : 0;
+        }
+        if (2 * Wo < W) {  /* odd width: the last column is in no window */
+            r0[W - 1] = 0;
+            r1[W - 1] = 0;
+        }
+    }
+    if (2 * Ho < H)        /* odd height: the last row is in no window */
+        memset(plane + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(NNC_T));
+    return inside;
+}
+
 void NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
                                     NNC_T *dx, int nthreads)
 {
+    /* 2x2 stride 2 unpadded is recognised from the sizes: Ho = H/2, Wo = W/2 and (checked per window)
+     * every argmax inside its own window; anything else takes the general scatter. */
+    const int two_by_two = Ho == H / 2 && Wo == W / 2 && H >= 2 && W >= 2;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
         const int *a = argmax + (size_t)p * Ho * Wo;
+        if (two_by_two && NNC_FN(nnc_maxpool2x2_backward_plane)(g, a, H, W, Ho, Wo, plane))
+            continue;
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
         for (int q = 0; q < Ho * Wo; q++)  /* in output order, so overlapping windows add in a fixed order */
             plane[a[q]] += g[q];
+    }
+}
+
+/* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general
+ * loop ((a + b) + c) + d, written so that the compiler vectorizes them. */
+static void NNC_FN(nnc_avgpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo, NNC_T scale,
+                                         NNC_T *restrict o)
+{
+    for (int oh = 0; oh < Ho; oh++) {
+        const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        const NNC_T *restrict r1 = r0 + W;
+        NNC_T *restrict orow = o + (size_t)oh * Wo;
+        for (int ow = 0; ow < Wo; ow++)
+            orow[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) * scale;
     }
 }
 
@@ -55,11 +155,16 @@ void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
 {
     const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
+    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
+        if (two_by_two) {
+            NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
+            continue;
+        }
         for (int oh = 0; oh < Ho; oh++) {
             const int h0 = oh * sh - ph;
             const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;
@@ -76,16 +181,39 @@ void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
     }
 }
 
+static void NNC_FN(nnc_avgpool2x2_backward_plane)(const NNC_T *restrict g, int H, int W, int Ho, int Wo,
+                                                  NNC_T scale, NNC_T *restrict plane)
+{
+    for (int oh = 0; oh < Ho; oh++) {
+        NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        NNC_T *restrict r1 = r0 + W;
+        const NNC_T *restrict grow = g + (size_t)oh * Wo;
+        for (int ow = 0; ow < Wo; ow++) {
+            const NNC_T v = grow[ow] * scale;
+            r0[2 * ow] = r0[2 * ow + 1] = r1[2 * ow] = r1[2 * ow + 1] = v;
+        }
+        if (2 * Wo < W)     /* odd width: the last column is in no window */
+            r0[W - 1] = r1[W - 1] = 0;
+    }
+    if (2 * Ho < H)         /* odd height: the last row is in no window */
+        memset(plane + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(NNC_T));
+}
+
 void NNC_FN(nnc_avgpool2d_backward)(const NNC_T *dout, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                     int ph, int pw, NNC_T *dx, int nthreads)
 {
     const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
+    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
+        if (two_by_two) {  /* disjoint windows: every cell written once, no memset, no adds */
+            NNC_FN(nnc_avgpool2x2_backward_plane)(g, H, W, Ho, Wo, scale, plane);
+            continue;
+        }
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
         for (int oh = 0; oh < Ho; oh++) {
             const int h0 = oh * sh - ph;

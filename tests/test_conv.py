@@ -21,6 +21,9 @@ CASES = [
     (1, 4, 5, 5, 3, (1, 1), 2, 0, 1),
     (5, 2, 8, 11, 3, (5, 4), (3, 2), (2, 1), 1),
     (9, 1, 4, 4, 1, 4, 1, 0, 1),
+    (13, 3, 9, 8, 5, 3, 1, 1, 1),           # 'same' 3x3: shifted-row im2col/col2im, several groups of images
+    (3, 2, 7, 9, 3, (3, 5), 1, (2, 4), 2),  # 'same' width with dilation, rows clipped at the top and bottom
+    (5, 2, 6, 4, 3, (3, 3), 1, (1, 1), (2, 1)),  # 'same' width, not 'same' height
 ]
 
 
@@ -129,6 +132,26 @@ def test_threads_give_identical_bits(native, rng):
             results.append((out,) + native.conv2d_backward(out, cache) + (native.col2im(native.im2col(x, 3), x.shape, 3),))
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@pytest.mark.parametrize("N, C, H, W, C_out", [(37, 5, 6, 5, 40), (3, 4, 14, 13, 33), (1, 3, 20, 19, 8)])
+def test_groups_and_gemm_blocks_give_identical_bits(native, rng, N, C, H, W, C_out):
+    """Many groups of images split unevenly (37 images), fewer groups than threads (the GEMM blocks are
+    shared instead), and C_out above one 32-row GEMM block: 1 and 2 threads agree bit for bit."""
+    x, Wt, b = _data(rng, np.float32, N, C, H, W, C_out, 3)
+    dout = rng.standard_normal((N, C_out, H, W)).astype(np.float32)
+    results = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            out, cache = native.conv2d_forward(x, Wt, b, 1, 1)
+            results.append((out,) + native.conv2d_backward(dout, cache))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+    want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, 1)[1])
+    assert_close(results[0][0], R.conv2d_forward(x, Wt, b, 1, 1)[0])
+    for got, w in zip(results[0][1:], want):
+        assert_close(got, w, atol=1e-4)
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")

@@ -19,6 +19,8 @@ CASES = [
     (3, 2, 8, 8, 2, None, 0),
     (2, 4, 5, 7, (3, 3), 1, 1),
     (1, 2, 6, 9, (2, 4), (3, 2), (1, 2)),
+    (3, 2, 7, 9, 2, 2, 0),            # the 2x2 stride-2 fast path, odd sizes (a row and a column in no window)
+    (2, 3, 8, 6, 3, 2, 1),            # Ho = H/2, Wo = W/2 without being 2x2: backward must notice
 ]
 
 
@@ -85,6 +87,33 @@ def test_ties_go_to_first_cell_in_row_major_order(B, dtype):
     assert dx.sum() == out.size               # every gradient went to exactly one cell
 
 
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_2x2_ties_and_nans_match_reference(native, dtype, rng):
+    """The 2x2 stride-2 loop picks with selects; ties and NaNs must still go where the general rule sends them."""
+    x = np.round(rng.standard_normal((2, 3, 9, 8))).astype(dtype)   # many ties
+    x[0, 0, 2, 3] = x[1, 2, 5, 0] = x[1, 2, 5, 1] = np.nan          # one NaN, and two in one window
+    x[0, 1, 4, 4] = np.inf
+    out_n, cache_n = native.maxpool2d_forward(x, 2)
+    out_r, cache_r = R.maxpool2d_forward(x, 2)
+    np.testing.assert_array_equal(out_n, out_r)
+    np.testing.assert_array_equal(cache_n.argmax, cache_r.argmax)
+    dout = rng.standard_normal(out_n.shape).astype(dtype)
+    np.testing.assert_array_equal(native.maxpool2d_backward(dout, cache_n), R.maxpool2d_backward(dout, cache_r))
+
+
+def test_2x2_backward_with_argmax_outside_its_window(B, rng):
+    """An argmax that is not in its own 2x2 window (a hand-made cache) is still scattered where it points."""
+    x = rng.standard_normal((1, 2, 4, 6))
+    out, cache = B.maxpool2d_forward(x, 2)
+    argmax = cache.argmax.copy()
+    argmax[0, 1, 0, 0] = argmax[0, 1, 1, 2]     # another window's argmax: that cell receives two gradients
+    dout = rng.standard_normal(out.shape)
+    dx = B.maxpool2d_backward(dout, cache._replace(argmax=argmax))
+    want = R.maxpool2d_backward(dout, cache._replace(argmax=argmax))
+    assert_close(dx, want)
+    assert dx[0, 1].flat[argmax[0, 1, 0, 0]] == pytest.approx(dout[0, 1, 0, 0] + dout[0, 1, 1, 2])
+
+
 def test_overlapping_windows_accumulate(B):
     x = np.zeros((1, 1, 5, 5))
     x[0, 0, 2, 2] = 1.0                        # the max of all 9 overlapping 3x3 windows
@@ -115,7 +144,8 @@ def test_threads_give_identical_bits(native, rng):
     for n in (1, 2):
         with nnc.threads(n):
             res = []
-            for kind, args in (("maxpool2d", (3, 2, 1)), ("avgpool2d", (3, 2, 1)), ("global_avgpool2d", ())):
+            for kind, args in (("maxpool2d", (3, 2, 1)), ("avgpool2d", (3, 2, 1)), ("global_avgpool2d", ()),
+                               ("maxpool2d", (2,)), ("avgpool2d", (2,))):
                 out, cache = getattr(native, kind + "_forward")(x, *args)
                 res += [out, getattr(native, kind + "_backward")(out, cache)]
             results.append(res)

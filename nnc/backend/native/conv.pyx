@@ -1,23 +1,31 @@
 # distutils: sources = csrc/im2col.c
-"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per image, OpenMP over the batch.
+"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the groups.
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 
-Parallel scheme, chosen by measurement (on the 2-core dev VM, float32,
-N=64, 16->32 channels, 28x28, 3x3, pad 1; forward, median of 27 runs):
-  per image    OpenMP splits the batch; each thread im2cols one image into its own workspace and calls
-               a single-threaded GEMM. Workspace: threads x (C*kh*kw x Ho*Wo), independent of the batch.
-               1 thread 7.3 ms, 2 threads 3.75 ms.
-  whole batch  images one after another, the GEMM threaded by BLAS: 1 thread 7.1 ms, 2 threads 10.1 ms
-               (per-image GEMMs of 32 x 784 x 144 split poorly, and BLAS's pthread pool spun against
-               the OpenMP team). nnc now keeps that BLAS at one thread (nnc._config.pin_native_blas).
-Per image is used whenever the batch has at least as many images as threads; a smaller batch (N=1 at
-inference) runs its images in turn with each GEMM split over the threads (gemm_threads in _blas.pyx),
-which gives the same bits, since every output element is still one BLAS dot product over K.
+Scheme (chosen by measurement, one thread, float32, batch 64, 3x3 pad 1, 16->32 at 28x28, 32->64 at
+14x14, 64->128 at 7x7; medians on the shared 2-core dev VM):
+  groups       the batch is cut into groups of nb images, nb from the shape only (about 256 columns
+               per GEMM forward, 512 backward). A group's columns sit side by side, (K, nb*Ho*Wo), so a
+               7x7 image does not mean a 49-column GEMM; the result is unpacked to NCHW (forward) and
+               dout packed the same way (backward). dW of a group is one GEMM whose reduction runs over
+               all its columns (64->128 backward 14.3 -> 9.8 ms against one image per GEMM).
+  GEMM blocks  forward and W.T @ dout run as a fixed grid of 32-row blocks of at most 1e6
+               multiply-adds (_gemm_blocked): scipy's OpenBLAS takes those through its no-copy
+               small-matrix kernels (16->32 forward 6.9 -> 4.5 ms). The dW GEMM is not such a shape
+               and stays one call per 384 columns.
+  im2col       stride 1 with 'same' width copies each kernel tap's rows as one shifted block and
+               zeroes the wrapped border cells; col2im adds them back the same way.
+  workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
+               (within 1%; the allocator already reuses the freed block).
+Threads: OpenMP shares the groups (one workspace slice per thread, single-threaded BLAS); when there
+are fewer groups than threads (small batches, N=1 at inference), the groups run in turn and the
+threads share each GEMM's blocks instead.
 
-Determinism: every GEMM runs on one BLAS thread; dW is summed per fixed group
-of _GROUP images (a group is one thread's serial work) and the groups are added in group order; db is
-summed per image and then over images in order. So the bits do not depend on the thread count.
+Determinism: the groups and the GEMM block grids depend on the shape only, so every output element
+comes from the same BLAS call whatever the thread count; dW is summed per group, and the groups are
+added in group order; db is summed per image (fixed-order partials) and then over images in order.
+So the bits do not depend on the thread count (tests check 1 vs 2 threads).
 """
 import numpy as np
 cimport cython
@@ -27,13 +35,26 @@ from libc.string cimport memset
 from nnc._config import get_num_threads
 from nnc.backend._checks import check_conv, check_dout, check_float, check_pair, check_window
 from nnc.backend.caches import Conv2DCache
-from ._blas cimport floating, gemm, gemm_threads
+from ._blas cimport floating, gemm
 
 cdef extern from "im2col.h":
     void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int dh, int dw, float *data_col) noexcept nogil
     void nnc_im2col_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int dh, int dw, double *data_col) noexcept nogil
+    void nnc_im2col_ld_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, float *data_col, size_t ld_col) noexcept nogil
+    void nnc_im2col_ld_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, double *data_col, size_t ld_col) noexcept nogil
+    void nnc_col2im_ld_f32(float *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, float *data_im) noexcept nogil
+    void nnc_col2im_ld_f64(double *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, double *data_im) noexcept nogil
+    void nnc_unpack_images_f32(const float *data, int C_out, int nb, int P, const float *b, float *out) noexcept nogil
+    void nnc_unpack_images_f64(const double *data, int C_out, int nb, int P, const double *b,
+                               double *out) noexcept nogil
+    void nnc_pack_images_f32(const float *dout, int nb, int C_out, int P, float *data) noexcept nogil
+    void nnc_pack_images_f64(const double *dout, int nb, int C_out, int P, double *data) noexcept nogil
     void nnc_col2im_f32(const float *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int dh, int dw, float *data_im) noexcept nogil
     void nnc_col2im_f64(const double *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -54,16 +75,30 @@ cdef extern from "im2col.h":
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 cdef enum:
-    _GROUP = 4          # images per dW partial sum: fixed, so the summation order ignores the thread count
     _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
+
+# Columns per GEMM: a group holds about ceil(target / (Ho*Wo)) images (at most the batch). Forward: the
+# blocked GEMM below already runs small blocks at full speed, so groups only save calls on small images
+# (and cost an unpack copy). Backward: dW's reduction runs over the group's columns, which wants it long.
+_FWD_COLS = 256
+_BWD_COLS = 512
+
+
+def _images_per_group(int N, int P, int target):
+    """Images per group: enough that one GEMM has about target columns, balanced over the batch.
+    Depends on the shape only, never on the thread count (the dW partial sums are per group)."""
+    cdef int nb = min(N, max(1, (target + P - 1) // P))
+    cdef int ngroups = (N + nb - 1) // nb
+    return (N + ngroups - 1) // ngroups
 
 
 cdef struct Geom:
     int N, C, H, W, C_out, kh, kw, sh, sw, ph, pw, dh, dw, K, P
+    int nb              # images per group (one GEMM)
     bint direct         # 1x1, stride 1, no padding: the image itself is its column matrix
 
 
-cdef Geom _geom(tuple xs, int C_out, tuple k, tuple s, tuple p, tuple d, tuple o):
+cdef Geom _geom(tuple xs, int C_out, tuple k, tuple s, tuple p, tuple d, tuple o, int nb):
     cdef Geom g
     g.N, g.C, g.H, g.W = xs
     g.C_out = C_out
@@ -73,95 +108,189 @@ cdef Geom _geom(tuple xs, int C_out, tuple k, tuple s, tuple p, tuple d, tuple o
     g.dh, g.dw = d
     g.K = g.C * g.kh * g.kw
     g.P = o[0] * o[1]
+    g.nb = nb
     g.direct = g.kh == 1 and g.kw == 1 and g.sh == 1 and g.sw == 1 and g.ph == 0 and g.pw == 0
     return g
 
 
-cdef inline void _im2col1(const floating *im, Geom *g, floating *col) noexcept nogil:
-    if floating is float:
-        nnc_im2col_f32(im, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, col)
+cdef enum:
+    _DW_COLS = 384              # dW (C_out x K) in column blocks (a fixed grid threads can share); narrower
+                                # blocks measured slower on one thread (the dW GEMM is not a small-kernel shape)
+    _BLOCK_ROWS = 32            # rows of C per BLAS call
+    _BLOCK_MACS = 1000000       # at most this many multiply-adds per BLAS call (M*N*K)
+
+
+cdef void _gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const floating *A, int lda,
+                        const floating *B, int ldb, floating *C, int ldc, int rb, int cb,
+                        int nthreads) noexcept nogil:
+    """C (M x N) = op(A) @ op(B) as a fixed grid of blocks of C, each block one single-threaded BLAS call
+    over the whole K; with nthreads > 1 the threads share the blocks. Blocks are rb x cb; rb = 0 means
+    _BLOCK_ROWS, cb = 0 the widest block with at most _BLOCK_MACS multiply-adds.
+
+    Why blocks: scipy's OpenBLAS runs a GEMM whose side is 8, 16 or 32 and whose M*N*K is at most 1e6
+    through its no-copy small-matrix kernels, measured 130-160 GFLOPS against 85-110 for the same work
+    as one call with packing (one core, AVX-512, the conv shapes of 16..128 channels). Why a FIXED grid
+    (from the shape only): every element of C comes from the same BLAS call whatever the thread count,
+    so the bits do not depend on it."""
+    cdef long cap
+    if rb == 0 or rb > M:
+        rb = _BLOCK_ROWS if M > _BLOCK_ROWS else M
+    if cb == 0:
+        cap = _BLOCK_MACS // (<long> rb * K)
+        cb = N if cap >= N else (<int> cap // 16) * 16
+        if cb < 16:
+            cb = 16
+    if cb > N:
+        cb = N
+    cdef int nr = (M + rb - 1) // rb, nc = (N + cb - 1) // cb
+    cdef int t, r0, c0
+    if nthreads > 1 and nr * nc > 1:
+        for t in prange(nr * nc, num_threads=nthreads, schedule="static"):
+            r0 = (t // nc) * rb
+            c0 = (t % nc) * cb
+            gemm(trans_a, trans_b, min(rb, M - r0), min(cb, N - c0), K, <floating> 1,
+                 A + (r0 if trans_a else <size_t> r0 * lda), lda,
+                 B + (<size_t> c0 * ldb if trans_b else c0), ldb, <floating> 0, C + <size_t> r0 * ldc + c0, ldc)
     else:
-        nnc_im2col_f64(im, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, col)
+        for t in range(nr * nc):
+            r0 = (t // nc) * rb
+            c0 = (t % nc) * cb
+            gemm(trans_a, trans_b, min(rb, M - r0), min(cb, N - c0), K, <floating> 1,
+                 A + (r0 if trans_a else <size_t> r0 * lda), lda,
+                 B + (<size_t> c0 * ldb if trans_b else c0), ldb, <floating> 0, C + <size_t> r0 * ldc + c0, ldc)
 
 
-cdef inline void _col2im1(const floating *col, Geom *g, floating *im) noexcept nogil:
-    memset(im, 0, <size_t> g.C * g.H * g.W * sizeof(floating))
-    if floating is float:
-        nnc_col2im_f32(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, im)
-    else:
-        nnc_col2im_f64(col, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, im)
-
-
-cdef inline void _forward1(const floating *im, const floating *Wm, const floating *b, bint use_bias,
-                           Geom *g, floating *col, floating *out_n, int gemm_nthreads) noexcept nogil:
-    """out_n (C_out, P) = Wm (C_out, K) @ cols(im) (K, P) + b."""
-    if g.direct:
-        col = <floating *> im
-    else:
-        _im2col1(im, g, col)
-    gemm_threads(False, False, g.C_out, g.P, g.K, <floating> 1, Wm, g.K, col, g.P, <floating> 0, out_n, g.P,
-                 gemm_nthreads)
-    if use_bias:
+cdef inline void _im2col_group(const floating *x, Geom *g, int cnt, floating *col) noexcept nogil:
+    """cnt images x (cnt, C, H, W) -> col (K, cnt*P), image n in columns n*P .. n*P+P-1."""
+    cdef size_t ld = <size_t> cnt * g.P, img = <size_t> g.C * g.H * g.W
+    cdef int n
+    for n in range(cnt):
         if floating is float:
-            nnc_add_bias_planes_f32(b, g.C_out, g.P, out_n)
+            nnc_im2col_ld_f32(x + n * img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
+                              col + <size_t> n * g.P, ld)
         else:
-            nnc_add_bias_planes_f64(b, g.C_out, g.P, out_n)
+            nnc_im2col_ld_f64(x + n * img, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
+                              col + <size_t> n * g.P, ld)
+
+
+cdef inline void _col2im_group(floating *col, Geom *g, int cnt, floating *dx) noexcept nogil:
+    """dx (cnt, C, H, W) = col2im of the column block col (K, cnt*P); col is used as scratch."""
+    cdef size_t ld = <size_t> cnt * g.P, img = <size_t> g.C * g.H * g.W
+    cdef int n
+    memset(dx, 0, cnt * img * sizeof(floating))
+    for n in range(cnt):
+        if floating is float:
+            nnc_col2im_ld_f32(col + <size_t> n * g.P, ld, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                              g.dh, g.dw, dx + n * img)
+        else:
+            nnc_col2im_ld_f64(col + <size_t> n * g.P, ld, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
+                              g.dh, g.dw, dx + n * img)
+
+
+cdef inline void _forward_group(const floating *x, const floating *Wm, const floating *b, bint use_bias,
+                                Geom *g, int cnt, floating *ws, floating *out, int gemm_nthreads) noexcept nogil:
+    """cnt images: out (cnt, C_out, P) = Wm (C_out, K) @ col (K, cnt*P) + b, unpacked to NCHW.
+    One image writes straight into out; several go through ws (C_out, cnt*P) after the columns."""
+    cdef size_t ld = <size_t> cnt * g.P
+    cdef const floating *col = x
+    cdef floating *res = out
+    if not (g.direct and cnt == 1):
+        _im2col_group(x, g, cnt, ws)
+        col = ws
+    if cnt > 1:
+        res = ws + <size_t> g.K * ld
+    _gemm_blocked(False, False, g.C_out, <int> ld, g.K, Wm, g.K, col, <int> ld, res, <int> ld, 0, 0, gemm_nthreads)
+    if cnt > 1:
+        if floating is float:
+            nnc_unpack_images_f32(res, g.C_out, cnt, g.P, b if use_bias else NULL, out)
+        else:
+            nnc_unpack_images_f64(res, g.C_out, cnt, g.P, b if use_bias else NULL, out)
+    elif use_bias:
+        if floating is float:
+            nnc_add_bias_planes_f32(b, g.C_out, g.P, out)
+        else:
+            nnc_add_bias_planes_f64(b, g.C_out, g.P, out)
 
 
 def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const floating[::1] b, bint use_bias,
              floating[:, :, ::1] out, floating[:, ::1] ws, tuple k, tuple s, tuple p, tuple d, tuple o,
-             int nthreads):
-    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
-    cdef int n, tid = 0
-    if g.N >= nthreads:
+             int nb, int nthreads):
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o, nb)
+    cdef int grp, n0, tid = 0
+    cdef int ngroups = (g.N + nb - 1) // nb
+    if ngroups >= nthreads:
         with nogil, parallel(num_threads=nthreads):
             tid = threadid()
-            for n in prange(g.N, schedule="static"):
-                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[tid, 0], &out[n, 0, 0], 1)
-    else:  # fewer images than threads: split each image's GEMM over the threads instead
+            for grp in prange(ngroups, schedule="static"):
+                n0 = grp * nb
+                _forward_group(&x[n0, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, min(nb, g.N - n0),
+                               &ws[tid, 0], &out[n0, 0, 0], 1)
+    else:  # fewer groups than threads: split each group's GEMM over the threads instead
         with nogil:
-            for n in range(g.N):
-                _forward1(&x[n, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, &ws[0, 0], &out[n, 0, 0], nthreads)
+            for grp in range(ngroups):
+                n0 = grp * nb
+                _forward_group(&x[n0, 0, 0, 0], &Wm[0, 0], &b[0], use_bias, &g, min(nb, g.N - n0),
+                               &ws[0, 0], &out[n0, 0, 0], nthreads)
 
 
-cdef inline void _backward1(const floating *im, const floating *dout_n, const floating *Wm, Geom *g,
-                            bint need_dx, bint use_bias, floating beta, floating *col, floating *dcol,
-                            floating *dW_part, floating *db_n, floating *dx_n) noexcept nogil:
-    """One image: dW_part = beta*dW_part + dout_n @ cols.T;  dx_n = col2im(Wm.T @ dout_n);  db_n = row sums."""
-    if g.direct:
-        col = <floating *> im
-        dcol = dx_n
-    else:
-        _im2col1(im, g, col)
-    gemm(False, True, g.C_out, g.K, g.P, <floating> 1, dout_n, g.P, col, g.P, beta, dW_part, g.K)
-    if need_dx:
-        gemm(True, False, g.K, g.P, g.C_out, <floating> 1, Wm, g.K, dout_n, g.P, <floating> 0, dcol, g.P)
-        if not g.direct:
-            _col2im1(dcol, g, dx_n)
-    if use_bias:
+cdef inline void _backward_group(const floating *x, const floating *dout, const floating *Wm, Geom *g, int cnt,
+                                 bint need_dx, bint use_bias, floating *ws, floating *dW_part, floating *db,
+                                 floating *dx, int gemm_nthreads) noexcept nogil:
+    """cnt images: dW_part = dout_g (C_out, cnt*P) @ col.T;  dx = col2im(Wm.T @ dout_g);  db[n] = row sums.
+    dout_g is dout packed side by side (C_out, cnt*P); the columns' buffer is reused for Wm.T @ dout_g."""
+    cdef size_t ld = <size_t> cnt * g.P
+    cdef const floating *col = x
+    cdef const floating *dg = dout
+    cdef floating *dcol = ws
+    cdef int n
+    if not (g.direct and cnt == 1):
+        _im2col_group(x, g, cnt, ws)
+        col = ws
+    if cnt > 1:
+        dg = ws + <size_t> g.K * ld
         if floating is float:
-            nnc_plane_sums_f32(dout_n, g.C_out, g.P, db_n)
+            nnc_pack_images_f32(dout, cnt, g.C_out, g.P, <floating *> dg)
         else:
-            nnc_plane_sums_f64(dout_n, g.C_out, g.P, db_n)
+            nnc_pack_images_f64(dout, cnt, g.C_out, g.P, <floating *> dg)
+    _gemm_blocked(False, True, g.C_out, g.K, <int> ld, dg, <int> ld, col, <int> ld, dW_part, g.K, g.C_out,
+                  _DW_COLS, gemm_nthreads)
+    if need_dx:
+        if g.direct and cnt == 1:
+            dcol = dx
+        _gemm_blocked(True, False, g.K, <int> ld, g.C_out, Wm, g.K, dg, <int> ld, dcol, <int> ld, 0, 0,
+                      gemm_nthreads)
+        if not (g.direct and cnt == 1):
+            _col2im_group(dcol, g, cnt, dx)
+    if use_bias:
+        for n in range(cnt):
+            if floating is float:
+                nnc_plane_sums_f32(dout + <size_t> n * g.C_out * g.P, g.C_out, g.P, db + <size_t> n * g.C_out)
+            else:
+                nnc_plane_sums_f64(dout + <size_t> n * g.C_out * g.P, g.C_out, g.P, db + <size_t> n * g.C_out)
 
 
 def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, const floating[:, ::1] Wm,
               floating[:, :, :, ::1] dx, floating[:, :, ::1] dW_parts, floating[:, ::1] db_parts,
               floating[:, ::1] ws, int first_group, int ngroups, tuple k, tuple s, tuple p, tuple d, tuple o,
-              bint need_dx, bint use_bias, int nthreads):
-    """Groups first_group .. first_group+ngroups-1 of _GROUP images; dW of group g goes to dW_parts[g - first]."""
-    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o)
-    cdef int grp, n, n0, n1, tid = 0
-    cdef size_t KP = <size_t> g.K * g.P
-    with nogil, parallel(num_threads=nthreads):
-        tid = threadid()
-        for grp in prange(ngroups, schedule="static"):
-            n0 = (first_group + grp) * _GROUP
-            n1 = n0 + _GROUP if n0 + _GROUP < g.N else g.N
-            for n in range(n0, n1):
-                _backward1(&x[n, 0, 0, 0], &dout[n, 0, 0], &Wm[0, 0], &g, need_dx, use_bias,
-                           <floating> (n > n0), &ws[tid, 0], &ws[tid, 0] + KP,
-                           &dW_parts[grp, 0, 0], &db_parts[n, 0], &dx[n, 0, 0, 0])
+              int nb, bint need_dx, bint use_bias, int nthreads):
+    """Groups first_group .. first_group+ngroups-1 of nb images; dW of group g goes to dW_parts[g - first]."""
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wm.shape[0], k, s, p, d, o, nb)
+    cdef int grp, n0, tid = 0
+    if ngroups >= nthreads:
+        with nogil, parallel(num_threads=nthreads):
+            tid = threadid()
+            for grp in prange(ngroups, schedule="static"):
+                n0 = (first_group + grp) * nb
+                _backward_group(&x[n0, 0, 0, 0], &dout[n0, 0, 0], &Wm[0, 0], &g, min(nb, g.N - n0), need_dx,
+                                use_bias, &ws[tid, 0], &dW_parts[grp, 0, 0], &db_parts[n0, 0],
+                                &dx[n0 if need_dx else 0, 0, 0, 0], 1)
+    else:  # fewer groups than threads: split each GEMM over the threads instead (same bits)
+        with nogil:
+            for grp in range(ngroups):
+                n0 = (first_group + grp) * nb
+                _backward_group(&x[n0, 0, 0, 0], &dout[n0, 0, 0], &Wm[0, 0], &g, min(nb, g.N - n0), need_dx,
+                                use_bias, &ws[0, 0], &dW_parts[grp, 0, 0], &db_parts[n0, 0],
+                                &dx[n0 if need_dx else 0, 0, 0, 0], nthreads)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -177,7 +306,7 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
 
 def _im2col_batch(const floating[:, :, :, ::1] x, floating[:, :, ::1] cols, tuple k, tuple s, tuple p, tuple d,
                   int nthreads):
-    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1))
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1), 1)
     with nogil:
         if floating is float:
             nnc_im2col_batch_f32(&x[0, 0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
@@ -189,7 +318,7 @@ def _im2col_batch(const floating[:, :, :, ::1] x, floating[:, :, ::1] cols, tupl
 
 def _col2im_batch(const floating[:, :, ::1] cols, floating[:, :, :, ::1] x, tuple k, tuple s, tuple p, tuple d,
                   int nthreads):
-    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1))
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), 1, k, s, p, d, (1, 1), 1)
     with nogil:
         if floating is float:
             nnc_col2im_batch_f32(&cols[0, 0, 0], g.N, g.C, g.H, g.W, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
@@ -225,12 +354,14 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
     k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
-    nws = min(nthreads, N)
-    ws = np.empty((nws, W[0].size * o[0] * o[1]), dtype=x.dtype)
+    P = o[0] * o[1]
+    nb = _images_per_group(N, P, _FWD_COLS)
+    ngroups = (N + nb - 1) // nb
+    ws = np.empty((min(nthreads, ngroups), (W[0].size + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
     out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
     use_bias = b is not None
     bb = b if use_bias else np.zeros(1, x.dtype)
-    _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o, nthreads)
+    _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o, nb, nthreads)
     return out, Conv2DCache(x, W, use_bias, s, p, d)
 
 
@@ -244,16 +375,19 @@ def conv2d_backward(dout, cache, need_dx=True):
     N, C_out = x.shape[0], W.shape[0]
     check_dout("conv2d_backward", dout, (N, C_out, o[0], o[1]), x.dtype)
     nthreads = get_num_threads()
-    ngroups_total = (N + _GROUP - 1) // _GROUP
-    ws = np.empty((min(nthreads, ngroups_total), 2 * W[0].size * o[0] * o[1]), dtype=x.dtype)
-    dx = np.empty_like(x) if need_dx else np.empty((N, 1, 1, 1), x.dtype)
+    P = o[0] * o[1]
+    nb = _images_per_group(N, P, _BWD_COLS)
+    ngroups_total = (N + nb - 1) // nb
+    ws = np.empty((min(nthreads, ngroups_total), (W[0].size + (C_out if nb > 1 else 0)) * nb * P),
+                  dtype=x.dtype)
+    dx = np.empty_like(x) if need_dx else np.empty((1, 1, 1, 1), x.dtype)
     dW_parts = np.empty((min(ngroups_total, _ROUND), C_out, W[0].size), dtype=x.dtype)
     db_parts = np.zeros((N, C_out), dtype=x.dtype)
     dWm = np.zeros((C_out, W[0].size), dtype=x.dtype)
     for first in range(0, ngroups_total, _ROUND):
         count = min(_ROUND, ngroups_total - first)
         _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, dW_parts, db_parts, ws,
-                  first, count, k, s, p, d, o, need_dx, use_bias, nthreads)
+                  first, count, k, s, p, d, o, nb, need_dx, use_bias, nthreads)
         for g in range(count):     # fixed order, so the sum does not depend on the thread count
             dWm += dW_parts[g]
     db = db_parts.sum(axis=0) if use_bias else None
