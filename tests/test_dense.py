@@ -65,11 +65,12 @@ def test_read_only_inputs_work(B, rng):
     np.testing.assert_allclose(y, x @ W)
 
 
-def test_thread_count_does_not_change_results(native, rng):
-    x = rng.standard_normal((512, 300)).astype(np.float32)
-    W = rng.standard_normal((300, 200)).astype(np.float32)
-    b = rng.standard_normal(200).astype(np.float32)
-    dout = rng.standard_normal((512, 200)).astype(np.float32)
+@pytest.mark.parametrize("N,D,M", [(512, 300, 200), (129, 77, 65), (33, 1000, 129)])
+def test_thread_count_does_not_change_results(native, rng, N, D, M):
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    W = rng.standard_normal((D, M)).astype(np.float32)
+    b = rng.standard_normal(M).astype(np.float32)
+    dout = rng.standard_normal((N, M)).astype(np.float32)
     results = []
     for n in (1, 2):
         with nnc.threads(n):

@@ -286,3 +286,29 @@ def check_axpy(fn, alpha, x, y):
     check_float(fn, "y", y, x.ndim, dtype=x.dtype, nonempty=False)
     check_shape(fn, "y", y, x.shape)
     check_writable(fn, "y", y)
+
+
+def check_col2im(fn, cols, x_shape, kernel_size, stride, padding, dilation):
+    """col2im's checks: x_shape (N, C, H, W) of positive ints, a window that fits it, and cols of
+    shape (N, C*kh*kw, Ho*Wo). Returns (x_shape, ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)))."""
+    x_shape = tuple(int(v) for v in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
+    for v in x_shape:
+        check_pair(fn, "x_shape", v, 1)
+    geometry = check_window(fn, x_shape, kernel_size, stride, padding, dilation)
+    (kh, kw), (Ho, Wo) = geometry[0], geometry[4]
+    N, C = x_shape[:2]
+    check_float(fn, "cols", cols, 3, "(N, C*kh*kw, Ho*Wo)")
+    if cols.shape != (N, C * kh * kw, Ho * Wo):
+        raise ValueError(f"{fn}: cols must have shape {(N, C * kh * kw, Ho * Wo)} for x_shape {x_shape}, "
+                         f"got {cols.shape}")
+    return x_shape, geometry
+
+
+def check_avgpool_dout(fn, dout, cache):
+    """avgpool2d_backward's check: dout is (N, C, Ho, Wo) of the forward that made `cache`."""
+    (N, C, H, W), k, s, p = cache[:4]
+    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
+    check_float(fn, "dout", dout, 4)
+    return check_dout(fn, dout, (N, C, Ho, Wo), dout.dtype)

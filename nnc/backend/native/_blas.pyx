@@ -24,35 +24,37 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
         dgemm(&tb, &ta, &N, &M, &K, &alpha, <double *> B, &ldb, <double *> A, &lda, &beta, C, &ldc)
 
 
-# Below this many rows (or columns) per thread a split GEMM loses more to call overhead and
-# thin panels than it gains from the second core.
+# The output is cut into blocks of at least this many rows (or columns), at most MAX_PARTS of them,
+# decided by the shape alone: below it a split loses more to call overhead and thin panels than the
+# second core gains.
 cdef enum:
-    MIN_SPLIT = 16
+    MIN_SPLIT = 64
+    MAX_PARTS = 16
 
 
 cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
                        floating alpha, const floating *A, int lda,
                        const floating *B, int ldb,
                        floating beta, floating *C, int ldc, int nthreads) noexcept nogil:
-    """gemm() with the output split into row (or column) blocks over OpenMP threads, each block a
-    single-threaded BLAS call.
+    """gemm() with the output cut into row (or column) blocks that OpenMP threads share out, each
+    block a single-threaded BLAS call.
 
     Why not let BLAS thread itself: scipy's OpenBLAS keeps its own pthread pool, whose threads
     busy-wait after each call; on top of nnc's OpenMP team (which busy-waits too) the two pools fight
     for the same cores and a 2-core step ran several times slower. nnc therefore keeps that BLAS at
     one thread (nnc._config) and does all threading with OpenMP, here and in the conv loops.
-    Every element of C still sees the whole K sum in one BLAS call, so the result does not depend on
-    the thread count."""
+    The blocks depend on the shape only, never on nthreads: OpenBLAS may round differently in edge
+    panels of different shapes, so a thread-dependent split would change the last bits."""
     cdef int parts, t, r0, r1
     cdef bint split_rows = M >= N
     cdef int extent = M if split_rows else N
     parts = extent // MIN_SPLIT
-    if parts > nthreads:
-        parts = nthreads
+    if parts > MAX_PARTS:
+        parts = MAX_PARTS
     if parts <= 1:
         gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
         return
-    for t in prange(parts, num_threads=parts, schedule="static"):
+    for t in prange(parts, num_threads=nthreads if nthreads < parts else parts, schedule="static"):
         r0 = <int> ((<long long> extent * t) // parts)
         r1 = <int> ((<long long> extent * (t + 1)) // parts)
         if split_rows:  # rows r0..r1 of op(A) and of C

@@ -6,7 +6,7 @@ Same names, arguments and results as nnc/backend/reference/pool.py (padding and 
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_dout, check_float, check_pool
+from nnc.backend._checks import check_avgpool_dout, check_dout, check_float, check_pool
 from nnc.backend.caches import PoolCache
 from ._blas cimport floating
 
@@ -128,11 +128,8 @@ def avgpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def avgpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
+    check_avgpool_dout("avgpool2d_backward", dout, cache)
     x_shape, k, s, p, _ = cache
-    N, C, H, W = x_shape
-    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
-    check_float("avgpool2d_backward", "dout", dout, 4)
-    check_dout("avgpool2d_backward", dout, (N, C, Ho, Wo), dout.dtype)
     dx = np.empty(x_shape, dtype=dout.dtype)
     _avg_bwd(dout, k, s, p, dx, get_num_threads())
     return dx

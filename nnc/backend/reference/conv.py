@@ -12,7 +12,7 @@ per image a matrix (C*kh*kw, Ho*Wo), so the convolution of image n is the produc
 """
 import numpy as np
 
-from .._checks import check_conv, check_dout, check_float, check_pair, check_window
+from .._checks import check_col2im, check_conv, check_dout, check_float, check_window
 from ..caches import Conv2DCache
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
@@ -46,17 +46,9 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1):
     """The adjoint of im2col: cols (N, C*kh*kw, Ho*Wo) -> x (N, C, H, W), where every column entry is
     ADDED back to the pixel it was copied from (overlapping windows sum; padding is dropped)."""
-    x_shape = tuple(int(v) for v in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"col2im: x_shape must be (N, C, H, W), got {x_shape}")
-    for v in x_shape:
-        check_pair("col2im", "x_shape", v, 1)
-    k, s, p, d, (Ho, Wo) = check_window("col2im", x_shape, kernel_size, stride, padding, dilation)
+    x_shape, (k, s, p, d, (Ho, Wo)) = check_col2im("col2im", cols, x_shape, kernel_size, stride, padding,
+                                                  dilation)
     N, C, H, W = x_shape
-    check_float("col2im", "cols", cols, 3, "(N, C*kh*kw, Ho*Wo)")
-    if cols.shape != (N, C * k[0] * k[1], Ho * Wo):
-        raise ValueError(f"col2im: cols must have shape {(N, C * k[0] * k[1], Ho * Wo)} for x_shape {x_shape}, "
-                         f"got {cols.shape}")
     cols = cols.reshape(N, C, k[0], k[1], Ho, Wo)
     xp = np.zeros((N, C, H + 2 * p[0], W + 2 * p[1]), dtype=cols.dtype)
     for i in range(k[0]):

@@ -11,7 +11,7 @@ sends the whole gradient to that one cell.
 """
 import numpy as np
 
-from .._checks import check_dout, check_float, check_pool
+from .._checks import check_avgpool_dout, check_dout, check_float, check_pool
 from ..caches import PoolCache
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
@@ -70,11 +70,10 @@ def avgpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def avgpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
+    check_avgpool_dout("avgpool2d_backward", dout, cache)
     x_shape, k, s, p, _ = cache
-    N, C, H, W = x_shape
-    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
-    check_float("avgpool2d_backward", "dout", dout, 4)
-    check_dout("avgpool2d_backward", dout, (N, C, Ho, Wo), dout.dtype)
+    H, W = x_shape[2:]
+    Ho, Wo = dout.shape[2:]
     dx = np.zeros(x_shape, dtype=dout.dtype)
     for oh in range(Ho):
         for ow in range(Wo):
