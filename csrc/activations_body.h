@@ -157,7 +157,7 @@ void NNC_FN(nnc_prelu_forward)(const NNC_T *x, const NNC_T *alpha, int N, ptrdif
         const NNC_T *xs = x + (size_t)s * M;
         NNC_T *os = out + (size_t)s * M;
         for (ptrdiff_t m = 0; m < M; m++)
-            os[m] = xs[m] > 0 ? xs[m] : alpha[m] * xs[m];
+            os[m] = nnc_select(xs[m] > 0, xs[m], alpha[m] * xs[m]);   /* branch-free: vectorizes */
     }
 }
 
@@ -179,9 +179,8 @@ void NNC_FN(nnc_prelu_backward)(const NNC_T *x, const NNC_T *alpha, const NNC_T 
             size_t off = (size_t)s * M;
             for (ptrdiff_t m = m0; m < m1; m++) {
                 NNC_T v = x[off + m], g = dout[off + m];
-                dx[off + m] = v > 0 ? g : alpha[m] * g;
-                if (v <= 0)
-                    dalpha[m] += g * v;
+                dx[off + m] = nnc_select(v > 0, g, alpha[m] * g);
+                dalpha[m] += nnc_select(v > 0, (NNC_T)0, g * v);
             }
         }
     }
