@@ -32,10 +32,10 @@ def mlp_demo(seed, epochs, n_train):
         Dense(128, activation="relu", kernel_initializer="he_uniform"),
         Dense(10),  # logits; the loss applies the softmax (fused and numerically stable)
     ], seed=seed)
-    model.compile(optimizer=nnc.optim.SGD(lr=0.05), loss="softmax_cross_entropy", metrics=["accuracy"])
+    model.compile(optimizer=nnc.optim.SGD(lr=0.01, momentum=0.9), loss="softmax_cross_entropy", metrics=["accuracy"])
     model.summary()
     t0 = time.perf_counter()
-    model.fit(x_train, y_train, epochs=epochs, batch_size=64, validation_data=(x_test, y_test), verbose=2)
+    model.fit(x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_test, y_test), verbose=2)
     result = model.evaluate(x_test, y_test)
     print(f"MLP test accuracy {result['accuracy']:.3f} (loss {result['loss']:.3f}) "
           f"after {epochs} epochs in {time.perf_counter() - t0:.1f}s")
