@@ -55,7 +55,7 @@ _default_threads = None
 
 
 def get_num_threads():
-    """Threads the native kernels use (OpenMP team size, and the BLAS cap once set)."""
+    """Threads the native kernels use: the OpenMP team size (their BLAS stays at one thread)."""
     global _default_threads
     if _num_threads is not None:
         return _num_threads

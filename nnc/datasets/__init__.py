@@ -8,7 +8,7 @@ The built-in sample (fashion_sample.npz, ~2 MB) holds 4000 training images (400 
 with a fixed seed from the Fashion-MNIST training set and 1000 test images (100 per class) from its
 test set, as uint8. Fashion-MNIST is by Han Xiao, Kashif Rasul and Roland Vollgraf, Zalando Research
 (2017), https://github.com/zalandoresearch/fashion-mnist, released under the MIT license
-(Copyright (c) 2017 Zalando SE). tools/make_sample.py in the source tree rebuilds the file from the
+(Copyright (c) 2017 Zalando SE). `python -m nnc.datasets.make_sample` rebuilds the file from the
 full data set.
 """
 import os

@@ -1,6 +1,6 @@
 """Rebuild nnc/datasets/fashion_sample.npz, the small Fashion-MNIST sample that ships with nnc.
 
-    python tools/make_sample.py [--source FOLDER] [--seed 0] [--out PATH]
+    python -m nnc.datasets.make_sample [--source FOLDER] [--seed 0] [--out PATH]
 
 Picks, with a fixed seed, 400 training images per class from the Fashion-MNIST training set and
 100 test images per class from its test set, shuffles each part, and stores them as uint8 with
@@ -12,14 +12,12 @@ The arrays are identical for the same seed and source; the zip container's times
 """
 import argparse
 import os
-import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)   # run from a source checkout without installing nnc
+from .idx import load_fashion_mnist
 
-from nnc.datasets import load_fashion_mnist  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def balanced_pick(y, per_class, rng):
@@ -34,7 +32,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--train-per-class", type=int, default=400)
     ap.add_argument("--test-per-class", type=int, default=100)
-    ap.add_argument("--out", default=os.path.join(ROOT, "nnc", "datasets", "fashion_sample.npz"))
+    ap.add_argument("--out", default=os.path.join(HERE, "fashion_sample.npz"))
     args = ap.parse_args(argv)
 
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist(args.source)
