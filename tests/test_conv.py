@@ -24,6 +24,8 @@ CASES = [
     (13, 3, 9, 8, 5, 3, 1, 1, 1),           # 'same' 3x3: shifted-row im2col/col2im, several groups of images
     (3, 2, 7, 9, 3, (3, 5), 1, (2, 4), 2),  # 'same' width with dilation, rows clipped at the top and bottom
     (5, 2, 6, 4, 3, (3, 3), 1, (1, 1), (2, 1)),  # 'same' width, not 'same' height
+    (3, 2, 7, 6, 17, 3, 1, 1, 1),           # 16+ outputs: dW computed transposed, in row blocks
+    (2, 3, 9, 7, 16, (3, 2), 2, 1, 1),      # the same with stride 2
 ]
 
 
