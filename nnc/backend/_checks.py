@@ -5,9 +5,12 @@ Every native kernel runs these before any pointer reaches C: C code assumes what
 what was expected and what was given:
     ValueError: dense_forward: x must be 2-D (N, D), got shape (28, 28, 1)
 """
+import math
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOAT_DTYPES
 INT_MAX = 2**31 - 1
 
 
@@ -16,6 +19,12 @@ def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
 
     `layout` is the human name of the axes, e.g. "(N, C, H, W)"; `dtype`, when given, is the dtype
     the array must match (the dtype of the other operands)."""
+    # Every kernel call runs this, several times: an array that passes takes the first test alone (the
+    # dtypes are singletons; 0 < size <= INT_MAX implies every dimension fits in a C int). Anything
+    # else takes the full walk below, which says what is wrong.
+    if (isinstance(a, np.ndarray) and (a.dtype is _F32 or a.dtype is _F64) and (dtype is None or a.dtype == dtype)
+            and (ndim is None or a.ndim == ndim) and a.flags.c_contiguous and 0 < a.size <= INT_MAX):
+        return a
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype not in FLOAT_DTYPES:
@@ -37,6 +46,8 @@ def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
 
 def check_shape(fn, name, a, shape):
     """Check a.shape == shape, where None in `shape` matches any size."""
+    if a.shape == shape:
+        return a
     if len(a.shape) != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{fn}: {name} must have shape {want}, got {a.shape}")
@@ -61,9 +72,16 @@ def check_positive_int(fn, name, v, minimum=1):
     return int(v)
 
 
+def _finite(v):
+    try:
+        return math.isfinite(v)     # a few times cheaper than np.isfinite on a scalar
+    except OverflowError:           # an int too large for a double
+        return False
+
+
 def check_number(fn, name, v, minimum=None, maximum=None, strict=False):
     """A finite real scalar hyperparameter, optionally bounded (strict: open interval)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not _finite(v):
         raise ValueError(f"{fn}: {name} must be a finite number, got {v!r}")
     lo_bad = minimum is not None and (v <= minimum if strict else v < minimum)
     hi_bad = maximum is not None and (v >= maximum if strict else v > maximum)
@@ -281,6 +299,11 @@ def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps
 
 def check_axpy(fn, alpha, x, y):
     """axpy's checks: a finite scalar alpha; x and y float arrays of one shape and dtype; y writable."""
+    # Optimizers call this for every parameter on every step: the passing case in one test first.
+    if (type(alpha) is float and math.isfinite(alpha) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+            and (x.dtype is _F32 or x.dtype is _F64) and y.dtype is x.dtype and x.shape == y.shape
+            and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+        return
     check_number(fn, "alpha", alpha)
     check_float(fn, "x", x, nonempty=False)
     check_float(fn, "y", y, x.ndim, dtype=x.dtype, nonempty=False)

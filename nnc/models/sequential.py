@@ -204,21 +204,23 @@ class Sequential:
         cb.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch, {})
-            order = self.rng.permutation(n) if shuffle else np.arange(n)
-            totals = np.zeros(1 + len(self.metrics))
+            order = self.rng.permutation(n) if shuffle else None
+            totals = [0.0] * (1 + len(self.metrics))   # running sums of loss and metrics x batch size
             seen = 0
             for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                xb, yb = x[idx], y[idx]
+                batch = slice(step * batch_size, (step + 1) * batch_size)
+                if order is not None:
+                    batch = order[batch]
+                xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
                 cb.on_batch_begin(step, {})
                 loss, out = self.train_on_batch(xb, yb)
-                scores = [loss] + [m(out, yb) for m in self.metrics]
-                totals += np.asarray(scores) * len(idx)
-                seen += len(idx)
-                cb.on_batch_end(step, self._logs(totals / seen))
+                nb = xb.shape[0]
+                totals = [t + float(v) * nb for t, v in zip(totals, [loss] + [m(out, yb) for m in self.metrics])]
+                seen += nb
+                cb.on_batch_end(step, self._logs([t / seen for t in totals]))
                 if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
                     break
-            logs = self._logs(totals / seen)
+            logs = self._logs([t / seen for t in totals])
             if validation_data is not None:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
                 logs.update({f"val_{k}": v for k, v in val.items()})
