@@ -12,6 +12,9 @@ from . import callbacks, data, datasets, initializers, layers, losses, metrics, 
 from .gradcheck import gradcheck  # noqa: E402
 from .models import Perceptron, Sequential, load_model  # noqa: E402
 from . import regularizers  # noqa: E402,F401
+from . import _config  # noqa: E402
+
+_config.tune_malloc()   # keep freed memory for reuse: see nnc/_config.py (NNC_MALLOC=system opts out)
 
 
 def use(name):
