@@ -84,52 +84,18 @@ void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
     }
 }
 
-/* Backward of one plane when every window is 2x2 stride 2 and its argmax lies inside it (as forward
- * leaves it): each covered cell is written once, dout or 0, with no memset and no scatter. Returns 0,
- * having written nothing useful, if some argmax lies elsewhere; the caller then scatters. */
-NNC_NO_TRAPPING_MATH
-static int NNC_FN(nnc_maxpool2x2_backward_plane)(const NNC_T *g, const int *a, int H, int W, int Ho, int Wo,
-                                                 NNC_T *plane)
-{
-    int inside = 1;
-    for (int oh = 0; oh < Ho; oh++) {
-        NNC_T *r0 = plane + (size_t)(2 * oh) * W, *r1 = r0 + W;
-        const NNC_T *grow = g + (size_t)oh * Wo;
-        const int *arow = a + (size_t)oh * Wo;
-        const int base = 2 * oh * W;
-        for (int ow = 0; ow < Wo; ow++) {
-            const int off = arow[ow] - (base + 2 * ow);
-            const NNC_T v = grow[ow];
-            inside &= (off == 0) | (off == 1) | (off == W) | (off == W + 1);
-            r0[2 * ow] = off == 0 ? v : 0;
-            r0[2 * ow + 1] = off == 1 ? v : 0;
-            r1[2 * ow] = off == W ? v : 0;
-            r1[2 * ow + 1] = off == W + 1 ? v : 0;
-        }
-        if (2 * Wo < W) {  /* odd width: the last column is in no window */
-            r0[W - 1] = 0;
-            r1[W - 1] = 0;
-        }
-    }
-    if (2 * Ho < H)        /* odd height: the last row is in no window */
-        memset(plane + (size_t)(H - 1) * W, 0, (size_t)W * sizeof(NNC_T));
-    return inside;
-}
-
 void NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
                                     NNC_T *dx, int nthreads)
 {
-    /* 2x2 stride 2 unpadded is recognised from the sizes: Ho = H/2, Wo = W/2 and (checked per window)
-     * every argmax inside its own window; anything else takes the general scatter. */
-    const int two_by_two = Ho == H / 2 && Wo == W / 2 && H >= 2 && W >= 2;
+    /* Zero the plane, then add each dout at its argmax. The plane (a few KB) stays in L1 between the
+     * two, so the scatter is cheap: (64, 32, 28, 28), 1 thread, 0.34 ms, where a branch-free 2x2 special
+     * case that wrote every cell once (dout or 0) took 2.2 ms (AMD Zen 4). */
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
         const int *a = argmax + (size_t)p * Ho * Wo;
-        if (two_by_two && NNC_FN(nnc_maxpool2x2_backward_plane)(g, a, H, W, Ho, Wo, plane))
-            continue;
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
         for (int q = 0; q < Ho * Wo; q++)  /* in output order, so overlapping windows add in a fixed order */
             plane[a[q]] += g[q];
