@@ -1,5 +1,6 @@
 /* im2col / col2im and the small per-image helpers of the convolution (layout: see im2col.h). */
 #include "im2col.h"
+#include "nnc_math.h"  /* NNC_TARGET_CLONES */
 
 /* First output index o >= 0 with o*s >= a, i.e. ceil(a / s) clamped at 0 (a may be negative). */
 static inline int nnc_first_at_least(int a, int s)

@@ -1,8 +1,9 @@
 /* Body of csrc/im2col.c, instantiated for float and double (see nnc_generic.h). Layout: im2col.h. */
 #include <string.h>
 
-void NNC_FN(nnc_im2col_ld)(const NNC_T *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                           int ph, int pw, int dh, int dw, NNC_T *data_col, size_t ld_col)
+NNC_TARGET_CLONES
+void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, NNC_T *restrict data_col, size_t ld_col)
 {
     const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
     const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
@@ -71,8 +72,9 @@ void NNC_FN(nnc_im2col)(const NNC_T *data_im, int C, int H, int W, int kh, int k
                           (size_t)height_col * width_col);
 }
 
-void NNC_FN(nnc_col2im_ld)(NNC_T *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh,
-                           int sw, int ph, int pw, int dh, int dw, NNC_T *data_im)
+NNC_TARGET_CLONES
+void NNC_FN(nnc_col2im_ld)(NNC_T *restrict data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh,
+                           int sw, int ph, int pw, int dh, int dw, NNC_T *restrict data_im)
 {
     /* Same walk as im2col with the copy reversed into +=; padding cells are dropped. In the shifted case
      * the wrapped-around border cells of each row are set to 0 first, so that the whole valid block
