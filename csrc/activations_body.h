@@ -150,14 +150,32 @@ void NNC_FN(nnc_act_backward)(int kind, const NNC_T *x, const NNC_T *out, const 
     }
 }
 
+/* One sample's row of PReLU (CPU-dispatched, like the element loops above). */
+NNC_TARGET_CLONES
+static void NNC_FN(prelu_row_)(const NNC_T *restrict x, const NNC_T *restrict alpha, ptrdiff_t M,
+                               NNC_T *restrict out)
+{
+    for (ptrdiff_t m = 0; m < M; m++)
+        out[m] = nnc_select(x[m] > 0, x[m], alpha[m] * x[m]);   /* branch-free: vectorizes */
+}
+
 void NNC_FN(nnc_prelu_forward)(const NNC_T *x, const NNC_T *alpha, int N, ptrdiff_t M, NNC_T *out, int nthreads)
 {
     #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * M > NNC_OMP_MIN)
-    for (int s = 0; s < N; s++) {
-        const NNC_T *xs = x + (size_t)s * M;
-        NNC_T *os = out + (size_t)s * M;
-        for (ptrdiff_t m = 0; m < M; m++)
-            os[m] = nnc_select(xs[m] > 0, xs[m], alpha[m] * xs[m]);   /* branch-free: vectorizes */
+    for (int s = 0; s < N; s++)
+        NNC_FN(prelu_row_)(x + (size_t)s * M, alpha, M, out + (size_t)s * M);
+}
+
+/* Positions m0..m1-1 of one sample: dx = dout * (x > 0 ? 1 : alpha), dalpha += (x > 0 ? 0 : dout * x). */
+NNC_TARGET_CLONES
+static void NNC_FN(prelu_backward_row_)(const NNC_T *restrict x, const NNC_T *restrict alpha,
+                                        const NNC_T *restrict dout, ptrdiff_t m0, ptrdiff_t m1,
+                                        NNC_T *restrict dx, NNC_T *restrict dalpha)
+{
+    for (ptrdiff_t m = m0; m < m1; m++) {
+        NNC_T v = x[m], g = dout[m];
+        dx[m] = nnc_select(v > 0, g, alpha[m] * g);
+        dalpha[m] += nnc_select(v > 0, (NNC_T)0, g * v);
     }
 }
 
@@ -177,11 +195,7 @@ void NNC_FN(nnc_prelu_backward)(const NNC_T *x, const NNC_T *alpha, const NNC_T 
             dalpha[m] = 0;
         for (int s = 0; s < N; s++) {
             size_t off = (size_t)s * M;
-            for (ptrdiff_t m = m0; m < m1; m++) {
-                NNC_T v = x[off + m], g = dout[off + m];
-                dx[off + m] = nnc_select(v > 0, g, alpha[m] * g);
-                dalpha[m] += nnc_select(v > 0, (NNC_T)0, g * v);
-            }
+            NNC_FN(prelu_backward_row_)(x + off, alpha, dout + off, m0, m1, dx + off, dalpha);
         }
     }
 }

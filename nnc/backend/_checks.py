@@ -188,6 +188,8 @@ def check_prelu(fn, x, alpha):
         raise ValueError(f"{fn}: x must be at least 2-D (N, ...), got shape {x.shape}")
     check_float(fn, "alpha", alpha, dtype=x.dtype)
     sample = x.shape[1:]
+    if alpha.shape == sample:      # one slope per position: nothing to broadcast
+        return
     try:
         ok = alpha.ndim <= len(sample) and np.broadcast_shapes(alpha.shape, sample) == sample
     except ValueError:

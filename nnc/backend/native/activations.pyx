@@ -237,6 +237,8 @@ def _prelu_backward(const floating[:, ::1] x, const floating[::1] alpha, const f
 def _per_sample(x, alpha):
     """x as (N, M) and alpha broadcast to a full sample, flat (M,) (a small copy when alpha is shared)."""
     N = x.shape[0]
+    if alpha.shape == x.shape[1:]:     # checked C-contiguous: already the full sample
+        return x.reshape(N, -1), alpha.reshape(-1)
     full = np.ascontiguousarray(np.broadcast_to(alpha, x.shape[1:])).reshape(-1)
     return x.reshape(N, -1), full
 
