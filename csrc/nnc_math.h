@@ -109,6 +109,24 @@ static inline float nnc_exp_f32(float x)
     return p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2);
 }
 
+/* e^(hi + lo) for hi + lo <= 89, where hi - n ln2_hi is exact for the integers n that come up (hi a
+ * multiple of 2^-23 below 2^8 in magnitude, or below 1) and lo is a few units at most: the sum is never
+ * rounded as a whole, so a large hi keeps its exactness. 0 below e^-104 (under the smallest denormal). */
+static inline float nnc_exp_sum_f32(float hi, float lo)
+{
+    float s = hi + lo;                               /* rounded: it only picks n */
+    float sc = nnc_select_f32(s < -104.0f, -104.0f, s);
+    sc = nnc_select_f32(sc > 89.0f, 89.0f, sc);
+    const float magic = 12582912.0f;
+    float t = sc * 1.44269504088896341f + magic;
+    int32_t n = nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
+    float nf = t - magic;
+    float r = ((hi - nf * 0.693359375f) + lo) - nf * -2.12194440e-4f;
+    float p = 1.0f + (r + nnc_expm1_tail_f32_(r));
+    int32_t n1 = n >> 1, n2 = n - n1;
+    return nnc_select_f32(s < -104.0f, 0.0f, p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2));
+}
+
 /* e^x - 1, accurate near 0 (no cancellation): expm1(x) = 2^n expm1(r) + (2^n - 1), written as
  * 2 (s expm1(r) + (s - 1/2)) with s = 2^(n-1) so that n = 128 still has a normal s. */
 static inline float nnc_expm1_f32(float x)
@@ -160,7 +178,10 @@ static inline float nnc_tanh_f32(float x)
  * Chebyshev-fitted erfc approximations; the coefficients are our own fit.
  * The exponent -z^2 = -a^2/2 is taken from a itself, as -(ah^2 + (a - ah)(a + ah)) / 2 with ah = a cut to
  * 12 significant bits, so the large part ah^2 is exact: rounding a / sqrt 2 first would cost 1e-5 of
- * relative accuracy in the far tail. Beyond a = 17 the result underflows float; a is clamped there. */
+ * relative accuracy in the far tail. Beyond a = 17 the result underflows float; a is clamped there.
+ * One exponential of the two parts (nnc_exp_sum_f32) rather than a product of two: GELU forward 1.2x
+ * faster. (A degree-8 fit of Q is as accurate once evaluated in float, 5e-7, but saves only 2 of ~60
+ * vector operations.) */
 static inline float nnc_normal_tail_f32(float a)
 {
     float ac = nnc_select_f32(a > 17.0f, 17.0f, a);
@@ -177,7 +198,7 @@ static inline float nnc_normal_tail_f32(float a)
     q = q * t + 1.001322305e+00f;
     q = q * t - 1.265556893e+00f;
     float ah = nnc_f32_from_bits_(nnc_bits_from_f32_(ac) & (int32_t)0xfffff000);
-    return 0.5f * t * nnc_exp_f32(-0.5f * (ah * ah)) * nnc_exp_f32(-0.5f * ((ac - ah) * (ac + ah)) + q);
+    return 0.5f * t * nnc_exp_sum_f32(-0.5f * (ah * ah), -0.5f * ((ac - ah) * (ac + ah)) + q);
 }
 
 static inline double nnc_normal_tail_f64(double a) { return 0.5 * erfc(a * 0.70710678118654752440); }
