@@ -33,7 +33,10 @@ void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, int C, int H, int W, i
                         q0 = -shift;
                     if (q1 + shift > (long)H * W)
                         q1 = (long)H * W - shift;
-                    memcpy(row + q0, plane + q0 + shift, (size_t)(q1 - q0) * sizeof(NNC_T));
+                    /* Only cells whose tap falls outside the image are clipped (they are zeroed below),
+                     * and the clipping can leave nothing at all: a 1-wide image with a wide padded kernel. */
+                    if (q1 > q0)
+                        memcpy(row + q0, plane + q0 + shift, (size_t)(q1 - q0) * sizeof(NNC_T));
                     for (int oh = oh_lo; oh < oh_hi; oh++) {
                         NNC_T *dst = row + (size_t)oh * W;
                         for (int ow = 0; ow < lo; ow++)

@@ -26,7 +26,8 @@ CASES = [
     (5, 2, 6, 4, 3, (3, 3), 1, (1, 1), (2, 1)),  # 'same' width, not 'same' height
     (3, 2, 7, 6, 17, 3, 1, 1, 1),           # 16+ outputs: dW computed transposed, in row blocks
     (2, 3, 9, 7, 16, (3, 2), 2, 1, 1),      # the same with stride 2
-]
+    (1, 2, 1, 1, 2, (1, 3), 1, (0, 2), 2),  # 'same' width 1, taps entirely in the padding (found by hypothesis:
+]                                           # a negative copy length once)
 
 
 def _data(rng, dtype, N, C, H, W, C_out, k):
