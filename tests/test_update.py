@@ -42,3 +42,15 @@ def test_bad_input(B, rng):
         B.axpy(1.0, x, y)
     with pytest.raises(ValueError, match="C-contiguous"):
         B.axpy(1.0, x.T, np.zeros((4, 3)))
+
+
+def test_overlapping_operands_read_x_before_y_changes(B, rng):
+    """x and y views of one buffer, one element apart: every y[i] gets alpha * the ORIGINAL x[i] (as in
+    numpy's y += alpha * x, which buffers overlapping operands)."""
+    buf = rng.standard_normal(40_001)
+    want = buf[1:] + 0.5 * buf[:-1]
+    got = B.axpy(0.5, buf[:-1], buf[1:])
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    same = rng.standard_normal(5)
+    doubled = 2 * same
+    np.testing.assert_allclose(B.axpy(1.0, same, same), doubled, rtol=1e-15)
