@@ -15,6 +15,8 @@ import numbers
 
 import numpy as np
 
+from .backend._checks import all_finite
+
 __all__ = ["as_rng", "Batches", "batches", "train_test_split", "one_hot", "standardize",
            "random_flip", "random_shift", "add_noise"]
 
@@ -167,7 +169,7 @@ def one_hot(y, num_classes=None, dtype=np.float32):
     if y.ndim != 1:
         raise ValueError(f"{fn}: y must be 1-D class labels (N,), got shape {y.shape}")
     if y.dtype.kind == "f":
-        if not np.isfinite(y).all():
+        if not all_finite(y):
             raise ValueError(f"{fn}: y contains NaN or inf; labels must be integers")
         if not (y == np.round(y)).all():
             raise ValueError(f"{fn}: y has non-integer values; labels must be integers 0 .. K-1")
@@ -203,7 +205,7 @@ def standardize(X, mean=None, std=None, axis=0, eps=1e-8):
     if X.size == 0:
         raise ValueError(f"{fn}: X is empty (shape {X.shape})")
     out_dtype = X.dtype if X.dtype.kind == "f" else np.dtype(np.float32)
-    if not np.isfinite(X).all():
+    if not all_finite(X):
         raise ValueError(f"{fn}: X contains NaN or inf")
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
         raise ValueError(f"{fn}: eps must be a number >= 0, got {eps!r}")

@@ -108,3 +108,14 @@ def test_malloc_tuning_keeps_large_buffers_and_can_be_turned_off():
     assert system[0] == "False"
     if tuned[0] == "True":        # glibc: 10 x 2048 pages would fault without the tuning
         assert int(tuned[1]) < 200
+
+
+def test_all_finite_finds_a_bad_value_in_any_chunk():
+    from nnc.backend._checks import all_finite
+    x = np.zeros((3, 70_000), np.float32)       # several 64k chunks
+    assert all_finite(x)
+    for bad in (np.nan, np.inf, -np.inf):
+        y = x.copy()
+        y[2, 69_999] = bad                       # the very last value, in the last chunk
+        assert not all_finite(y)
+    assert all_finite(np.arange(5)) and all_finite(np.zeros(0))

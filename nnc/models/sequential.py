@@ -4,7 +4,7 @@ import numpy as np
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
-from ..backend._checks import check_positive_int
+from ..backend._checks import all_finite, check_positive_int
 from ..callbacks import CallbackList, History, ProgressLogger
 
 
@@ -18,7 +18,7 @@ def _as_inputs(fn, x, dtype):
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise TypeError(f"{fn}: x must be numeric, got dtype {x.dtype}")
     x = np.ascontiguousarray(x, dtype=dtype)
-    if not np.isfinite(x).all():
+    if not all_finite(x):
         raise ValueError(f"{fn}: x contains NaN or inf")
     return x
 
@@ -28,7 +28,7 @@ def _as_targets(fn, y, n, dtype):
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"{fn}: x has {n} samples but y has shape {y.shape}")
     if np.issubdtype(y.dtype, np.floating):
-        if not np.isfinite(y).all():
+        if not all_finite(y):
             raise ValueError(f"{fn}: y contains NaN or inf")
         return np.ascontiguousarray(y, dtype=dtype)
     if not np.issubdtype(y.dtype, np.integer) and y.dtype != bool:
