@@ -65,7 +65,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.99, 
                                     momentum, eps, training)
     N, C = x.shape[0], x.shape[1]
     S = x.size // (N * C)
-    mean, var, inv_std = np.empty(C, x.dtype), np.empty(C, x.dtype), np.empty(C, x.dtype)
+    mean, var, inv_std = np.empty((3, C), x.dtype)     # one allocation, three C-contiguous rows
     xhat, out = np.empty_like(x), np.empty_like(x)
     # The C kernel takes writable running stats; in inference it only reads them, so copies (C floats
     # each) let read-only arrays through there.
