@@ -302,15 +302,18 @@ def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps
     C = x.shape[1]
     for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
-        check_float(fn, name, a, 1, "(C,)", dtype=x.dtype)
-        check_shape(fn, name, a, (C,))
+        if not (isinstance(a, np.ndarray) and a.dtype is x.dtype and a.shape == (C,) and a.flags.c_contiguous):
+            check_float(fn, name, a, 1, "(C,)", dtype=x.dtype)    # the full checks say what is wrong
+            check_shape(fn, name, a, (C,))
     if training:
         check_writable(fn, "running_mean", running_mean)
         check_writable(fn, "running_var", running_var)
-    if (running_var < 0).any():
+    if not running_var.min() >= 0:  # (also catches NaN)
         raise ValueError(f"{fn}: running_var must be >= 0")
-    momentum = check_number(fn, "momentum", momentum, minimum=0, maximum=1)
-    eps = check_number(fn, "eps", eps, minimum=0, strict=True)
+    if not (type(momentum) is float and 0 <= momentum <= 1):     # the common case skips the general check
+        momentum = check_number(fn, "momentum", momentum, minimum=0, maximum=1)
+    if not (type(eps) is float and 0 < eps < math.inf):
+        eps = check_number(fn, "eps", eps, minimum=0, strict=True)
     return momentum, eps
 
 
