@@ -229,3 +229,44 @@ def test_property_native_matches_reference(N, C, C_out, H, W, kh, kw, sh, sw, ph
     dout = rng.standard_normal(out_n.shape)
     for got, want in zip(native.conv2d_backward(dout, cache_n), R.conv2d_backward(dout, cache_r)):
         assert_close(got, want)
+
+
+# 3x3 stride-1 shapes the native forward runs through Winograd's F(2x2, 3x3) (16+ channels, outputs 13+ wide):
+# odd and even sizes (partial tiles at the bottom and right), padding 0, 1, 2 and uneven, batch 1.
+WINOGRAD_CASES = [(1, 16, 13, 13, 16, 1), (3, 17, 14, 15, 19, 0), (2, 16, 16, 13, 16, 2), (1, 20, 15, 18, 33, (2, 1))]
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@pytest.mark.parametrize("case", WINOGRAD_CASES)
+def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case):
+    from nnc.backend.native import conv as native_conv
+    N, C, H, W, C_out, p = case
+    x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, 3)
+    ph, pw = (p, p) if isinstance(p, int) else p
+    Ho, Wo = conv_output_size(H, 3, 1, ph, 1), conv_output_size(W, 3, 1, pw, 1)
+    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), C, C_out, Wo)
+    out, cache = native.conv2d_forward(x, Wt, b, 1, p)
+    assert out.shape == (N, C_out, Ho, Wo) and out.dtype == dtype
+    assert_close(out, R.conv2d_forward(x, Wt, b, 1, p)[0], atol=TOL_BWD[np.dtype(dtype)])
+    native_conv._WINO[0] = False
+    try:
+        plain = native.conv2d_forward(x, Wt, b, 1, p)[0]
+    finally:
+        native_conv._WINO[0] = True
+    assert_close(out, plain, atol=TOL_BWD[np.dtype(dtype)])
+    dout = rng.standard_normal(out.shape).astype(dtype)        # the backward (im2col) reads the same cache
+    want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, p)[1])
+    for got, w in zip(native.conv2d_backward(dout, cache), want):
+        assert_close(got, w, atol=TOL_BWD[np.dtype(dtype)])
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@pytest.mark.parametrize("N", [1, 37])
+def test_winograd_threads_give_identical_bits(native, rng, N):
+    """Many uneven groups (37 images) and one group shared by the threads (1 image): 1 and 2 threads agree."""
+    x, Wt, b = _data(rng, np.float32, N, 16, 14, 13, 24, 3)
+    outs = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            outs.append(native.conv2d_forward(x, Wt, b, 1, 1)[0])
+    np.testing.assert_array_equal(*outs)

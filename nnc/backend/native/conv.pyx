@@ -1,4 +1,4 @@
-# distutils: sources = csrc/im2col.c
+# distutils: sources = csrc/im2col.c csrc/winograd.c
 """2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the groups.
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
@@ -17,6 +17,9 @@ Scheme (chosen by measurement, one thread, float32, batch 64, 3x3 pad 1, 16->32 
   dW           computed transposed, dW.T (K, C_out) = col @ dout_g.T, in row blocks small enough for
                those kernels where they exist (see _dw_transposed; Zen 4 backward 16->32 14.2 -> 12.1 ms,
                32->64 12.0 -> 10.7, 64->128 11.3 -> 10.5).
+  winograd     the forward of 3x3 stride-1 convolutions with 16+ channels on images 13+ wide runs
+               Winograd's F(2x2, 3x3) instead (csrc/winograd.h, _use_winograd): 16 GEMMs over tiles,
+               2.25x fewer multiplications, 1.1-1.35x faster in all. The backward stays im2col.
   im2col       stride 1 with 'same' width copies each kernel tap's rows as one shifted block and
                zeroes the wrapped border cells; col2im adds them back the same way.
   workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
@@ -75,6 +78,18 @@ cdef extern from "im2col.h":
     void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n) noexcept nogil
     void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n) noexcept nogil
 
+cdef extern from "winograd.h":
+    void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U) noexcept nogil
+    void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U) noexcept nogil
+    void nnc_wino_input_f32(const float *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw,
+                            float *V, float *scratch) noexcept nogil
+    void nnc_wino_input_f64(const double *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw,
+                            double *V, double *scratch) noexcept nogil
+    void nnc_wino_output_f32(const float *M, int cnt, int C_out, int th, int tw, int Ho, int Wo, const float *b,
+                             float *out, float *scratch) noexcept nogil
+    void nnc_wino_output_f64(const double *M, int cnt, int C_out, int th, int tw, int Ho, int Wo, const double *b,
+                             double *out, double *scratch) noexcept nogil
+
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 cdef enum:
@@ -84,6 +99,7 @@ cdef enum:
 # blocked GEMM below already runs small blocks at full speed, so groups only save calls on small images
 # (and cost an unpack copy). Backward: dW's reduction runs over the group's columns, which wants it long.
 _FWD_COLS = 256
+_WINO_TILES = 64        # Winograd tiles (2x2 output blocks) per group: 128 and 256 measured no faster
 _BWD_COLS = 768
 
 
@@ -256,6 +272,70 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
                                &ws[0, 0], &out[n0, 0, 0], nthreads)
 
 
+# ---- Winograd F(2x2, 3x3) forward (csrc/winograd.h) ------------------------------------------------
+
+_WINO = [True]          # tests switch it off to compare the two forward schemes
+
+
+def _use_winograd(k, s, d, int C, int C_out, int Wo):
+    """The forward takes Winograd's F(2x2, 3x3) for 3x3 kernels at stride 1 and dilation 1, with at least
+    16 channels in and out (the 16 GEMMs (C_out, C) @ (C, T) must not be too thin) and outputs at least
+    13 wide (the transforms vectorize along a row of tiles; on 7x7 images they cost more than the 2.25x
+    fewer multiplications save). Measured against im2col, batch 64, 2 threads (1 thread alike): 16->32 at
+    28x28 2.84 -> 2.50 ms, 32->64 at 14x14 2.57 -> 1.89 ms, 32->32 at 28x28 6.04 -> 4.64 ms."""
+    return (_WINO[0] and k == (3, 3) and s == (1, 1) and d == (1, 1) and C >= 16 and C_out >= 16
+            and Wo >= 13)
+
+
+cdef inline void _wino_group(const floating *x, const floating *U, const floating *b, bint use_bias, Geom *g,
+                             int cnt, int th, int tw, floating *ws, floating *out, int gemm_nthreads) noexcept nogil:
+    """cnt images: V = input transform (16, C, T); M[xi] = U[xi] @ V[xi] (16 GEMMs); out = output transform."""
+    cdef int T = cnt * th * tw, xi
+    cdef floating *V = ws
+    cdef floating *M = ws + <size_t> 16 * g.C * T
+    cdef floating *scratch = M + <size_t> 16 * g.C_out * T      # (2 th + 2) (2 tw + 2) values
+    if floating is float:
+        nnc_wino_input_f32(x, cnt, g.C, g.H, g.W, g.ph, g.pw, th, tw, V, scratch)
+    else:
+        nnc_wino_input_f64(x, cnt, g.C, g.H, g.W, g.ph, g.pw, th, tw, V, scratch)
+    for xi in range(16):
+        _gemm_blocked(False, False, g.C_out, T, g.C, U + <size_t> xi * g.C_out * g.C, g.C,
+                      V + <size_t> xi * g.C * T, T, M + <size_t> xi * g.C_out * T, T, 0, 0, gemm_nthreads)
+    if floating is float:
+        nnc_wino_output_f32(M, cnt, g.C_out, th, tw, g.H + 2 * g.ph - 2, g.W + 2 * g.pw - 2,
+                            b if use_bias else NULL, out, scratch)
+    else:
+        nnc_wino_output_f64(M, cnt, g.C_out, th, tw, g.H + 2 * g.ph - 2, g.W + 2 * g.pw - 2,
+                            b if use_bias else NULL, out, scratch)
+
+
+def _forward_winograd(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] Wt, const floating[::1] b,
+                      bint use_bias, floating[:, :, :, ::1] out, floating[:, ::1] U, floating[:, ::1] ws, tuple p,
+                      int th, int tw, int nb, int nthreads):
+    cdef Geom g = _geom((x.shape[0], x.shape[1], x.shape[2], x.shape[3]), Wt.shape[0], (3, 3), (1, 1), p,
+                        (1, 1), (out.shape[2], out.shape[3]), nb)
+    cdef int grp, n0, tid = 0
+    cdef int ngroups = (g.N + nb - 1) // nb
+    with nogil:
+        if floating is float:
+            nnc_wino_filter_f32(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0])
+        else:
+            nnc_wino_filter_f64(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0])
+    if ngroups >= nthreads:
+        with nogil, parallel(num_threads=nthreads):
+            tid = threadid()
+            for grp in prange(ngroups, schedule="static"):
+                n0 = grp * nb
+                _wino_group(&x[n0, 0, 0, 0], &U[0, 0], &b[0], use_bias, &g, min(nb, g.N - n0), th, tw,
+                            &ws[tid, 0], &out[n0, 0, 0, 0], 1)
+    else:
+        with nogil:
+            for grp in range(ngroups):
+                n0 = grp * nb
+                _wino_group(&x[n0, 0, 0, 0], &U[0, 0], &b[0], use_bias, &g, min(nb, g.N - n0), th, tw,
+                            &ws[0, 0], &out[n0, 0, 0, 0], nthreads)
+
+
 cdef inline void _backward_group(const floating *x, const floating *dout, const floating *Wm, Geom *g, int cnt,
                                  bint need_dx, bint use_bias, floating *ws, floating *dW_part, floating *db,
                                  floating *dx, int gemm_nthreads) noexcept nogil:
@@ -378,15 +458,25 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
 
     x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None -> (out (N, C_out, Ho, Wo), Conv2DCache)."""
     k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
-    N, C_out = x.shape[0], W.shape[0]
+    N, C, C_out = x.shape[0], x.shape[1], W.shape[0]
     nthreads = get_num_threads()
+    use_bias = b is not None
+    bb = b if use_bias else np.zeros(1, x.dtype)
+    if _use_winograd(k, s, d, C, C_out, o[1]):
+        th, tw = (o[0] + 1) // 2, (o[1] + 1) // 2
+        nb = _images_per_group(N, th * tw, _WINO_TILES, balance=True)
+        ngroups = (N + nb - 1) // nb
+        U = np.empty((16, C_out * C), dtype=x.dtype)
+        ws = np.empty((min(nthreads, ngroups), 16 * (C + C_out) * nb * th * tw + (2 * th + 2) * (2 * tw + 2)),
+                      dtype=x.dtype)
+        out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
+        _forward_winograd(x, W, bb, use_bias, out, U, ws, p, th, tw, nb, nthreads)
+        return out, Conv2DCache(x, W, use_bias, s, p, d)
     P = o[0] * o[1]
     nb = _images_per_group(N, P, _FWD_COLS, balance=True)
     ngroups = (N + nb - 1) // nb
     ws = np.empty((min(nthreads, ngroups), (W[0].size + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
     out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
-    use_bias = b is not None
-    bb = b if use_bias else np.zeros(1, x.dtype)
     _forward(x, W.reshape(C_out, -1), bb, use_bias, out.reshape(N, C_out, -1), ws, k, s, p, d, o, nb, nthreads)
     return out, Conv2DCache(x, W, use_bias, s, p, d)
 
