@@ -4,12 +4,12 @@
  *     Y = A^T [ (G g G^T) (.) (B^T d B) ] A,    (.) the elementwise product,
  * 16 multiplications per input channel where the direct form needs 36. Over channels the elementwise
  * products become 16 matrix products, one per position xi of the 4x4 transformed patch:
- *     M[xi] (C_out, T) = U[xi] (C_out, C) @ V[xi] (C, T),   T tiles,
- * which nnc runs through BLAS like the im2col GEMM. The three transforms below are the data movement:
- *     U[xi][o][c]  = (G W[o, c] G^T)[xi]                         (filter, once per call)
- *     V[xi][c][t]  = (B^T d_t,c B)[xi], d the 4x4 input patch     (input, per group of images)
- *     out[n, o, 2ti + r, 2tj + s] = (A^T M_t,o A)[r, s] + b[o]     (output)
- * Tile t = (n * th + ti) * tw + tj of a group; th = ceil(Ho/2), tw = ceil(Wo/2). Patch cells outside the
+ *     M[xi] (T, C_out) = V[xi] (T, C) @ U[xi] (C, C_out),   T tiles,
+ * which nnc runs through BLAS like the im2col GEMM. The transforms around them move the data:
+ *     U[xi][c][o]  = (G W[o, c] G^T)[xi]                          (filter, once per call)
+ *     V[xi][t][c]  = (B^T d_t,c B)[xi], d the 4x4 input patch      (input, per group of images)
+ *     out[n, o, 2ti + r, 2tj + s] = (A^T M_t,o A)[r, s] + b[o]      (output)
+ * Tile t = (n * th + ti) * tw + tj of a group, th = ceil(Ho/2), tw = ceil(Wo/2). Patch cells outside the
  * image (padding) are 0; output cells beyond Ho, Wo (odd sizes) are dropped.
  * The caller checked: 3x3 kernel, stride 1, dilation 1, all sizes positive, Ho = H + 2ph - 2 >= 1 (same
  * for W), pointers C-contiguous and not overlapping. Serial: the caller runs groups in parallel. */
@@ -21,13 +21,13 @@
 void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U);
 void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U);
 
-/* scratch: (2*th + 2) * (2*tw + 2) values (the zero-padded plane). */
+/* scratch: cnt*H*W*C + C values (the group channels-last, and a row of zeros for the padding). */
 void nnc_wino_input_f32(const float *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw, float *V,
                         float *scratch);
 void nnc_wino_input_f64(const double *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw, double *V,
                         double *scratch);
 
-/* scratch: (2*th) * (2*tw) values (the output plane in whole tiles). */
+/* scratch: cnt * (2 th) * (2 tw) * C_out values (the output channels-last, in whole tiles). */
 void nnc_wino_output_f32(const float *M, int cnt, int C_out, int th, int tw, int Ho, int Wo, const float *b,
                          float *out, float *scratch);
 void nnc_wino_output_f64(const double *M, int cnt, int C_out, int th, int tw, int Ho, int Wo, const double *b,

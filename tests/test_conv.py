@@ -231,9 +231,10 @@ def test_property_native_matches_reference(N, C, C_out, H, W, kh, kw, sh, sw, ph
         assert_close(got, want)
 
 
-# 3x3 stride-1 shapes the native forward runs through Winograd's F(2x2, 3x3) (16+ channels, outputs 13+ wide):
-# odd and even sizes (partial tiles at the bottom and right), padding 0, 1, 2 and uneven, batch 1.
-WINOGRAD_CASES = [(1, 16, 13, 13, 16, 1), (3, 17, 14, 15, 19, 0), (2, 16, 16, 13, 16, 2), (1, 20, 15, 18, 33, (2, 1))]
+# 3x3 stride-1 shapes the native forward runs through Winograd's F(2x2, 3x3) (16+ channels, 512+ tiles): odd
+# and even sizes (partial tiles at the bottom and right), a 1x1 image in padding, padding 0, 1, 2 and uneven.
+WINOGRAD_CASES = [(11, 16, 13, 13, 16, 1), (13, 17, 14, 15, 19, 0), (8, 16, 16, 13, 16, 2), (7, 20, 15, 18, 33, (2, 1)),
+                  (32, 16, 7, 7, 17, 1), (512, 18, 1, 1, 16, 1), (171, 16, 4, 5, 16, (0, 1))]
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
@@ -244,7 +245,7 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
     x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, 3)
     ph, pw = (p, p) if isinstance(p, int) else p
     Ho, Wo = conv_output_size(H, 3, 1, ph, 1), conv_output_size(W, 3, 1, pw, 1)
-    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), C, C_out, Wo)
+    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), C, C_out, N * ((Ho + 1) // 2) * ((Wo + 1) // 2))
     out, cache = native.conv2d_forward(x, Wt, b, 1, p)
     assert out.shape == (N, C_out, Ho, Wo) and out.dtype == dtype
     assert_close(out, R.conv2d_forward(x, Wt, b, 1, p)[0], atol=TOL_BWD[np.dtype(dtype)])
@@ -261,10 +262,11 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
-@pytest.mark.parametrize("N", [1, 37])
-def test_winograd_threads_give_identical_bits(native, rng, N):
-    """Many uneven groups (37 images) and one group shared by the threads (1 image): 1 and 2 threads agree."""
-    x, Wt, b = _data(rng, np.float32, N, 16, 14, 13, 24, 3)
+@pytest.mark.parametrize("N, H", [(37, 14), (1, 46)])
+def test_winograd_threads_give_identical_bits(native, rng, N, H):
+    """Many uneven groups (37 images) and one group whose GEMMs the threads share (1 large image): 1 and 2
+    threads agree bit for bit."""
+    x, Wt, b = _data(rng, np.float32, N, 16, H, H, 24, 3)
     outs = []
     for n in (1, 2):
         with nnc.threads(n):

@@ -17,9 +17,9 @@ Scheme (chosen by measurement, one thread, float32, batch 64, 3x3 pad 1, 16->32 
   dW           computed transposed, dW.T (K, C_out) = col @ dout_g.T, in row blocks small enough for
                those kernels where they exist (see _dw_transposed; Zen 4 backward 16->32 14.2 -> 12.1 ms,
                32->64 12.0 -> 10.7, 64->128 11.3 -> 10.5).
-  winograd     the forward of 3x3 stride-1 convolutions with 16+ channels on images 13+ wide runs
-               Winograd's F(2x2, 3x3) instead (csrc/winograd.h, _use_winograd): 16 GEMMs over tiles,
-               2.25x fewer multiplications, 1.1-1.35x faster in all. The backward stays im2col.
+  winograd     the forward of 3x3 stride-1 convolutions with 16+ channels runs Winograd's F(2x2, 3x3)
+               instead (csrc/winograd.h, _use_winograd): 16 GEMMs over tiles, 2.25x fewer
+               multiplications, 1.3-1.7x faster in all. The backward stays im2col.
   im2col       stride 1 with 'same' width copies each kernel tap's rows as one shifted block and
                zeroes the wrapped border cells; col2im adds them back the same way.
   workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
@@ -277,36 +277,43 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
 _WINO = [True]          # tests switch it off to compare the two forward schemes
 
 
-def _use_winograd(k, s, d, int C, int C_out, int Wo):
-    """The forward takes Winograd's F(2x2, 3x3) for 3x3 kernels at stride 1 and dilation 1, with at least
-    16 channels in and out (the 16 GEMMs (C_out, C) @ (C, T) must not be too thin) and outputs at least
-    13 wide (the transforms vectorize along a row of tiles; on 7x7 images they cost more than the 2.25x
-    fewer multiplications save). Measured against im2col, batch 64, 2 threads (1 thread alike): 16->32 at
-    28x28 2.84 -> 2.50 ms, 32->64 at 14x14 2.57 -> 1.89 ms, 32->32 at 28x28 6.04 -> 4.64 ms."""
+def _use_winograd(k, s, d, int C, int C_out, long tiles):
+    """The forward takes Winograd's F(2x2, 3x3) for 3x3 kernels at stride 1 and dilation 1 with at least
+    16 channels in and out (thinner GEMMs (T, C) @ (C, C_out) are not worth the transforms) and at least
+    512 output tiles in the batch (below that the filter transform, once per call, costs more than the
+    GEMMs save: 64->128 at 7x7 took 0.30 ms at batch 1 against im2col's 0.11). Measured against im2col,
+    batch 64, 2 threads: 16->32 at 28x28 3.64 -> 2.74 ms, 32->64 at 14x14 2.78 -> 1.67, 64->128 at 7x7
+    2.66 -> 1.98, 32->32 at 7x7 (batch 128) 0.98 -> 0.73; 1 thread alike."""
     return (_WINO[0] and k == (3, 3) and s == (1, 1) and d == (1, 1) and C >= 16 and C_out >= 16
-            and Wo >= 13)
+            and tiles >= 512)
+
+
+def _wino_workspace(int nb, int C, int C_out, int H, int W, int th, int tw):
+    """Values per group: V (16, T, C), M (16, T, C_out), then the larger of the two transforms' scratch."""
+    cdef long T = <long> nb * th * tw
+    return 16 * T * (C + C_out) + max(<long> nb * H * W * C + C, <long> nb * 4 * th * tw * C_out)
 
 
 cdef inline void _wino_group(const floating *x, const floating *U, const floating *b, bint use_bias, Geom *g,
                              int cnt, int th, int tw, floating *ws, floating *out, int gemm_nthreads) noexcept nogil:
-    """cnt images: V = input transform (16, C, T); M[xi] = U[xi] @ V[xi] (16 GEMMs); out = output transform."""
+    """cnt images: V = input transform; M[xi] = V[xi] @ U[xi], 16 GEMMs; out = output transform."""
     cdef int T = cnt * th * tw, xi
     cdef floating *V = ws
-    cdef floating *M = ws + <size_t> 16 * g.C * T
-    cdef floating *scratch = M + <size_t> 16 * g.C_out * T      # (2 th + 2) (2 tw + 2) values
+    cdef floating *M = ws + <size_t> 16 * T * g.C
+    cdef floating *scratch = M + <size_t> 16 * T * g.C_out
+    cdef int Ho = g.H + 2 * g.ph - 2, Wo = g.W + 2 * g.pw - 2
     if floating is float:
         nnc_wino_input_f32(x, cnt, g.C, g.H, g.W, g.ph, g.pw, th, tw, V, scratch)
     else:
         nnc_wino_input_f64(x, cnt, g.C, g.H, g.W, g.ph, g.pw, th, tw, V, scratch)
     for xi in range(16):
-        _gemm_blocked(False, False, g.C_out, T, g.C, U + <size_t> xi * g.C_out * g.C, g.C,
-                      V + <size_t> xi * g.C * T, T, M + <size_t> xi * g.C_out * T, T, 0, 0, gemm_nthreads)
+        _gemm_blocked(False, False, T, g.C_out, g.C, V + <size_t> xi * T * g.C, g.C,
+                      U + <size_t> xi * g.C * g.C_out, g.C_out, M + <size_t> xi * T * g.C_out, g.C_out, 0, 0,
+                      gemm_nthreads)
     if floating is float:
-        nnc_wino_output_f32(M, cnt, g.C_out, th, tw, g.H + 2 * g.ph - 2, g.W + 2 * g.pw - 2,
-                            b if use_bias else NULL, out, scratch)
+        nnc_wino_output_f32(M, cnt, g.C_out, th, tw, Ho, Wo, b if use_bias else NULL, out, scratch)
     else:
-        nnc_wino_output_f64(M, cnt, g.C_out, th, tw, g.H + 2 * g.ph - 2, g.W + 2 * g.pw - 2,
-                            b if use_bias else NULL, out, scratch)
+        nnc_wino_output_f64(M, cnt, g.C_out, th, tw, Ho, Wo, b if use_bias else NULL, out, scratch)
 
 
 def _forward_winograd(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] Wt, const floating[::1] b,
@@ -328,7 +335,7 @@ def _forward_winograd(const floating[:, :, :, ::1] x, const floating[:, :, :, ::
                 n0 = grp * nb
                 _wino_group(&x[n0, 0, 0, 0], &U[0, 0], &b[0], use_bias, &g, min(nb, g.N - n0), th, tw,
                             &ws[tid, 0], &out[n0, 0, 0, 0], 1)
-    else:
+    else:  # fewer groups than threads: the threads share each GEMM's blocks instead
         with nogil:
             for grp in range(ngroups):
                 n0 = grp * nb
@@ -462,12 +469,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
     nthreads = get_num_threads()
     use_bias = b is not None
     bb = b if use_bias else np.zeros(1, x.dtype)
-    if _use_winograd(k, s, d, C, C_out, o[1]):
-        th, tw = (o[0] + 1) // 2, (o[1] + 1) // 2
+    th, tw = (o[0] + 1) // 2, (o[1] + 1) // 2
+    if _use_winograd(k, s, d, C, C_out, N * th * tw):
         nb = _images_per_group(N, th * tw, _WINO_TILES, balance=True)
         ngroups = (N + nb - 1) // nb
-        U = np.empty((16, C_out * C), dtype=x.dtype)
-        ws = np.empty((min(nthreads, ngroups), 16 * (C + C_out) * nb * th * tw + (2 * th + 2) * (2 * tw + 2)),
+        U = np.empty((16, C * C_out), dtype=x.dtype)
+        ws = np.empty((min(nthreads, ngroups), _wino_workspace(nb, C, C_out, x.shape[2], x.shape[3], th, tw)),
                       dtype=x.dtype)
         out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
         _forward_winograd(x, W, bb, use_bias, out, U, ws, p, th, tw, nb, nthreads)
