@@ -12,14 +12,15 @@
  * Tile t = (n * th + ti) * tw + tj of a group, th = ceil(Ho/2), tw = ceil(Wo/2). Patch cells outside the
  * image (padding) are 0; output cells beyond Ho, Wo (odd sizes) are dropped.
  * The caller checked: 3x3 kernel, stride 1, dilation 1, all sizes positive, Ho = H + 2ph - 2 >= 1 (same
- * for W), pointers C-contiguous and not overlapping. Serial: the caller runs groups in parallel. */
+ * for W), pointers C-contiguous and not overlapping. The input and output transforms are serial: the caller runs groups in parallel. */
 #ifndef NNC_WINOGRAD_H
 #define NNC_WINOGRAD_H
 
 #include <stddef.h>
 
-void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U);
-void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U);
+/* OpenMP over the input channels (each U value is computed once, by one thread). */
+void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U, int nthreads);
+void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U, int nthreads);
 
 /* scratch: cnt*H*W*C + C values (the group channels-last, and a row of zeros for the padding). */
 void nnc_wino_input_f32(const float *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw, float *V,

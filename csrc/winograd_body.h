@@ -6,28 +6,38 @@
  * 14x14 2.03 -> 1.67 ms (with U as (C, C_out), so that OpenBLAS takes its no-copy kernels). */
 #include <string.h>
 
-void NNC_FN(nnc_wino_filter)(const NNC_T *W, int C_out, int C, NNC_T *U)
+/* U[.][c][o] for one input channel c and every o: a loop along o, whose writes are contiguous. */
+NNC_TARGET_CLONES
+static void NNC_FN(wino_filter_channel_)(const NNC_T *restrict W, int C_out, int C, int c, NNC_T *restrict U)
 {
     const size_t stride = (size_t)C_out * C;   /* between two xi */
-    for (int o = 0; o < C_out; o++)
-        for (int c = 0; c < C; c++) {
-            const NNC_T *g = W + ((size_t)o * C + c) * 9;
-            NNC_T t[4][3], u[4][4];
-            for (int j = 0; j < 3; j++) {          /* t = G g */
-                t[0][j] = g[j];
-                t[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
-                t[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
-                t[3][j] = g[6 + j];
-            }
-            for (int i = 0; i < 4; i++) {          /* u = t G^T */
-                u[i][0] = t[i][0];
-                u[i][1] = (t[i][0] + t[i][1] + t[i][2]) / 2;
-                u[i][2] = (t[i][0] - t[i][1] + t[i][2]) / 2;
-                u[i][3] = t[i][2];
-            }
-            for (int xi = 0; xi < 16; xi++)           /* U[xi] is (C, C_out) */
-                U[xi * stride + (size_t)c * C_out + o] = u[xi / 4][xi % 4];
+    NNC_T *u0 = U + (size_t)c * C_out;
+    #pragma omp simd
+    for (int o = 0; o < C_out; o++) {
+        const NNC_T *g = W + ((size_t)o * C + c) * 9;
+        NNC_T t[4][3], u[4][4];
+        for (int j = 0; j < 3; j++) {          /* t = G g */
+            t[0][j] = g[j];
+            t[1][j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
+            t[2][j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
+            t[3][j] = g[6 + j];
         }
+        for (int i = 0; i < 4; i++) {          /* u = t G^T */
+            u[i][0] = t[i][0];
+            u[i][1] = (t[i][0] + t[i][1] + t[i][2]) / 2;
+            u[i][2] = (t[i][0] - t[i][1] + t[i][2]) / 2;
+            u[i][3] = t[i][2];
+        }
+        for (int xi = 0; xi < 16; xi++)
+            u0[xi * stride + o] = u[xi / 4][xi % 4];
+    }
+}
+
+void NNC_FN(nnc_wino_filter)(const NNC_T *W, int C_out, int C, NNC_T *U, int nthreads)
+{
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)C * C_out * 16 > NNC_OMP_MIN)
+    for (int c = 0; c < C; c++)
+        NNC_FN(wino_filter_channel_)(W, C_out, C, c, U);
 }
 
 /* dst (cols, rows) = src (rows, cols) transposed, in 16 x 16 blocks. */

@@ -79,8 +79,8 @@ cdef extern from "im2col.h":
     void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n) noexcept nogil
 
 cdef extern from "winograd.h":
-    void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U) noexcept nogil
-    void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U) noexcept nogil
+    void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U, int nthreads) noexcept nogil
+    void nnc_wino_filter_f64(const double *W, int C_out, int C, double *U, int nthreads) noexcept nogil
     void nnc_wino_input_f32(const float *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw,
                             float *V, float *scratch) noexcept nogil
     void nnc_wino_input_f64(const double *x, int cnt, int C, int H, int W, int ph, int pw, int th, int tw,
@@ -325,9 +325,9 @@ def _forward_winograd(const floating[:, :, :, ::1] x, const floating[:, :, :, ::
     cdef int ngroups = (g.N + nb - 1) // nb
     with nogil:
         if floating is float:
-            nnc_wino_filter_f32(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0])
+            nnc_wino_filter_f32(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0], nthreads)
         else:
-            nnc_wino_filter_f64(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0])
+            nnc_wino_filter_f64(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0], nthreads)
     if ngroups >= nthreads:
         with nogil, parallel(num_threads=nthreads):
             tid = threadid()
