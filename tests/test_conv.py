@@ -266,9 +266,12 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
 def test_winograd_threads_give_identical_bits(native, rng, N, H):
     """Many uneven groups (37 images) and one group whose GEMMs the threads share (1 large image): 1 and 2
     threads agree bit for bit."""
-    x, Wt, b = _data(rng, np.float32, N, 16, H, H, 24, 3)
-    outs = []
+    x, Wt, b = _data(rng, np.float32, N, 24, H, H, 16, 3)
+    dout = rng.standard_normal((N, 16, H, H)).astype(np.float32)
+    results = []
     for n in (1, 2):
         with nnc.threads(n):
-            outs.append(native.conv2d_forward(x, Wt, b, 1, 1)[0])
-    np.testing.assert_array_equal(*outs)
+            out, cache = native.conv2d_forward(x, Wt, b, 1, 1)
+            results.append((out,) + native.conv2d_backward(dout, cache))    # dx by Winograd too
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
