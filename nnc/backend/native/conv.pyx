@@ -1,5 +1,6 @@
 # distutils: sources = csrc/im2col.c csrc/winograd.c
-"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the groups.
+"""2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the groups;
+3x3 stride-1 layers with 16+ channels by Winograd's F(2x2, 3x3) (csrc/winograd.c) instead.
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 
