@@ -81,18 +81,36 @@ static inline float nnc_expm1_tail_f32_(float r)
     return r * r * p;
 }
 
-/* Cody-Waite reduction of x (already clamped to a sane range): x = n ln2 + r. Returns r, sets *n. */
-static inline float nnc_reduce_ln2_f32_(float x, int32_t *n)
+/* n = round(x / ln2) for x already clamped to a sane range, as an int (returned) and as a float (*nf). */
+static inline int32_t nnc_round_ln2_f32_(float x, float *nf)
 {
     const float magic = 12582912.0f;                 /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;      /* log2(e) */
-    *n = nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
-    float nf = t - magic;
-    /* ln2 = 0.693359375 - 2.12194440e-4: the high part has 9 significant bits, so nf * hi is exact. */
-    return (x - nf * 0.693359375f) - nf * -2.12194440e-4f;
+    *nf = t - magic;
+    return nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
+}
+
+/* ln2 = 0.693359375 - 2.12194440e-4: the high part has 9 significant bits, so nf * hi is exact. */
+#define NNC_LN2_HI_F32 0.693359375f
+#define NNC_LN2_LO_F32 -2.12194440e-4f
+
+/* Cody-Waite reduction of x (already clamped to a sane range): x = n ln2 + r. Returns r, sets *n. */
+static inline float nnc_reduce_ln2_f32_(float x, int32_t *n)
+{
+    float nf;
+    *n = nnc_round_ln2_f32_(x, &nf);
+    return (x - nf * NNC_LN2_HI_F32) - nf * NNC_LN2_LO_F32;
 }
 
 static inline float nnc_pow2i_f32_(int32_t n) { return nnc_f32_from_bits_((n + 127) << 23); }
+
+/* p 2^n for n in [-150, 128]: 2^n in two factors, each a normal number, and only the last
+ * multiplication rounds, so denormal and overflowing results come out right. */
+static inline float nnc_scale2n_f32_(float p, int32_t n)
+{
+    int32_t n1 = n >> 1, n2 = n - n1;
+    return p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2);
+}
 
 /* e^x. +inf for x > 88.72, 0 for x < -103.97, NaN for NaN. */
 static inline float nnc_exp_f32(float x)
@@ -102,11 +120,7 @@ static inline float nnc_exp_f32(float x)
     xc = nnc_select_f32(xc < -104.0f, -104.0f, xc);
     int32_t n;
     float r = nnc_reduce_ln2_f32_(xc, &n);
-    float p = 1.0f + (r + nnc_expm1_tail_f32_(r));
-    /* 2^n in two factors: each stays a normal number for n in [-150, 128], and only the last
-     * multiplication rounds, so denormal and overflowing results come out right. */
-    int32_t n1 = n >> 1, n2 = n - n1;
-    return p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2);
+    return nnc_scale2n_f32_(1.0f + (r + nnc_expm1_tail_f32_(r)), n);
 }
 
 /* e^(hi + lo) for hi + lo <= 89, where hi - n ln2_hi is exact for the integers n that come up (hi a
@@ -117,14 +131,10 @@ static inline float nnc_exp_sum_f32(float hi, float lo)
     float s = hi + lo;                               /* rounded: it only picks n */
     float sc = nnc_select_f32(s < -104.0f, -104.0f, s);
     sc = nnc_select_f32(sc > 89.0f, 89.0f, sc);
-    const float magic = 12582912.0f;
-    float t = sc * 1.44269504088896341f + magic;
-    int32_t n = nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
-    float nf = t - magic;
-    float r = ((hi - nf * 0.693359375f) + lo) - nf * -2.12194440e-4f;
-    float p = 1.0f + (r + nnc_expm1_tail_f32_(r));
-    int32_t n1 = n >> 1, n2 = n - n1;
-    return nnc_select_f32(s < -104.0f, 0.0f, p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2));
+    float nf;
+    int32_t n = nnc_round_ln2_f32_(sc, &nf);
+    float r = ((hi - nf * NNC_LN2_HI_F32) + lo) - nf * NNC_LN2_LO_F32;
+    return nnc_select_f32(s < -104.0f, 0.0f, nnc_scale2n_f32_(1.0f + (r + nnc_expm1_tail_f32_(r)), n));
 }
 
 /* e^x - 1, accurate near 0 (no cancellation): expm1(x) = 2^n expm1(r) + (2^n - 1), written as

@@ -266,6 +266,10 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
 def test_winograd_threads_give_identical_bits(native, rng, N, H):
     """Many uneven groups (37 images) and one group whose GEMMs the threads share (1 large image): 1 and 2
     threads agree bit for bit."""
+    from nnc.backend.native import conv as native_conv
+    tiles = N * ((H + 1) // 2) ** 2
+    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), 24, 16, tiles)    # forward
+    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), 16, 24, tiles)    # dx
     x, Wt, b = _data(rng, np.float32, N, 24, H, H, 16, 3)
     dout = rng.standard_normal((N, 16, H, H)).astype(np.float32)
     results = []

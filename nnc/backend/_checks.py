@@ -302,9 +302,8 @@ def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps
     C = x.shape[1]
     for name, a in (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var)):
-        if not (isinstance(a, np.ndarray) and a.dtype is x.dtype and a.shape == (C,) and a.flags.c_contiguous):
-            check_float(fn, name, a, 1, "(C,)", dtype=x.dtype)    # the full checks say what is wrong
-            check_shape(fn, name, a, (C,))
+        check_float(fn, name, a, 1, "(C,)", dtype=x.dtype)
+        check_shape(fn, name, a, (C,))
     if training:
         check_writable(fn, "running_mean", running_mean)
         check_writable(fn, "running_var", running_var)

@@ -275,7 +275,7 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
                                &ws[0, 0], &out[n0, 0, 0], nthreads)
 
 
-# ---- Winograd F(2x2, 3x3) forward (csrc/winograd.h) ------------------------------------------------
+# ---- Winograd F(2x2, 3x3): the forward, and dx in the backward (csrc/winograd.h) ----------------
 
 _WINO = [True]          # tests switch it off to compare the two forward schemes
 
@@ -479,17 +479,17 @@ def _winograd(x, W, b, tuple p, tuple o, int nthreads):
 
 
 def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
-    """Convolution as im2col + GEMM, per image: out[n] (C_out, Ho*Wo) = W.reshape(C_out, -1) @ cols[n] + b.
+    """Convolution as im2col + GEMM, per image: out[n] (C_out, Ho*Wo) = W.reshape(C_out, -1) @ cols[n] + b
+    (3x3 stride-1 layers with 16+ channels: Winograd's F(2x2, 3x3), the same numbers to float rounding).
 
     x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None -> (out (N, C_out, Ho, Wo), Conv2DCache)."""
     k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
     N, C, C_out = x.shape[0], x.shape[1], W.shape[0]
     nthreads = get_num_threads()
     use_bias = b is not None
-    bb = b if use_bias else np.zeros(1, x.dtype)
     if _use_winograd(k, s, d, C, C_out, N * ((o[0] + 1) // 2) * ((o[1] + 1) // 2)):
-        out = _winograd(x, W, b, p, o, nthreads)
-        return out, Conv2DCache(x, W, use_bias, s, p, d)
+        return _winograd(x, W, b, p, o, nthreads), Conv2DCache(x, W, use_bias, s, p, d)
+    bb = b if use_bias else np.zeros(1, x.dtype)
     P = o[0] * o[1]
     nb = _images_per_group(N, P, _FWD_COLS, balance=True)
     ngroups = (N + nb - 1) // nb
