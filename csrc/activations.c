@@ -7,8 +7,6 @@
 /* Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 14 (the values PyTorch uses). */
 #define NNC_SELU_ALPHA 1.6732632423543772848170429916717
 #define NNC_SELU_SCALE 1.0507009873554804934193349852946
-#define NNC_SQRT1_2 0.70710678118654752440084436210485    /* 1/sqrt(2) */
-#define NNC_INV_SQRT_2PI 0.39894228040143267793994605993438 /* 1/sqrt(2 pi) */
 
 #define NNC_BODY "activations_body.h"
 #include "nnc_instantiate.h"

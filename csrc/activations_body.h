@@ -48,7 +48,7 @@ static inline NNC_T NNC_FN(gelu_)(NNC_T x)
 static inline NNC_T NNC_FN(gelu_grad_)(NNC_T x)
 {
     NNC_T Phi = NNC_FN(Phi_)(x);
-    NNC_T phi = (NNC_T)NNC_INV_SQRT_2PI * nnc_exp((NNC_T)-0.5 * x * x);
+    NNC_T phi = nnc_normal_pdf(x);      /* shares its exponential with Phi */
     return Phi + x * phi;
 }
 
