@@ -11,7 +11,7 @@ from _harness import (SETTLE_BLAS, Threads, fmt_faults, fmt_ratio, fmt_stats, me
                       torch_or_none, verdict)
 
 ACT_SHAPE = (256, 2048)
-ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish",
+ACTIVATIONS = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh", "swish",
                "softplus", "softsign", "softmax", "prelu"]
 DENSE_SHAPES = [(128, 784, 256), (128, 256, 128)]            # (N, D, M): the MLP's first two layers
 CE_SHAPES = [(128, 10), (1024, 1000)]
@@ -28,7 +28,8 @@ TARGET_PEAK = {(32, 64, 14): 0.60, (64, 128, 7): 0.60}
 def _torch_act(torch, name):
     F = torch.nn.functional
     return {"identity": lambda x: x * 1, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu,
-            "leaky_relu": F.leaky_relu, "elu": F.elu, "selu": F.selu, "gelu": F.gelu, "swish": F.silu,
+            "leaky_relu": F.leaky_relu, "elu": F.elu, "selu": F.selu, "gelu": F.gelu,
+            "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"), "swish": F.silu,
             "softplus": F.softplus, "softsign": F.softsign, "softmax": lambda x: F.softmax(x, dim=1)}[name]
 
 

@@ -24,7 +24,8 @@ typedef enum {
     NNC_ACT_GELU,
     NNC_ACT_SWISH,
     NNC_ACT_SOFTPLUS,
-    NNC_ACT_SOFTSIGN
+    NNC_ACT_SOFTSIGN,
+    NNC_ACT_GELU_TANH
 } nnc_act_kind;
 
 /* out[i] = f(x[i]).  x, out: n elements. */

@@ -52,6 +52,32 @@ static inline NNC_T NNC_FN(gelu_grad_)(NNC_T x)
     return Phi + x * phi;
 }
 
+/* GELU's tanh approximation (Hendrycks & Gimpel 2016; PyTorch's approximate="tanh"):
+ * 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as x sigmoid(2u), the same
+ * function (1 + tanh(u) = 2 sigmoid(2u)) without the cancellation of 1 + tanh(u) in the left tail.
+ * The cube overflows to inf beyond |x| ~ 1e13, where sigmoid(+-inf) is still the right limit. */
+static inline NNC_T NNC_FN(gelu_tanh_u2_)(NNC_T x)
+{
+    return (NNC_T)(2 * NNC_SQRT_2_OVER_PI) * (x + (NNC_T)NNC_GELU_TANH_C * (x * x * x));
+}
+
+static inline NNC_T NNC_FN(gelu_tanh_)(NNC_T x)
+{
+    return x * NNC_FN(sigmoid_)(NNC_FN(gelu_tanh_u2_)(x));
+}
+
+/* d/dx [x s(v)], v = 2u: s + x s(v) s(-v) v', v' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2), where
+ * s(v) s(-v) = e / (1 + e)^2 with e = exp(-|v|), so neither factor is a cancelling 1 - s. */
+static inline NNC_T NNC_FN(gelu_tanh_grad_)(NNC_T x)
+{
+    NNC_T v = NNC_FN(gelu_tanh_u2_)(x);
+    NNC_T e = nnc_exp(-nnc_fabs(v));
+    NNC_T d = 1 / (1 + e);
+    NNC_T s = nnc_select(v >= 0, d, e * d);
+    NNC_T dv = (NNC_T)(2 * NNC_SQRT_2_OVER_PI) * (1 + (NNC_T)(3 * NNC_GELU_TANH_C) * (x * x));
+    return s + x * (e * d * d) * dv;
+}
+
 /* d/dx [x s(x)] = s + x s (1 - s). */
 static inline NNC_T NNC_FN(swish_grad_)(NNC_T x)
 {
@@ -93,6 +119,7 @@ static void NNC_FN(act_forward_chunk_)(int kind, const NNC_T *x, ptrdiff_t n, NN
     case NNC_ACT_SWISH:      NNC_ACT_LOOP(v * NNC_FN(sigmoid_)(v)) break;
     case NNC_ACT_SOFTPLUS:   NNC_ACT_LOOP(NNC_FN(softplus_)(v)) break;
     case NNC_ACT_SOFTSIGN:   NNC_ACT_LOOP(v / (1 + nnc_fabs(v))) break;
+    case NNC_ACT_GELU_TANH:  NNC_ACT_LOOP(NNC_FN(gelu_tanh_)(v)) break;
     default: break;  /* unreachable: the Cython caller only passes known kinds */
     }
 }
@@ -134,6 +161,7 @@ static void NNC_FN(act_backward_chunk_)(int kind, const NNC_T *x, const NNC_T *o
     case NNC_ACT_SWISH:      NNC_ACT_LOOP(g * NNC_FN(swish_grad_)(v)) break;
     case NNC_ACT_SOFTPLUS:   NNC_ACT_LOOP(g * NNC_FN(sigmoid_)(v)) break;
     case NNC_ACT_SOFTSIGN:   NNC_ACT_LOOP(g / ((1 + nnc_fabs(v)) * (1 + nnc_fabs(v)))) break;
+    case NNC_ACT_GELU_TANH:  NNC_ACT_LOOP(g * NNC_FN(gelu_tanh_grad_)(v)) break;
     default: break;  /* NNC_ACT_STEP has no backward; the caller refuses it */
     }
 }

@@ -174,6 +174,7 @@ static inline float nnc_tanh_f32(float x)
 
 #define NNC_INV_SQRT_2PI 0.39894228040143267793994605993438   /* 1 / sqrt(2 pi) */
 #define NNC_SQRT1_2 0.70710678118654752440084436210485        /* 1 / sqrt(2) */
+#define NNC_SQRT_2_OVER_PI 0.79788456080286535587989211986876 /* sqrt(2 / pi) */
 #define NNC_GAUSS_MAX_F32 14.5f   /* e^(-a^2/2) / 30 underflows float beyond: inputs are clamped here */
 
 /* s e^(-a^2/2) for 0 <= a <= 14.5 and 2^-30 <= s <= 1 (NaN passes through).

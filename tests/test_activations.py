@@ -13,7 +13,7 @@ from conftest import assert_close
 
 # name -> extra positional hyperparameters of <name>_forward (beyond x)
 ELEMENTWISE = {"identity": (), "sigmoid": (), "tanh": (), "relu": (), "leaky_relu": (0.1,), "elu": (0.7,),
-               "selu": (), "gelu": (), "swish": (), "silu": (), "softplus": (), "softsign": ()}
+               "selu": (), "gelu": (), "gelu_tanh": (), "swish": (), "silu": (), "softplus": (), "softsign": ()}
 KINKED = {"relu", "leaky_relu", "elu", "selu"}        # gradient jumps at 0: keep test points away
 SHAPES = [(1, 7), (5, 3), (2, 3, 5, 7)]
 
@@ -141,6 +141,9 @@ def test_against_independent_formulas(B, rng):
         "tanh": np.array([math.tanh(v) for v in flat]).reshape(x.shape),
         "elu": np.where(x > 0, x, 0.7 * (np.exp(x) - 1)),
         "leaky_relu": np.where(x > 0, x, 0.1 * x),
+        # Hendrycks & Gimpel 2016, section 2: the tanh approximation as printed
+        "gelu_tanh": np.array([0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)))
+                               for v in flat]).reshape(x.shape),
     }
     for name, want in expect.items():
         got, _ = fwd(B, name, x, *ELEMENTWISE[name])
@@ -155,9 +158,11 @@ def test_stable_for_large_inputs(B, dtype):
         s, _ = B.sigmoid_forward(x)
         sp, _ = B.softplus_forward(x)
         sw, _ = B.swish_forward(x)
+        gt, _ = B.gelu_tanh_forward(x)
     np.testing.assert_array_equal(s, np.array([[0, 0, 0.5, 1, 1]], dtype))
     np.testing.assert_array_equal(sp[0, [0, 1, 3, 4]], np.array([0, 0, 800, 1e4], dtype))
     assert np.isfinite(sw).all() and sw[0, 0] == 0
+    np.testing.assert_array_equal(gt, np.array([[0, 0, 0, 800, 1e4]], dtype))
 
 
 @pytest.mark.parametrize("name,args", [("relu", ()), ("gelu", ()), ("elu", (1.0,)), ("softmax", ()), ("prelu", None)])
@@ -196,7 +201,12 @@ FLOAT64_FORMULAS = {
     "softplus": lambda x: np.logaddexp(0, x),
     # x Phi(x) with the tail of Phi from erfc, so the float64 value itself is accurate for x << 0
     "gelu": lambda x: x * np.where(x < 0, 0.5 * special.erfc(-x / np.sqrt(2)), 1 - 0.5 * special.erfc(x / np.sqrt(2))),
+    # 0.5 (1 + tanh u) = sigmoid(2u): the form that keeps the left tail
+    "gelu_tanh": lambda x: x * special.expit(2 * np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)),
 }
+# gelu_tanh: 2u reaches -85 before the result underflows, and rounding it in float (85 ulp, 1e-5
+# relative) carries into e^(2u): the error is the argument's, not the exponential's.
+FLOAT32_RTOL = {"gelu_tanh": 2e-5}
 
 
 @pytest.mark.parametrize("name", sorted(FLOAT64_FORMULAS))
@@ -208,7 +218,7 @@ def test_float32_accuracy_against_float64(native, name):
     got, _ = fwd(native, name, x, *ELEMENTWISE[name])
     with np.errstate(over="ignore", under="ignore"):
         want = FLOAT64_FORMULAS[name](x.astype(np.float64))
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=2e-43, err_msg=name)
+    np.testing.assert_allclose(got, want, rtol=FLOAT32_RTOL.get(name, 1e-6), atol=2e-43, err_msg=name)
 
 
 def test_gelu_float32_gradient_accuracy(native):
@@ -236,7 +246,7 @@ def test_special_values(native, name, dtype):
     got, _ = fwd(native, name, x, *ELEMENTWISE[name])
     limits = {"sigmoid": (1, 0), "tanh": (1, -1), "elu": (np.inf, -0.7), "selu": (np.inf, -1.0507009873554805 *
               1.6732632423543772), "swish": (np.inf, np.nan), "softplus": (np.inf, 0),
-              "gelu": (np.inf, np.nan)}[name]
+              "gelu": (np.inf, np.nan), "gelu_tanh": (np.inf, np.nan)}[name]
     np.testing.assert_allclose(got[:2], np.array(limits, dtype), rtol=1e-6)
     assert np.isnan(got[2])
     assert np.isfinite(got[3:]).all()
@@ -287,12 +297,13 @@ def test_signatures_match_across_backends(native, reference):
 
 LAYERS = [(A.ReLU(), "relu", ()), (A.Sigmoid(), "sigmoid", ()), (A.Tanh(), "tanh", ()),
           (A.LeakyReLU(0.2), "leaky_relu", (0.2,)), (A.ELU(0.5), "elu", (0.5,)), (A.SELU(), "selu", ()),
-          (A.GELU(), "gelu", ()), (A.SiLU(), "swish", ()), (A.Softplus(), "softplus", ()),
+          (A.GELU(), "gelu", ()), (A.GELU(approximate="tanh"), "gelu_tanh", ()),
+          (A.Activation("gelu_tanh"), "gelu_tanh", ()), (A.SiLU(), "swish", ()), (A.Softplus(), "softplus", ()),
           (A.Softsign(), "softsign", ()), (A.Softmax(axis=1), "softmax", (1,)), (A.Linear(), "identity", ()),
           (A.Activation("tanh"), "tanh", ())]
 
 
-@pytest.mark.parametrize("layer,name,args", LAYERS, ids=[lyr[1] for lyr in LAYERS])
+@pytest.mark.parametrize("layer,name,args", LAYERS, ids=[type(lyr[0]).__name__ + "-" + lyr[1] for lyr in LAYERS])
 def test_layer_calls_the_active_backend(B, layer, name, args, rng):
     x = rng.standard_normal((3, 5))
     out = layer.forward(x)
@@ -321,6 +332,9 @@ def test_get():
     assert A.get("linear") is None and A.get(None) is None
     for name in ["sigmoid", "tanh", "softmax", "leaky_relu", "elu", "selu", "gelu", "softplus", "softsign", "step"]:
         assert A.get(name).kernel == name
+    assert A.get("gelu_tanh").approximate == "tanh" and A.get("gelu_tanh").kernel == "gelu_tanh"
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        A.GELU(approximate=True)
     layer = A.Tanh()
     assert A.get(layer) is layer
     with pytest.raises(ValueError, match="unknown activation 'foo'; known: .*relu"):

@@ -17,7 +17,7 @@ cdef extern from "activations.h":
     ctypedef enum nnc_act_kind:
         NNC_ACT_IDENTITY, NNC_ACT_STEP, NNC_ACT_SIGMOID, NNC_ACT_TANH, NNC_ACT_RELU,
         NNC_ACT_LEAKY_RELU, NNC_ACT_ELU, NNC_ACT_SELU, NNC_ACT_GELU, NNC_ACT_SWISH,
-        NNC_ACT_SOFTPLUS, NNC_ACT_SOFTSIGN
+        NNC_ACT_SOFTPLUS, NNC_ACT_SOFTSIGN, NNC_ACT_GELU_TANH
     void nnc_act_forward_f32(int kind, const float *x, Py_ssize_t n, double alpha, float *out,
                              int nthreads) noexcept nogil
     void nnc_act_forward_f64(int kind, const double *x, Py_ssize_t n, double alpha, double *out,
@@ -42,7 +42,7 @@ cdef extern from "activations.h":
                                   int nthreads) noexcept nogil
 
 __all__ = [f"{name}_{d}" for name in ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu",
-                                        "selu", "gelu", "swish", "silu", "softplus", "softsign", "softmax")
+                                        "selu", "gelu", "gelu_tanh", "swish", "silu", "softplus", "softsign", "softmax")
            for d in ("forward", "backward")]
 
 
@@ -177,6 +177,17 @@ def gelu_forward(x):
 def gelu_backward(dout, cache):
     """dx = dout * (Phi(x) + x * phi(x)), phi the standard normal density."""
     return _backward("gelu_backward", NNC_ACT_GELU, dout, cache)
+
+
+def gelu_tanh_forward(x):
+    """out = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3): GELU's tanh approximation
+    (PyTorch's approximate="tanh"), computed as x * sigmoid(2u)."""
+    return _forward("gelu_tanh_forward", NNC_ACT_GELU_TANH, x)
+
+
+def gelu_tanh_backward(dout, cache):
+    """dx = dout * (s + x s (1 - s) v'), s = sigmoid(v), v = 2u, v' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)."""
+    return _backward("gelu_tanh_backward", NNC_ACT_GELU_TANH, dout, cache)
 
 
 def swish_forward(x):

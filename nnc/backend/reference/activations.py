@@ -11,12 +11,14 @@ from .._checks import check_axis, check_dout, check_float, check_number, check_p
 from ..caches import ActivationCache
 
 __all__ = [f"{name}_{d}" for name in ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu",
-                                        "selu", "gelu", "swish", "silu", "softplus", "softsign", "softmax")
+                                        "selu", "gelu", "gelu_tanh", "swish", "silu", "softplus", "softsign", "softmax")
            for d in ("forward", "backward")]
 
 # Klambauer et al. 2017, "Self-Normalizing Neural Networks" (the constants PyTorch uses).
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+# GELU's tanh approximation (Hendrycks & Gimpel 2016): u = sqrt(2/pi) (x + GELU_TANH_C x^3).
+GELU_TANH_C = 0.044715
 
 
 def _sigmoid(x):
@@ -173,6 +175,24 @@ def gelu_backward(dout, cache):
     Phi = 0.5 * (1 + erf(x / np.sqrt(2)))
     phi = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
     return (_dout("gelu_backward", dout, cache) * (Phi + x * phi)).astype(x.dtype)
+
+
+def gelu_tanh_forward(x):
+    """out = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3): GELU's tanh approximation
+    (PyTorch's approximate="tanh")."""
+    _checked("gelu_tanh_forward", x)
+    u = np.sqrt(2 / np.pi) * (x + GELU_TANH_C * x**3)
+    out = (0.5 * x * (1 + np.tanh(u))).astype(x.dtype)
+    return out, ActivationCache(x, out)
+
+
+def gelu_tanh_backward(dout, cache):
+    """dx = dout * (0.5 (1 + tanh u) + 0.5 x (1 - tanh(u)^2) u'), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)."""
+    x = cache.x
+    u = np.sqrt(2 / np.pi) * (x + GELU_TANH_C * x**3)
+    du = np.sqrt(2 / np.pi) * (1 + 3 * GELU_TANH_C * x**2)
+    t = np.tanh(u)
+    return (_dout("gelu_tanh_backward", dout, cache) * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(x.dtype)
 
 
 def swish_forward(x):
