@@ -112,6 +112,9 @@ def test_thread_count_does_not_change_results(native, rng):
     (lambda a: {**a, "momentum": 1.5}, ValueError, "momentum"),
     (lambda a: {**a, "eps": 0.0}, ValueError, "eps"),
     (lambda a: {**a, "running_var": -np.ones(3)}, ValueError, "running_var"),
+    (lambda a: {**a, "running_var": np.array([1.0, -0.5, 2.0])}, ValueError, "running_var must be >= 0"),
+    (lambda a: {**a, "running_var": np.array([1.0, np.nan, 2.0])}, ValueError, "running_var must be >= 0"),
+    (lambda a: {**a, "running_var": np.array([1.0, 2.0, np.nan])}, ValueError, "running_var must be >= 0"),
 ])
 def test_bad_input_raises(B, rng, mutate, err, match):
     args = dict(x=rng.standard_normal((4, 3)), gamma=np.ones(3), beta=np.zeros(3),
