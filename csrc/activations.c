@@ -1,5 +1,5 @@
 /* Activations, instantiated for float and double from activations_body.h.
- * nnc_math.h's nnc_exp/nnc_expm1/nnc_log1p/nnc_tanh/nnc_fabs pick the vectorizable float version
+ * nnc_math.h's nnc_exp_nonpos/nnc_expm1/nnc_log1p/nnc_tanh/nnc_fabs pick the vectorizable float version
  * or libm's double one from the argument type, so the body is written once. */
 #include "activations.h"
 #include "nnc_math.h"

@@ -10,7 +10,7 @@
  * e / (1 + e) keeps its relative accuracy down to the denormals. */
 static inline NNC_T NNC_FN(sigmoid_)(NNC_T x)
 {
-    NNC_T e = nnc_exp(-nnc_fabs(x));
+    NNC_T e = nnc_exp_nonpos(-nnc_fabs(x));
     NNC_T s = 1 / (1 + e);
     NNC_T es = e * s;
     return nnc_select(x >= 0, s, es);
@@ -20,7 +20,7 @@ static inline NNC_T NNC_FN(sigmoid_)(NNC_T x)
 static inline NNC_T NNC_FN(softplus_)(NNC_T x)
 {
     NNC_T pos = x > 0 ? x : 0;
-    return nnc_log1p(nnc_exp(-nnc_fabs(x))) + pos;
+    return nnc_log1p(nnc_exp_nonpos(-nnc_fabs(x))) + pos;
 }
 
 /* alpha (e^x - 1) for x <= 0, x above: elu, and selu without its scale. */
@@ -71,7 +71,7 @@ static inline NNC_T NNC_FN(gelu_tanh_)(NNC_T x)
 static inline NNC_T NNC_FN(gelu_tanh_grad_)(NNC_T x)
 {
     NNC_T v = NNC_FN(gelu_tanh_u2_)(x);
-    NNC_T e = nnc_exp(-nnc_fabs(v));
+    NNC_T e = nnc_exp_nonpos(-nnc_fabs(v));
     NNC_T d = 1 / (1 + e);
     NNC_T s = nnc_select(v >= 0, d, e * d);
     NNC_T dv = (NNC_T)(2 * NNC_SQRT_2_OVER_PI) * (1 + (NNC_T)(3 * NNC_GELU_TANH_C) * (x * x));
@@ -246,7 +246,7 @@ static void NNC_FN(softmax_rows_)(const NNC_T *x, ptrdiff_t r0, ptrdiff_t r1, in
         NNC_T sum = 0;
         #pragma omp simd reduction(+:sum)
         for (int k = 0; k < cols; k++) {
-            NNC_T e = nnc_exp(xr[k] - mx);
+            NNC_T e = nnc_exp_nonpos(xr[k] - mx);
             o[k] = e;
             sum += e;
         }

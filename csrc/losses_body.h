@@ -176,7 +176,7 @@ static void NNC_FN(softmax_ce_rows_)(const NNC_T *z, const NNC_T *t, const int64
     const ptrdiff_t len = (ptrdiff_t)(r1 - r0) * K;
     #pragma omp simd
     for (ptrdiff_t i = 0; i < len; i++)
-        pb[i] = nnc_exp(pb[i]);
+        pb[i] = nnc_exp_nonpos(pb[i]);
     for (int r = r0; r < r1; r++) {
         const NNC_T *zr = z + (size_t)r * K;
         NNC_T *p = prob + (size_t)r * K;

@@ -1,4 +1,5 @@
-/* nnc_math.h: exp, expm1, log1p, tanh for float that GCC can vectorize, and a type-generic front.
+/* nnc_math.h: exp (of x <= 0), expm1, log1p, tanh and the normal tail for float that GCC can vectorize,
+ * and a type-generic front.
  *
  * Why: the elementwise kernels call exp & co. once per element. libm's expf is a function call
  * the vectorizer cannot see through (glibc's vector variants need -ffast-math, which the build
@@ -12,14 +13,15 @@
  * NaN in gives NaN out.
  *
  * double keeps libm: double is the teaching and gradient-check dtype, where correctness matters
- * more than speed. The nnc_exp/nnc_expm1/nnc_log1p/nnc_tanh/nnc_normal_tail/nnc_normal_pdf macros pick the
+ * more than speed. The nnc_exp_nonpos/nnc_expm1/nnc_log1p/nnc_tanh/nnc_normal_tail/nnc_normal_pdf macros pick the
  * float or the double version from the argument type (like <tgmath.h>), so a kernel body written
  * once with NNC_T (nnc_generic.h) gets the fast float path and the libm double path.
  *
  * Algorithm (exp): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, with ln2 split in a short
  * high part (n * hi exact) and a low part; exp(r) = 1 + r + r^2 P(r), P a degree-5 polynomial fitted
  * (Lawson-weighted least squares on Chebyshev nodes, relative error 2.4e-10) for this file;
- * then the result is scaled by 2^n in two factors so denormal results need no special case.
+ * then the result is scaled by 2^(n + 64), a normal number, and by 2^-64, so denormal results need no
+ * special case.
  * The rounding to an integer uses the 1.5 * 2^23 trick (no SSE4.1 round instruction needed). */
 #ifndef NNC_MATH_H
 #define NNC_MATH_H
@@ -104,20 +106,21 @@ static inline float nnc_reduce_ln2_f32_(float x, int32_t *n)
 
 static inline float nnc_pow2i_f32_(int32_t n) { return nnc_f32_from_bits_((n + 127) << 23); }
 
-/* p 2^n for n in [-150, 128]: 2^n in two factors, each a normal number, and only the last
- * multiplication rounds, so denormal and overflowing results come out right. */
+/* p 2^n for n in [-150, 63] and 2^-30 <= |p| < 2: 2^(n + 64) is a normal number, so p 2^(n + 64) is
+ * exact and only the final product with the constant 2^-64 rounds: denormal results come out right. */
 static inline float nnc_scale2n_f32_(float p, int32_t n)
 {
-    int32_t n1 = n >> 1, n2 = n - n1;
-    return p * nnc_pow2i_f32_(n1) * nnc_pow2i_f32_(n2);
+    return p * nnc_pow2i_f32_(n + 64) * 0x1p-64f;
 }
 
-/* e^x. +inf for x > 88.72, 0 for x < -103.97, NaN for NaN. */
-static inline float nnc_exp_f32(float x)
+/* e^x for x <= 0: 0 below -103.97, NaN for NaN. Every exponential the kernels take has such an argument
+ * (-|x| in sigmoid, swish and softplus; x - max in softmax), so there is no overflow to guard against,
+ * and 2^n needs one factor: 5 vector operations fewer than a general e^x (sigmoid forward 1.1x faster),
+ * with the same result bit for bit. */
+static inline float nnc_exp_nonpos_f32(float x)
 {
-    /* Clamping keeps n in [-150, 128]; the comparisons are false for NaN, which passes through. */
-    float xc = nnc_select_f32(x > 89.0f, 89.0f, x);
-    xc = nnc_select_f32(xc < -104.0f, -104.0f, xc);
+    /* Clamping keeps n >= -150; the comparison is false for NaN, which passes through. */
+    float xc = nnc_select_f32(x < -104.0f, -104.0f, x);
     int32_t n;
     float r = nnc_reduce_ln2_f32_(xc, &n);
     return nnc_scale2n_f32_(1.0f + (r + nnc_expm1_tail_f32_(r)), n);
@@ -191,8 +194,7 @@ static inline float nnc_gauss_f32_(float a, float s)
     float nf;
     int32_t n = nnc_round_ln2_f32_(hi + lo, &nf);
     float r = ((hi - nf * NNC_LN2_HI_F32) + lo) - nf * NNC_LN2_LO_F32;
-    float p = s * (1.0f + (r + nnc_expm1_tail_f32_(r)));
-    return p * nnc_pow2i_f32_(n + 64) * 0x1p-64f;
+    return nnc_scale2n_f32_(s * (1.0f + (r + nnc_expm1_tail_f32_(r))), n);
 }
 
 /* The normal tail Phi(-a) = erfc(a / sqrt 2) / 2 for a >= 0, as e^(-a^2/2) R(a), where the ratio
@@ -230,7 +232,7 @@ static inline double nnc_normal_tail_f64(double a) { return 0.5 * erfc(a * NNC_S
 static inline double nnc_normal_pdf_f64(double x) { return NNC_INV_SQRT_2PI * exp(-0.5 * x * x); }
 
 /* Type-generic front (like <tgmath.h>): float -> the functions above, double -> libm. */
-#define nnc_exp(x) _Generic((x), float: nnc_exp_f32, default: exp)(x)
+#define nnc_exp_nonpos(x) _Generic((x), float: nnc_exp_nonpos_f32, default: exp)(x)
 #define nnc_expm1(x) _Generic((x), float: nnc_expm1_f32, default: expm1)(x)
 #define nnc_log1p(x) _Generic((x), float: nnc_log1p_f32, default: log1p)(x)
 #define nnc_tanh(x) _Generic((x), float: nnc_tanh_f32, default: tanh)(x)
