@@ -12,15 +12,20 @@
 #ifndef NNC_POOL_H
 #define NNC_POOL_H
 
+#include <stddef.h>
+
 void nnc_maxpool2d_forward_f32(const float *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                int ph, int pw, float *out, int *argmax, int nthreads);
 void nnc_maxpool2d_forward_f64(const double *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                int ph, int pw, double *out, int *argmax, int nthreads);
-/* dx (NC, H, W) is overwritten (zeroed here, then dout scattered to the argmax cells, adding). */
-void nnc_maxpool2d_backward_f32(const float *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
-                                float *dx, int nthreads);
-void nnc_maxpool2d_backward_f64(const double *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
-                                double *dx, int nthreads);
+/* dx (NC, H, W) is overwritten (zeroed here, then dout scattered to the argmax cells, adding).
+ * argmax is the one input no shape check can vouch for (a cache can be altered): an index outside
+ * [0, H*W) is skipped, never written through, and counted; the return value is that count, and the
+ * caller raises when it is not 0. */
+ptrdiff_t nnc_maxpool2d_backward_f32(const float *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
+                                     float *dx, int nthreads);
+ptrdiff_t nnc_maxpool2d_backward_f64(const double *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
+                                     double *dx, int nthreads);
 
 void nnc_avgpool2d_forward_f32(const float *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                int ph, int pw, float *out, int nthreads);

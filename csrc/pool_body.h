@@ -84,22 +84,32 @@ void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
     }
 }
 
-void NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
-                                    NNC_T *dx, int nthreads)
+ptrdiff_t NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC, int H, int W, int Ho,
+                                         int Wo, NNC_T *dx, int nthreads)
 {
+    const unsigned HW = (unsigned)H * (unsigned)W;
+    ptrdiff_t bad = 0;
     /* Zero the plane, then add each dout at its argmax. The plane (a few KB) stays in L1 between the
      * two, so the scatter is cheap: (64, 32, 28, 28), 1 thread, 0.34 ms, where a branch-free 2x2 special
      * case that wrote every cell once (dout or 0) took 2.2 ms (AMD Zen 4). */
-    #pragma omp parallel for schedule(static) num_threads(nthreads) \
+    /* The bounds test is one never-taken branch per value. It replaced two passes of the caller over
+     * argmax (max() and min()): (64, 32, 28, 28) backward, 2 threads, 199 -> 146 us. */
+    #pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+:bad) \
         if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
         const int *a = argmax + (size_t)p * Ho * Wo;
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
-        for (int q = 0; q < Ho * Wo; q++)  /* in output order, so overlapping windows add in a fixed order */
-            plane[a[q]] += g[q];
+        for (int q = 0; q < Ho * Wo; q++) {  /* in output order, so overlapping windows add in a fixed order */
+            unsigned i = (unsigned)a[q];      /* a negative index becomes a large one */
+            if (i < HW)
+                plane[i] += g[q];
+            else
+                bad++;
+        }
     }
+    return bad;
 }
 
 /* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general

@@ -181,6 +181,29 @@ def test_bad_dout_raises(B):
         B.global_avgpool2d_backward(np.zeros((2, 3, 1, 1)), cache)
 
 
+@pytest.mark.parametrize("where", [(0, 0, 0, 0), (1, 2, 2, 1), (1, 2, 2, 2)])   # first, middle, last entry
+@pytest.mark.parametrize("value", [-1, 49, 2**31 - 1, -2**31])                   # H*W = 49
+def test_argmax_out_of_the_plane_raises(B, where, value, dtype, rng):
+    """An altered cache must not make the backward write outside dx (nor wrap a negative index)."""
+    x = rng.standard_normal((2, 3, 7, 7)).astype(dtype)
+    out, cache = B.maxpool2d_forward(x, 2, stride=2, padding=1)       # Ho = Wo = 4
+    argmax = cache.argmax.copy()
+    argmax[where] = value
+    with pytest.raises(ValueError, match=r"argmax must hold int32 indices into an H\*W plane"):
+        B.maxpool2d_backward(np.ones_like(out), cache._replace(argmax=argmax))
+
+
+def test_argmax_wrong_kind_raises(B, rng):
+    x = rng.standard_normal((2, 3, 6, 6))
+    out, cache = B.maxpool2d_forward(x, 2)
+    for bad in (cache.argmax.astype(np.int64), np.asfortranarray(cache.argmax), cache.argmax[:1],
+                cache.argmax.reshape(2, 3, 9)):
+        with pytest.raises(ValueError, match="argmax must hold int32 indices"):
+            B.maxpool2d_backward(np.ones(bad.shape if bad.ndim == 4 else out.shape), cache._replace(argmax=bad))
+    with pytest.raises(ValueError, match="argmax must hold int32 indices"):      # x_shape's N, C disagree
+        B.maxpool2d_backward(np.ones_like(out), cache._replace(x_shape=(1, 3, 6, 6)))
+
+
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
 

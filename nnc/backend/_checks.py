@@ -349,6 +349,21 @@ def check_col2im(fn, cols, x_shape, kernel_size, stride, padding, dilation):
     return x_shape, geometry
 
 
+ARGMAX_ERROR = "cache.argmax must hold int32 indices into an H*W plane, in [0, H*W)"
+
+
+def check_maxpool_cache(fn, dout, cache):
+    """maxpool2d_backward's checks: dout is (N, C, Ho, Wo) like cache.argmax, a C-contiguous int32
+    array whose N, C are those of cache.x_shape. Whether every index lies in [0, H*W) is checked
+    where the indices are read (numpy here in the reference; the C kernel counts strays)."""
+    x_shape, argmax = cache[0], cache[4]
+    check_float(fn, "dout", dout, 4)
+    if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or not argmax.flags.c_contiguous
+            or argmax.ndim != 4 or len(x_shape) != 4 or tuple(argmax.shape[:2]) != tuple(x_shape[:2])):
+        raise ValueError(f"{fn}: {ARGMAX_ERROR}, C-contiguous, of shape (N, C, Ho, Wo) with x's N and C")
+    return check_dout(fn, dout, argmax.shape, dout.dtype)
+
+
 def check_avgpool_dout(fn, dout, cache):
     """avgpool2d_backward's check: dout is (N, C, Ho, Wo) of the forward that made `cache`."""
     (N, C, H, W), k, s, p = cache[:4]

@@ -6,7 +6,8 @@ Same names, arguments and results as nnc/backend/reference/pool.py (padding and 
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_avgpool_dout, check_dout, check_float, check_pool
+from nnc.backend._checks import (ARGMAX_ERROR, check_avgpool_dout, check_dout, check_float, check_maxpool_cache,
+                                 check_pool)
 from nnc.backend.caches import PoolCache
 from ._blas cimport floating
 
@@ -15,10 +16,10 @@ cdef extern from "pool.h":
                                    int ph, int pw, float *out, int *argmax, int nthreads) noexcept nogil
     void nnc_maxpool2d_forward_f64(const double *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                    int ph, int pw, double *out, int *argmax, int nthreads) noexcept nogil
-    void nnc_maxpool2d_backward_f32(const float *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
-                                    float *dx, int nthreads) noexcept nogil
-    void nnc_maxpool2d_backward_f64(const double *dout, const int *argmax, int NC, int H, int W, int Ho, int Wo,
-                                    double *dx, int nthreads) noexcept nogil
+    Py_ssize_t nnc_maxpool2d_backward_f32(const float *dout, const int *argmax, int NC, int H, int W, int Ho,
+                                          int Wo, float *dx, int nthreads) noexcept nogil
+    Py_ssize_t nnc_maxpool2d_backward_f64(const double *dout, const int *argmax, int NC, int H, int W, int Ho,
+                                          int Wo, double *dx, int nthreads) noexcept nogil
     void nnc_avgpool2d_forward_f32(const float *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                    int ph, int pw, float *out, int nthreads) noexcept nogil
     void nnc_avgpool2d_forward_f64(const double *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
@@ -51,13 +52,18 @@ def _max_fwd(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p,
 
 def _max_bwd(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1] argmax,
              floating[:, :, :, ::1] dx, int nthreads):
+    """-> the number of argmax entries outside [0, H*W) (skipped by the kernel)."""
     cdef int NC = dx.shape[0] * dx.shape[1], H = dx.shape[2], W = dx.shape[3]
     cdef int Ho = dout.shape[2], Wo = dout.shape[3]
+    cdef Py_ssize_t bad
     with nogil:
         if floating is float:
-            nnc_maxpool2d_backward_f32(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo, &dx[0, 0, 0, 0], nthreads)
+            bad = nnc_maxpool2d_backward_f32(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo,
+                                             &dx[0, 0, 0, 0], nthreads)
         else:
-            nnc_maxpool2d_backward_f64(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo, &dx[0, 0, 0, 0], nthreads)
+            bad = nnc_maxpool2d_backward_f64(&dout[0, 0, 0, 0], &argmax[0, 0, 0, 0], NC, H, W, Ho, Wo,
+                                             &dx[0, 0, 0, 0], nthreads)
+    return bad
 
 
 def _avg_fwd(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p, floating[:, :, :, ::1] out, int nthreads):
@@ -107,14 +113,11 @@ def maxpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def maxpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx (N, C, H, W): each dout goes to its window's argmax (overlaps add)."""
-    x_shape, k, s, p, argmax = cache
-    check_float("maxpool2d_backward", "dout", dout, 4)
-    check_dout("maxpool2d_backward", dout, argmax.shape, dout.dtype)
-    if argmax.dtype != np.int32 or not argmax.flags.c_contiguous or argmax.max() >= x_shape[2] * x_shape[3] \
-            or argmax.min() < 0:
-        raise ValueError("maxpool2d_backward: cache.argmax must be C-contiguous int32 indices into an H*W plane")
+    check_maxpool_cache("maxpool2d_backward", dout, cache)
+    x_shape, argmax = cache[0], cache[4]
     dx = np.empty(x_shape, dtype=dout.dtype)
-    _max_bwd(dout, argmax, dx, get_num_threads())
+    if _max_bwd(dout, argmax, dx, get_num_threads()):      # the kernel checks the indices as it reads them
+        raise ValueError(f"maxpool2d_backward: {ARGMAX_ERROR}")
     return dx
 
 

@@ -11,7 +11,7 @@ sends the whole gradient to that one cell.
 """
 import numpy as np
 
-from .._checks import check_avgpool_dout, check_dout, check_float, check_pool
+from .._checks import ARGMAX_ERROR, check_avgpool_dout, check_dout, check_float, check_maxpool_cache, check_pool
 from ..caches import PoolCache
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
@@ -42,10 +42,11 @@ def maxpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def maxpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx (N, C, H, W): each dout goes to its window's argmax (overlaps add)."""
+    check_maxpool_cache("maxpool2d_backward", dout, cache)
     x_shape, k, s, p, argmax = cache
-    check_float("maxpool2d_backward", "dout", dout, 4)
-    check_dout("maxpool2d_backward", dout, argmax.shape, dout.dtype)
     N, C, H, W = x_shape
+    if argmax.min() < 0 or argmax.max() >= H * W:     # (numpy would wrap a negative index silently)
+        raise ValueError(f"maxpool2d_backward: {ARGMAX_ERROR}")
     dx = np.zeros((N * C, H * W), dtype=dout.dtype)   # one row per plane
     planes = np.arange(N * C)
     for oh in range(argmax.shape[2]):
