@@ -183,6 +183,10 @@ def test_read_only_input(B, rng):
     (dict(padding=-1), ValueError, "padding must be an integer >= 0"),
     (dict(dilation=(1, 0)), ValueError, "dilation must be an integer >= 1"),
     (dict(stride=(1, 2, 3)), ValueError, r"stride must be an int or an \(h, w\) pair"),
+    (dict(stride=True), ValueError, "stride must be an integer >= 1, got True"),
+    (dict(padding=(0, False)), ValueError, "padding must be an integer >= 0, got False"),
+    (dict(stride=1.0), ValueError, "stride must be an integer >= 1, got 1.0"),
+    (dict(padding=(1, -1)), ValueError, "padding must be an integer >= 0, got -1"),
     (dict(b=np.zeros(5)), ValueError, r"b must have shape \(2\)"),
     (dict(x=np.zeros((0, 3, 6, 6))), ValueError, "empty"),
     (dict(x=np.zeros((1, 3, 6, 6), np.float32)), TypeError, "dtype"),
@@ -194,6 +198,15 @@ def test_bad_input_raises(B, bad, err, match):
     args.update(bad)
     with pytest.raises(err, match=match):
         B.conv2d_forward(**args)
+
+
+def test_window_arguments_in_every_accepted_form(B, rng):
+    """An int, an (h, w) tuple or list, and numpy integers all mean the same window."""
+    x, Wt, b = _data(rng, np.float64, 2, 3, 7, 6, 4, 3)
+    want, _ = B.conv2d_forward(x, Wt, b, stride=2, padding=1, dilation=1)
+    for s, p in (((2, 2), (1, 1)), ([2, 2], [1, 1]), (np.int64(2), np.int32(1)), ((np.int64(2), 2), (1, np.int8(1)))):
+        got, _ = B.conv2d_forward(x, Wt, b, stride=s, padding=p, dilation=(1, 1))
+        np.testing.assert_array_equal(got, want)
 
 
 def test_bad_dout_and_col2im_raise(B):

@@ -127,6 +127,12 @@ def check_dout(fn, dout, shape, dtype):
 # ---- convolution and pooling ------------------------------------------------------------------
 def check_pair(fn, name, v, minimum):
     """An int or an (h, w) pair of ints >= minimum -> (h, w). Stride 0 or negative padding fail here."""
+    # Every conv and pooling call runs this four times or more: plain ints (never bools: type, not
+    # isinstance) pass on one test. Anything else takes the general path below, which says what is wrong.
+    if type(v) is int and v >= minimum:
+        return (v, v)
+    if type(v) is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int and min(v) >= minimum:
+        return v
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ValueError(f"{fn}: {name} must be an int or an (h, w) pair, got {v!r}")
