@@ -67,7 +67,8 @@ static inline NNC_T NNC_FN(gelu_tanh_)(NNC_T x)
 }
 
 /* d/dx [x s(v)], v = 2u: s + x s(v) s(-v) v', v' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2), where
- * s(v) s(-v) = e / (1 + e)^2 with e = exp(-|v|), so neither factor is a cancelling 1 - s. */
+ * s(v) s(-v) = e / (1 + e)^2 with e = exp(-|v|), so neither factor is a cancelling 1 - s. sigmoid_'s
+ * lines are written out here: calling it for v and -v gave the same bits but ran 7% slower. */
 static inline NNC_T NNC_FN(gelu_tanh_grad_)(NNC_T x)
 {
     NNC_T v = NNC_FN(gelu_tanh_u2_)(x);

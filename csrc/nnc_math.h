@@ -182,8 +182,8 @@ static inline float nnc_tanh_f32(float x)
 
 /* s e^(-a^2/2) for 0 <= a <= 14.5 and 2^-30 <= s <= 1 (NaN passes through).
  * -a^2/2 = hi + lo with hi exact: ah is a with its mantissa cut to 12 significant bits, so ah^2 has
- * at most 24, and a rounded a^2 (a relative error of a^2 ulp in the result, 1e-5 at a = 13) never arises; hi - n ln2_hi is exact
- * too (both are multiples of 2^-17 and closer than 1). The sum hi + lo is rounded only to pick n.
+ * at most 24, and a rounded a^2 (a relative error of a^2 ulp in the result, 1e-5 at a = 13) never
+ * arises; hi - n ln2_hi is exact too (both are multiples of 2^-17 and closer than 1). The sum hi + lo is rounded only to pick n.
  * n is in [-152, 0]: 2^(n + 64) is a normal number, s p 2^(n + 64) is exact, and only the final
  * product with 2^-64 rounds, so results in the denormal range are rounded once, correctly. */
 static inline float nnc_gauss_f32_(float a, float s)

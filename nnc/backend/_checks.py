@@ -363,7 +363,6 @@ def check_maxpool_cache(fn, dout, cache):
     array whose N, C are those of cache.x_shape. Whether every index lies in [0, H*W) is checked
     where the indices are read (numpy here in the reference; the C kernel counts strays)."""
     x_shape, argmax = cache[0], cache[4]
-    check_float(fn, "dout", dout, 4)
     if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or not argmax.flags.c_contiguous
             or argmax.ndim != 4 or len(x_shape) != 4 or tuple(argmax.shape[:2]) != tuple(x_shape[:2])):
         raise ValueError(f"{fn}: {ARGMAX_ERROR}, C-contiguous, of shape (N, C, Ho, Wo) with x's N and C")

@@ -177,11 +177,15 @@ def gelu_backward(dout, cache):
     return (_dout("gelu_backward", dout, cache) * (Phi + x * phi)).astype(x.dtype)
 
 
+def _gelu_tanh_u(x):
+    return np.sqrt(2 / np.pi) * (x + GELU_TANH_C * x**3)
+
+
 def gelu_tanh_forward(x):
     """out = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3): GELU's tanh approximation
     (PyTorch's approximate="tanh")."""
     _checked("gelu_tanh_forward", x)
-    u = np.sqrt(2 / np.pi) * (x + GELU_TANH_C * x**3)
+    u = _gelu_tanh_u(x)
     out = (0.5 * x * (1 + np.tanh(u))).astype(x.dtype)
     return out, ActivationCache(x, out)
 
@@ -189,7 +193,7 @@ def gelu_tanh_forward(x):
 def gelu_tanh_backward(dout, cache):
     """dx = dout * (0.5 (1 + tanh u) + 0.5 x (1 - tanh(u)^2) u'), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)."""
     x = cache.x
-    u = np.sqrt(2 / np.pi) * (x + GELU_TANH_C * x**3)
+    u = _gelu_tanh_u(x)
     du = np.sqrt(2 / np.pi) * (1 + 3 * GELU_TANH_C * x**2)
     t = np.tanh(u)
     return (_dout("gelu_tanh_backward", dout, cache) * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(x.dtype)
