@@ -1,11 +1,16 @@
-"""Build the native backend: Cython modules in nnc/backend/native over the C kernels in csrc/.
+"""Build the native backend: Cython modules in src/nnc/backend/native over the C kernels in csrc/.
 
 OpenMP is probed by compiling, linking and running a tiny `#pragma omp parallel` program.
 On success `-fopenmp` is added; on failure the build goes on serially with a loud warning.
   NNC_NO_OPENMP=1       force a serial build
   NNC_REQUIRE_OPENMP=1  make a missing OpenMP an error (CI sets it)
   NNC_DEBUG=1           Cython bounds checks on, -O0 -g (for hunting index bugs)
+  NNC_SANITIZE=1        AddressSanitizer + UBSan, -O1 -g (see tools/sanitize.sh for running the tests under it)
 Each .pyx names the C files it needs in a `# distutils: sources = ...` line at its top.
+
+These options, with the compiler, are the build's identity: each module carries them as BUILD_INFO
+(`nnc.show_config()` prints them), and a build whose identity differs from the last one in build/
+recompiles everything, so an old build can never leave a hybrid of two configurations behind.
 """
 import glob
 import os
@@ -15,10 +20,12 @@ import tempfile
 import warnings
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools._distutils.ccompiler import new_compiler
 from setuptools._distutils.sysconfig import customize_compiler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+NATIVE = os.path.join("src", "nnc", "backend", "native")
+STAMP = os.path.join("build", "nnc-build-identity.txt")
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -37,10 +44,16 @@ def _env_flag(name):
     return os.environ.get(name, "0").lower() not in ("", "0", "false", "no")
 
 
-def openmp_works():
-    """Return True when the C compiler can build and run an OpenMP program."""
+def _compiler():
     compiler = new_compiler()
     customize_compiler(compiler)
+    return compiler
+
+
+def openmp_works():
+    """Return True when the C compiler can build and run an OpenMP program. The probe is built with
+    the compiler's plain flags: sanitizer flags (NNC_SANITIZE) would need their runtime preloaded to run."""
+    compiler = _compiler()
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
@@ -70,36 +83,91 @@ def openmp_flags():
     return [], ["-Wno-unknown-pragmas"], False
 
 
+def _compiler_name():
+    cc = _compiler().compiler_so[0]
+    try:
+        version = subprocess.run([cc, "-dumpfullversion", "-dumpversion"], capture_output=True,
+                                 text=True, timeout=30).stdout.split()
+    except Exception:
+        version = []
+    return os.path.basename(cc) + ("-" + version[0] if version else "")
+
+
+def build_options():
+    """(compile args, link args, macros, identity) for this environment's build options."""
+    link_omp, compile_omp, has_omp = openmp_flags()
+    debug, sanitize = _env_flag("NNC_DEBUG"), _env_flag("NNC_SANITIZE")
+    if sanitize:
+        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined"]
+        opt, link = ["-O1", "-g"] + san, san
+    elif debug:
+        opt, link = ["-O0", "-g"], []
+    else:
+        # -g0 overrides the -g that Python's own CFLAGS carry: debug info was most of the installed size.
+        opt, link = ["-O3", "-g0"], ["-Wl,--strip-debug"]
+    # No -march=native (non-portable wheels), no -ffast-math (breaks NaN/inf semantics gradchecks rely on).
+    identity = (f"openmp={int(has_omp)} debug={int(debug)} sanitize={int(sanitize)} "
+                f"compiler={_compiler_name()}")
+    macros = [("NNC_HAS_OPENMP", "1" if has_omp else "0"), ("NNC_BUILD_INFO", f'"{identity}"')]
+    return opt + compile_omp, link + link_omp, macros, has_omp, debug or sanitize, identity
+
+
+def _identity_changed(identity):
+    try:
+        with open(STAMP) as f:
+            return f.read().strip() != identity
+    except OSError:
+        return True
+
+
+class BuildExt(build_ext):
+    """build_ext that compiles in parallel, and recompiles everything when the build's identity changed."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+        if _identity_changed(IDENTITY):
+            self.force = True
+
+    def run(self):
+        super().run()
+        os.makedirs(os.path.dirname(STAMP), exist_ok=True)
+        with open(STAMP, "w") as f:
+            f.write(IDENTITY + "\n")
+
+
 def extensions():
+    global IDENTITY
     from Cython.Build import cythonize
 
-    link_omp, compile_omp, has_omp = openmp_flags()
-    debug = _env_flag("NNC_DEBUG")
-    opt = ["-O0", "-g"] if debug else ["-O3"]
-    # No -march=native (non-portable wheels), no -ffast-math (breaks NaN/inf semantics gradchecks rely on).
+    compile_args, link_args, macros, has_omp, checks, IDENTITY = build_options()
     exts = []
-    for pyx in sorted(glob.glob(os.path.join("nnc", "backend", "native", "*.pyx"))):
-        name = os.path.splitext(pyx)[0].replace(os.sep, ".")
+    for pyx in sorted(glob.glob(os.path.join(NATIVE, "*.pyx"))):
+        name = os.path.relpath(os.path.splitext(pyx)[0], "src").replace(os.sep, ".")
         exts.append(Extension(
             name, [pyx],
             include_dirs=["csrc"],
             # the C sources include type-generic bodies and nnc_math.h: rebuild when any header changes
-            depends=sorted(glob.glob(os.path.join("csrc", "*.h"))),
-            extra_compile_args=opt + compile_omp,
-            extra_link_args=link_omp,
-            define_macros=[("NNC_HAS_OPENMP", "1" if has_omp else "0")],
+            depends=sorted(glob.glob(os.path.join("csrc", "*.h")) + glob.glob(os.path.join(NATIVE, "*.pxi"))),
+            extra_compile_args=compile_args,
+            extra_link_args=link_args,
+            define_macros=macros,
         ))
     directives = {
         "language_level": 3,
-        "boundscheck": debug,
-        "wraparound": debug,
-        "initializedcheck": debug,
+        "boundscheck": checks,
+        "wraparound": checks,
+        "initializedcheck": checks,
         "cdivision": True,
         "binding": True,  # so inspect.signature works on native kernels (tests compare signatures)
         "embedsignature": True,
     }
-    return cythonize(exts, compiler_directives=directives,
-                     compile_time_env={"NNC_HAS_OPENMP": has_omp})
+    # Generated C goes to build/, not into the package: it is not shipped.
+    return cythonize(exts, compiler_directives=directives, build_dir=os.path.join("build", "cython"),
+                     compile_time_env={"NNC_HAS_OPENMP": has_omp}, force=_identity_changed(IDENTITY),
+                     nthreads=0 if sys.platform == "win32" else (os.cpu_count() or 1), quiet=True)
 
 
-setup(ext_modules=extensions())
+IDENTITY = ""
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

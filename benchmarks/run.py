@@ -23,10 +23,11 @@ ROOT = os.path.dirname(HERE)
 
 
 def _import_nnc():
-    """Benchmark the checkout this script lives in when it is built in place; else the installed nnc."""
-    if os.path.isdir(os.path.join(ROOT, "nnc")):
-        sys.path.insert(0, ROOT)
+    """The installed nnc (`pip install .`, or `pip install -e .` for a checkout built in place)."""
     import nnc
+    if not nnc.backend.native_available():
+        sys.exit(f"nnc's native extension did not import ({nnc.backend.native_error()}); "
+                 "build it with `pip install .` from the repository root")
     return nnc
 
 
@@ -58,8 +59,6 @@ def parse(argv):
 def main(argv=None):
     opts = parse(sys.argv[1:] if argv is None else argv)
     if opts.child:   # an e2e worker: imports only its own framework (nnc only when it is the nnc one)
-        if os.path.isdir(os.path.join(ROOT, "nnc")):
-            sys.path.insert(0, ROOT)
         import e2e
         return e2e.child_main(opts.child)
     nnc = _import_nnc()

@@ -155,3 +155,6 @@ def global_avgpool2d_backward(dout, cache):
     dx = np.empty(cache.x_shape, dtype=dout.dtype)
     _gap_bwd(dout.reshape(-1), dx.reshape(N * C, H * W), get_num_threads())
     return dx
+
+
+include "_build.pxi"

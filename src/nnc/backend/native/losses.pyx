@@ -334,3 +334,6 @@ def kl_divergence_forward(output, target):
 def kl_divergence_backward(cache):
     """dL/dp = -t / p / N inside the clip range, 0 outside."""
     return _elem_grad("kl_divergence", cache)
+
+
+include "_build.pxi"

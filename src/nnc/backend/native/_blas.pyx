@@ -63,3 +63,6 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
         else:           # columns r0..r1 of op(B) and of C
             gemm(trans_a, trans_b, M, r1 - r0, K, alpha, A, lda,
                  B + (<size_t> r0 * ldb if trans_b else r0), ldb, beta, C + r0, ldc)
+
+
+include "_build.pxi"

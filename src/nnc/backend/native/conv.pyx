@@ -539,3 +539,6 @@ def conv2d_backward(dout, cache, need_dx=True):
         W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, 3, 3)
         dx = _winograd(dout, W_flipped, None, (2 - p[0], 2 - p[1]), (H, Wd), nthreads)
     return (dx if need_dx else None), dWm.reshape(W.shape), db
+
+
+include "_build.pxi"

@@ -23,6 +23,20 @@ except ImportError as exc:  # extension not compiled: reference mode still works
     native = None
     _native_error = exc
 
+_BUILD_HINT = ("build them with `pip install .` from the repository root "
+               "(`pip install -e .` for a checkout you edit)")
+
+
+def native_error():
+    """Why the native backend did not import, in one plain sentence (None when it did)."""
+    if native is not None:
+        return None
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "native")
+    built = [f for f in os.listdir(here) if f.endswith((".so", ".pyd"))] if os.path.isdir(here) else []
+    if not built:
+        return f"the compiled kernels of nnc are not built in {os.path.dirname(here)}: {_BUILD_HINT}"
+    return f"the compiled kernels of nnc failed to import ({_native_error}): {_BUILD_HINT}"
+
 BACKENDS = ("native", "reference")
 _active = None
 
@@ -37,9 +51,7 @@ def _module(name):
         raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
     if name == "native":
         if native is None:
-            raise RuntimeError(
-                "the native backend is not built (import failed: "
-                f"{_native_error}); reinstall with `pip install .` or use nnc.use('reference')")
+            raise RuntimeError(native_error() + ", or use nnc.use('reference')")
         return native
     return reference
 
@@ -77,8 +89,8 @@ def _initial():
     if requested not in BACKENDS:
         raise ValueError(f"NNC_BACKEND={requested!r} is not one of {BACKENDS}")
     if requested == "native" and native is None:
-        warnings.warn(f"nnc: native extension not available ({_native_error}); "
-                      "running in reference mode (pure Python, slow)", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"nnc runs the pure-Python reference kernels (slow), because {native_error()}",
+                      RuntimeWarning, stacklevel=3)
         return reference
     return _module(requested)
 

@@ -72,3 +72,6 @@ def dense_backward(dout, cache, need_dx=True):
     db = np.empty(W.shape[1], x.dtype) if use_bias else np.empty(1, x.dtype)
     _backward(dout, x, W, dx, dW, db, need_dx, use_bias, get_num_threads())
     return (dx if need_dx else None), dW, (db if use_bias else None)
+
+
+include "_build.pxi"

@@ -70,3 +70,6 @@ def spatial_dropout2d_forward(x, rate, rng, training=True):
 def spatial_dropout2d_backward(dout, cache):
     """dout: (N, C, H, W) -> dx."""
     return dropout_backward(dout, cache)
+
+
+include "_build.pxi"

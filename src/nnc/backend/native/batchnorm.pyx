@@ -91,3 +91,6 @@ def batchnorm_backward(dout, cache):
     _backward(dout.reshape(-1), xhat.reshape(-1), N, C, S, gamma, inv_std, training, dx.reshape(-1), dgamma,
               dbeta, get_num_threads())
     return dx, dgamma, dbeta
+
+
+include "_build.pxi"

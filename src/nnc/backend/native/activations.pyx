@@ -336,3 +336,6 @@ def softmax_backward(dout, cache):
     dx = np.empty_like(outl)
     _softmax_backward(outl.reshape(-1, cols), doutl.reshape(-1, cols), dx.reshape(-1, cols), get_num_threads())
     return _from_last(dx, ax)
+
+
+include "_build.pxi"

@@ -35,3 +35,6 @@ def axpy(alpha, x, y):
         x = x.copy()
     _axpy(float(alpha), x.reshape(-1), y.reshape(-1), get_num_threads())
     return y
+
+
+include "_build.pxi"

@@ -23,3 +23,6 @@ def openmp_enabled():
 def max_threads():
     """The OpenMP runtime's default team size (honours OMP_NUM_THREADS); 1 without OpenMP."""
     return nnc_omp_max_threads()
+
+
+include "_build.pxi"
