@@ -1,8 +1,16 @@
 """Shared fixtures: seeded random data, and the two backends to compare."""
+import os
+
 import numpy as np
 import pytest
 
 from nnc import backend
+
+# A run that tests only the reference kernels must be asked for, never happen by accident: without the
+# compiled kernels, half the suite (every native-vs-reference comparison) would pass vacuously.
+if not backend.native_available() and os.environ.get("NNC_TEST_REFERENCE_ONLY") != "1":
+    pytest.exit(f"nnc's tests need the native backend, and {backend.native_error()}. "
+                "(NNC_TEST_REFERENCE_ONLY=1 runs the reference-only tests on purpose.)", returncode=4)
 
 BACKEND_NAMES = ["native", "reference"] if backend.native_available() else ["reference"]
 DTYPES = [np.float32, np.float64]

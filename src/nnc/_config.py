@@ -6,12 +6,20 @@ cython_blas) is pinned to one thread and nnc splits its GEMMs over OpenMP thread
 threads and OpenMP threads never compete for the cores. `set_num_threads(n)` also caps numpy's BLAS
 (used by reference mode) at n, through threadpoolctl. The library never calls omp_set_num_threads:
 the count travels as an argument (the way scikit-learn does it).
+
+`set_num_threads` sets the process-wide count; `with nnc.threads(n):` overrides it for the calling
+Python thread only, so two threads may each run their own setting (numpy's BLAS cap, a property of the
+process, is the one thing the block changes for everyone).
 """
 import contextlib
 import os
+import threading
+import warnings
 
 _num_threads = None  # None: not set by the user, use the OpenMP default (honours OMP_NUM_THREADS)
+_local = threading.local()   # .n: the count inside `with nnc.threads(n):` in this Python thread
 _blas_controller = None
+_blas_lock = threading.RLock()   # threads() blocks in several Python threads change numpy's BLAS cap in turn
 
 
 def _openmp_module():
@@ -22,10 +30,25 @@ def _openmp_module():
     return _openmp
 
 
+def build_info():
+    """{module: {option: value}} for every compiled module, from the BUILD_INFO that setup.py stamps into
+    each one (openmp, debug, sanitize, compiler); {} when the native backend is not built."""
+    from . import backend
+    if not backend.native_available():
+        return {}
+    from .backend import native
+    from .backend.native import _blas, _openmp
+    info = {}
+    for mod in (_blas, _openmp) + tuple(native.FAMILIES):
+        text = getattr(mod, "BUILD_INFO", "unknown")
+        info[mod.__name__.rsplit(".", 1)[-1]] = dict(item.split("=", 1) for item in text.split() if "=" in item)
+    return info
+
+
 def openmp_enabled():
-    """True when the native backend was built with OpenMP."""
-    mod = _openmp_module()
-    return bool(mod is not None and mod.openmp_enabled())
+    """True when every native module was built with OpenMP."""
+    info = build_info()
+    return bool(info) and all(opts.get("openmp") == "1" for opts in info.values())
 
 
 def cpu_count():
@@ -55,8 +78,11 @@ _default_threads = None
 
 
 def get_num_threads():
-    """Threads the native kernels use: the OpenMP team size (their BLAS stays at one thread)."""
+    """Threads the native kernels use in this Python thread: the OpenMP team size (their BLAS stays at one)."""
     global _default_threads
+    n = getattr(_local, "n", None)
+    if n is not None:
+        return n
     if _num_threads is not None:
         return _num_threads
     if _default_threads is None:  # asked on every kernel call: resolve once
@@ -122,29 +148,60 @@ def tune_malloc():
     return _malloc_tuned
 
 
-def set_num_threads(n):
-    """Use n threads in the native kernels (OpenMP) and in numpy's BLAS (None: default, -1: all cores)."""
-    global _num_threads
-    # numpy's BLAS is capped at the same count even without OpenMP: BLAS has its own threads.
-    blas_n = _resolve(n) if openmp_enabled() else (cpu_count() if n in (None, -1) else max(1, n))
-    _num_threads = None if n is None else _resolve(n)
+def max_threads():
+    """The most threads nnc will start: 4 per core (oversubscribing is allowed, for measuring it); a team of
+    100,000 made the OpenMP runtime fail inside the next kernel."""
+    return 4 * cpu_count()
+
+
+def _checked(n):
+    """Resolve n (see _resolve) and cap it at max_threads(), warning where the request cannot be met."""
+    if n is not None and not isinstance(n, bool) and isinstance(n, int) and n > 1 and not openmp_enabled():
+        warnings.warn(f"nnc: the native kernels were built without OpenMP, so they run on 1 thread, not {n} "
+                      "(rebuild with a compiler that has OpenMP: gcc, or clang with libomp)",
+                      RuntimeWarning, stacklevel=3)
+    resolved = _resolve(n)
+    if resolved > max_threads():
+        warnings.warn(f"nnc: {resolved} threads asked for, capped at {max_threads()} "
+                      f"(4 per core; this process may use {cpu_count()} cores)", RuntimeWarning, stacklevel=3)
+        resolved = max_threads()
+    return resolved
+
+
+def _cap_numpy_blas(n, resolved):
+    """Cap numpy's BLAS at the count asked for, even in a serial build: that BLAS has threads of its own."""
+    if not openmp_enabled():
+        resolved = cpu_count() if n in (None, -1) else min(max(1, n), max_threads())
     for lib in _blas_libs()[1]:
-        lib.set_num_threads(blas_n)
+        lib.set_num_threads(resolved)
+
+
+def set_num_threads(n):
+    """Use n threads in the native kernels (OpenMP) and in numpy's BLAS (None: default, -1: all cores),
+    process-wide. n above max_threads() is capped there, with a warning."""
+    global _num_threads
+    resolved = _checked(n)
+    _num_threads = None if n is None else resolved
+    _cap_numpy_blas(n, resolved)
 
 
 @contextlib.contextmanager
 def threads(n):
-    """`with nnc.threads(2): ...` runs the block with n threads, then restores the previous setting."""
-    global _num_threads
-    previous = _num_threads
-    previous_blas = [(lib, lib.num_threads) for lib in _blas_libs()[1]]
-    set_num_threads(n)
+    """`with nnc.threads(2): ...` runs the block with n threads in this Python thread, then restores the
+    previous setting. Other Python threads keep theirs; numpy's BLAS cap is process-wide."""
+    resolved = _checked(n)
+    previous = getattr(_local, "n", None)
+    with _blas_lock:
+        previous_blas = [(lib, lib.num_threads) for lib in _blas_libs()[1]]
+        _cap_numpy_blas(n, resolved)
+    _local.n = resolved
     try:
-        yield get_num_threads()
+        yield resolved
     finally:
-        _num_threads = previous
-        for lib, count in previous_blas:
-            lib.set_num_threads(count)
+        _local.n = previous
+        with _blas_lock:
+            for lib, count in previous_blas:
+                lib.set_num_threads(count)
 
 
 def blas_info():
@@ -163,8 +220,19 @@ def config():
         "nnc": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
         "backend": backend.name(), "native_built": backend.native_available(),
         "openmp": openmp_enabled(), "num_threads": get_num_threads(), "cpu_count": cpu_count(),
-        "blas": blas_info(), "malloc_tuned": _malloc_tuned,
+        "blas": blas_info(), "malloc_tuned": _malloc_tuned, "build": build_info(),
     }
+
+
+def _describe_build(info):
+    """One line: the options every module shares, or, for a mixed build, which module has which."""
+    if not info:
+        return "native extension not built"
+    distinct = {tuple(sorted(opts.items())) for opts in info.values()}
+    if len(distinct) == 1:
+        return " ".join(f"{k}={v}" for k, v in sorted(info["_openmp"].items())) + f" (all {len(info)} modules)"
+    parts = [f"{name}: " + " ".join(f"{k}={v}" for k, v in sorted(opts.items())) for name, opts in info.items()]
+    return ("MIXED, reinstall with `pip install --force-reinstall .`: " + "; ".join(parts))
 
 
 def show_config(file=None):
@@ -173,6 +241,7 @@ def show_config(file=None):
     lines = [f"nnc {cfg['nnc']}  (numpy {cfg['numpy']}, scipy {cfg['scipy']})",
              f"backend:      {cfg['backend']}" + ("" if cfg["native_built"] else "  (native extension not built)"),
              f"OpenMP:       {'yes' if cfg['openmp'] else 'no (serial build)'}",
+             "build:        " + _describe_build(cfg["build"]),
              f"threads:      {cfg['num_threads']} of {cfg['cpu_count']} cores",
              "malloc:       " + ("glibc tuned to keep freed memory for reuse (NNC_MALLOC=system to opt out)"
                                  if cfg["malloc_tuned"] else "as the system set it")]

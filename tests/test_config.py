@@ -1,0 +1,82 @@
+"""Thread settings and the build report: caps, per-thread blocks, what show_config says about the build."""
+import threading
+import warnings
+
+import pytest
+
+import nnc
+from nnc import _config
+
+
+def test_thread_count_is_capped_with_a_warning(native):
+    before = nnc.get_num_threads()
+    try:
+        with pytest.warns(RuntimeWarning, match="capped at"):
+            nnc.set_num_threads(100_000)
+        assert nnc.get_num_threads() == _config.max_threads()
+        with pytest.warns(RuntimeWarning, match="capped at"):
+            with nnc.threads(10 ** 9) as n:
+                assert n == _config.max_threads()
+    finally:
+        nnc.set_num_threads(None)
+    assert nnc.get_num_threads() == before
+
+
+def test_threads_block_is_per_python_thread(native):
+    """A `with nnc.threads(1)` block in one thread does not change the count another thread sees."""
+    inside, seen_outside = threading.Event(), []
+    release = threading.Event()
+
+    def worker():
+        with nnc.threads(1):
+            inside.set()
+            release.wait(10)
+            seen_outside.append(("worker", nnc.get_num_threads()))
+
+    t = threading.Thread(target=worker)
+    with nnc.threads(2):
+        t.start()
+        assert inside.wait(10)
+        for _ in range(200):
+            seen_outside.append(("main", nnc.get_num_threads()))
+        release.set()
+        t.join(10)
+    expected = 2 if _config.openmp_enabled() else 1
+    assert {n for who, n in seen_outside if who == "main"} == {expected}
+    assert [n for who, n in seen_outside if who == "worker"] == [1]
+
+
+def test_serial_build_says_it_stays_at_one_thread(native, monkeypatch):
+    monkeypatch.setattr(_config, "openmp_enabled", lambda: False)
+    with pytest.warns(RuntimeWarning, match="built without OpenMP, so they run on 1 thread, not 2"):
+        with nnc.threads(2) as n:
+            assert n == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with nnc.threads(1):   # nothing to warn about
+            pass
+
+
+def test_every_module_reports_its_build(native):
+    info = _config.build_info()
+    assert set(info) == {"_blas", "_openmp", "activations", "batchnorm", "conv", "dense", "dropout",
+                         "losses", "pool", "update"}
+    for opts in info.values():
+        assert set(opts) >= {"openmp", "debug", "sanitize", "compiler"}
+    # One configuration for all modules, and the OpenMP switch agrees with what the runtime module knows.
+    assert len({tuple(sorted(o.items())) for o in info.values()}) == 1
+    assert _config.openmp_enabled() == bool(native._openmp.openmp_enabled())
+
+
+def test_show_config_names_a_mixed_build():
+    same = {"openmp": "1", "debug": "0", "sanitize": "0", "compiler": "gcc-12"}
+    line = _config._describe_build({"_openmp": same, "conv": dict(same)})
+    assert line.startswith("compiler=gcc-12 debug=0 openmp=1 sanitize=0") and "all 2 modules" in line
+    mixed = _config._describe_build({"_openmp": same, "conv": dict(same, openmp="0")})
+    assert "MIXED" in mixed and "conv: " in mixed and "pip install --force-reinstall ." in mixed
+
+
+def test_show_config_prints_the_build_line(capsys, native):
+    nnc.show_config()
+    out = capsys.readouterr().out
+    assert "build:" in out and "(all 10 modules)" in out
