@@ -33,15 +33,12 @@ class _ActivationLayer(Layer):
         return ()
 
     def forward(self, x, training=False):
-        if not self.built:
-            self.build(x.shape[1:], x.dtype)
-        out, self._cache = getattr(backend.get(), f"{self.kernel}_forward")(x, *self._kernel_args())
+        self._ensure_built(x)
+        out, self._cache = self._kernel(getattr(backend.get(), f"{self.kernel}_forward"), x, *self._kernel_args())
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        return getattr(backend.get(), f"{self.kernel}_backward")(dout, self._cache)
+        return self._kernel(getattr(backend.get(), f"{self.kernel}_backward"), dout, self._check_cache(self._cache))
 
 
 def _simple(class_name, kernel, doc):
@@ -147,8 +144,7 @@ class PReLU(Layer):
         self.shared_axes = tuple(int(a) for a in shared_axes)
         self._cache = None
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
-        out = super().build(input_shape, dtype, rng)
+    def _build(self, rng):
         shape = list(self.input_shape)
         for a in self.shared_axes:
             if not 1 <= a <= len(shape):
@@ -157,17 +153,14 @@ class PReLU(Layer):
             shape[a - 1] = 1
         self.params["alpha"] = np.full(shape, self.alpha_initializer, dtype=self.dtype)
         self.grads["alpha"] = np.zeros_like(self.params["alpha"])
-        return out
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = backend.get().prelu_forward(x, self.params["alpha"])
+        out, self._cache = self._kernel(backend.get().prelu_forward, x, self.params["alpha"])
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        dx, dalpha = backend.get().prelu_backward(dout, self._cache)
+        dx, dalpha = self._kernel(backend.get().prelu_backward, dout, self._check_cache(self._cache))
         self.grads["alpha"][...] = dalpha     # in place: optimizers may hold a reference
         return dx
 

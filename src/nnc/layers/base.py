@@ -7,8 +7,17 @@ A layer is a small object whose fields say everything:
 and whose cache of the last forward lives in named attributes (self._cache, self._mask, ...).
 forward/backward are short: they call the active backend (`nnc.backend.get()`) and do no heavy
 arithmetic themselves, so switching backends mid-training works.
+
+A refused call changes nothing: `build` checks the input shape and dtype before it creates anything
+(and undoes a half-done build), `forward` checks its input before it builds or touches the cache,
+and a kernel's ValueError/TypeError comes back with the layer's name in front (`_kernel`).
 """
+import os
+
 import numpy as np
+
+from .._names import unknown_name
+from ..backend._checks import FLOAT_DTYPES, INT_MAX
 
 _REGISTRY = {}
 
@@ -22,12 +31,31 @@ def register(cls):
 def get(class_name):
     try:
         return _REGISTRY[class_name]
-    except KeyError:
-        raise ValueError(f"unknown layer class {class_name!r}; known: {sorted(_REGISTRY)}") from None
+    except (KeyError, TypeError):
+        raise unknown_name("layer class", class_name, _REGISTRY) from None
+
+
+def _shape_str(shape):
+    """A per-sample shape as the batch shape users see: (N, 28, 28)."""
+    return "(N, " + ", ".join(map(str, shape)) + ")"
+
+
+def _nbytes_str(n):
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):   # no sysconf (Windows): no estimate, numpy says it
+        return None
 
 
 class Layer:
-    """Base class. Subclasses override `build` (create params), `forward`, `backward`,
+    """Base class. Subclasses override `_build` (create params), `forward`, `backward`,
     `compute_output_shape` and `get_config`.
 
     Shapes exclude the batch axis: input_shape=(784,) for dense data, (C, H, W) for images."""
@@ -37,9 +65,14 @@ class Layer:
         register(cls)
 
     def __init__(self, input_shape=None, name=None, trainable=True):
-        self.name = name or type(self).__name__.lower()
-        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        cls = type(self).__name__
+        if name is not None and not (isinstance(name, str) and name):
+            raise TypeError(f"{cls}: name must be a non-empty string, got {name!r}")
+        self.name = name or cls.lower()
+        self.input_shape = _check_input_shape(cls, input_shape) if input_shape is not None else None
         self.output_shape = None
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise TypeError(f"{cls}: trainable must be True or False, got {trainable!r}")
         self.trainable = bool(trainable)
         self.params = {}
         self.grads = {}
@@ -51,26 +84,113 @@ class Layer:
         # The model sets this False on its first layer: nobody needs d(loss)/d(input data).
         self.need_input_grad = True
 
+    @property
+    def label(self):
+        """How messages name the layer, as Keras' summary does: 'dense_1 (Dense)'."""
+        return f"{self.name} ({type(self).__name__})"
+
     # ---- building -------------------------------------------------------------------------
     def build(self, input_shape, dtype=np.float32, rng=None):
         """Create parameters for per-sample `input_shape`; `rng` is a numpy Generator (seeded by
-        the model). Returns the per-sample output shape."""
-        self.input_shape = tuple(input_shape)
-        self.dtype = np.dtype(dtype)
-        self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+        the model). Returns the per-sample output shape.
+
+        A layer that is already built for this shape and dtype keeps its weights (so a trained layer
+        can be put in a new model: transfer learning) and just returns its output shape; a built
+        layer asked for another shape or dtype raises and stays as it was."""
+        input_shape = _check_input_shape(self.label, input_shape)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{self.label}: dtype must be float32 or float64, got {dtype!r}") from None
+        if self.built:
+            if input_shape == self.input_shape and dtype == self.dtype:
+                return self.output_shape
+            raise ValueError(f"{self.label}: already built for input {_shape_str(self.input_shape)} {self.dtype}, "
+                             f"cannot rebuild it for {_shape_str(input_shape)} {dtype}; a built layer keeps its "
+                             f"weights, so use a new layer (type(layer).from_config(layer.get_config())) there")
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{self.label}: dtype must be float32 or float64, got {dtype}")
+        saved = self._state()
+        try:
+            self.input_shape, self.dtype = input_shape, dtype
+            self.output_shape = tuple(self.compute_output_shape(input_shape))
+            self._build(rng)
+        except BaseException:   # also MemoryError, KeyboardInterrupt: never leave half a layer
+            self._restore(saved)
+            raise
         self.built = True
         return self.output_shape
+
+    def _build(self, rng):
+        """Create params/grads/buffers for the self.input_shape and self.dtype just set (none by default)."""
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
+    def _state(self):
+        """What `build` may change: the attributes, and the contents of params/grads/buffers (and of
+        a fused activation layer), so a failed build can put them back."""
+        return [(k, v, dict(v) if type(v) is dict else (v._state() if isinstance(v, Layer) else None))
+                for k, v in self.__dict__.items()]
+
+    def _restore(self, saved):
+        self.__dict__.clear()
+        for k, v, inner in saved:
+            if type(v) is dict:
+                v.clear()           # the same dict object: whoever holds layer.params still sees it
+                v.update(inner)
+            elif isinstance(v, Layer):
+                v._restore(inner)
+            self.__dict__[k] = v
+
+    def _check_param_size(self, pname, shape):
+        """Refuse a parameter that cannot be allocated (Dense(10**12)) before trying, with its size."""
+        count = int(np.prod(shape, dtype=object))
+        nbytes = count * self.dtype.itemsize
+        # Initializers draw in float64 before the cast: that temporary is the peak.
+        peak, mem = count * 8, _physical_memory()
+        if max(shape) > INT_MAX or (mem is not None and peak > mem):
+            have = f"this machine has {_nbytes_str(mem)}" if mem is not None else "too large"
+            raise MemoryError(f"{self.label}: {pname} would be {tuple(shape)} {self.dtype} = {_nbytes_str(nbytes)} "
+                              f"({have}); use fewer units/filters or a smaller input")
+
     def _ensure_built(self, x):
-        """Build on the first forward when used outside a model (shape taken from x)."""
-        if not self.built:
-            self.build(x.shape[1:], x.dtype, np.random.default_rng())
-        elif x.shape[1:] != self.input_shape:
-            raise ValueError(f"{self.name}: expected input of shape (N, {', '.join(map(str, self.input_shape))}), "
-                             f"got {x.shape}")
+        """Check the input of a forward, and build on the first one when used outside a model
+        (shape and dtype taken from x). Nothing is built or changed when x is refused."""
+        # The common case in one test: the array a built layer expects.
+        if self.built and type(x) is np.ndarray and x.dtype is self.dtype and x.shape[1:] == self.input_shape:
+            return
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{self.label}: the input must be a numpy.ndarray of float32 or float64, got "
+                            f"{type(x).__name__}; convert it with np.asarray(x, dtype=np.float32)")
+        if x.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{self.label}: the input must be float32 or float64, got {x.dtype}; "
+                            f"convert it with x.astype(np.float32)")
+        if x.ndim < 2:
+            raise ValueError(f"{self.label}: the input needs a batch axis, shape (N, ...), got shape {x.shape}; "
+                             f"a single sample x is x[None]")
+        if self.built:
+            if x.shape[1:] != self.input_shape:
+                raise ValueError(f"{self.label}: expected input of shape {_shape_str(self.input_shape)}, "
+                                 f"got {x.shape}")
+            raise TypeError(f"{self.label}: the layer is built for {self.dtype} input, got {x.dtype}; "
+                            f"convert it with x.astype(np.{self.dtype})")
+        if x.shape[0] == 0:
+            raise ValueError(f"{self.label}: the input is empty (shape {x.shape}); a batch needs at least one sample")
+        if not x.flags.c_contiguous:
+            raise ValueError(f"{self.label}: the input must be C-contiguous; pass np.ascontiguousarray(x)")
+        self.build(x.shape[1:], x.dtype, np.random.default_rng())
+
+    def _kernel(self, fn, *args, **kwargs):
+        """Call a backend kernel; its ValueError/TypeError comes back as the same type with this
+        layer's name in front (`dense_1 (Dense): dense_forward: ...`), the kernel's own as the cause."""
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, TypeError) as e:
+            new = _renamed(e, self.label)
+            if new is e:
+                raise
+            raise new from e
 
     # ---- the two passes ---------------------------------------------------------------------
     def forward(self, x, training=False):
@@ -82,6 +202,44 @@ class Layer:
 
     def __call__(self, x, training=False):
         return self.forward(x, training=training)
+
+    def _check_cache(self, cache):
+        if cache is None:
+            raise RuntimeError(f"{self.label}: backward() called before forward()")
+        return cache
+
+    # ---- weights, Keras' way ----------------------------------------------------------------------
+    def get_weights(self):
+        """Copies of the parameters, then the buffers (Keras' order: BatchNormalization gives
+        [gamma, beta, running_mean, running_var]); a list of ndarrays, empty before build."""
+        return [a.copy() for a in (*self.params.values(), *self.buffers.values())]
+
+    def set_weights(self, weights):
+        """Load a list like get_weights()'s, in place (optimizers keep their references). The count and
+        every shape must match and values must be finite numbers (cast to the layer's dtype);
+        on any mismatch nothing is changed."""
+        targets = list(self.params.items()) + list(self.buffers.items())
+        if not self.built:
+            raise RuntimeError(f"{self.label}: set_weights() needs a built layer; build it first "
+                               f"(layer.build(input_shape) or a forward pass)")
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"{self.label}: set_weights expects a list of arrays, got {type(weights).__name__}")
+        names = [k for k, _ in targets]
+        if len(weights) != len(targets):
+            raise ValueError(f"{self.label}: set_weights expects {len(targets)} arrays {names}, got {len(weights)}")
+        new = []
+        for (k, a), w in zip(targets, weights):
+            w = np.asarray(w)
+            if w.shape != a.shape:
+                raise ValueError(f"{self.label}: set_weights: {k} must have shape {a.shape}, got {w.shape}")
+            if w.dtype.kind not in "fiu":
+                raise TypeError(f"{self.label}: set_weights: {k} must hold real numbers, got dtype {w.dtype}")
+            w = w.astype(a.dtype, copy=False)
+            if not np.isfinite(w).all():
+                raise ValueError(f"{self.label}: set_weights: {k} contains NaN or inf")
+            new.append(w)
+        for (_, a), w in zip(targets, new):
+            a[...] = w
 
     # ---- bookkeeping --------------------------------------------------------------------------
     def count_params(self):
@@ -102,6 +260,37 @@ class Layer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
-                         if k not in ("name", "trainable", "input_shape"))
-        return f"{type(self).__name__}({args})"
+        """Dense(name='dense_1', units=10, activation='relu', built for (N, 784) float32): what the
+        constructor was given, minus the defaults the config spells out for saving."""
+        cfg = self.get_config()
+        args = [f"name={self.name!r}"] + [f"{k}={v!r}" for k, v in cfg.items()
+                                          if k not in ("name", "trainable", "input_shape") and v is not None]
+        if not self.trainable:
+            args.append("trainable=False")
+        if self.built:
+            args.append(f"built for {_shape_str(self.input_shape)} {self.dtype}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+
+def _check_input_shape(who, shape):
+    """A per-sample shape: a tuple of positive ints (no batch axis)."""
+    try:
+        ok = len(shape) > 0 and all(not isinstance(d, bool) and isinstance(d, (int, np.integer)) and d > 0
+                                    for d in shape)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{who}: input_shape must be the shape of one sample, a tuple of positive ints "
+                         f"without the batch axis such as (784,) or (1, 28, 28), got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def _renamed(e, label):
+    """The same kind of exception with `label: ` in front of its message."""
+    msg = str(e)
+    if msg.startswith(label):
+        return e
+    try:
+        return type(e)(f"{label}: {msg}")
+    except Exception:   # an exception class with another constructor: keep the plain type
+        return (ValueError if isinstance(e, ValueError) else TypeError)(f"{label}: {msg}")

@@ -35,10 +35,10 @@ class Dense(KernelLayer):
         return (D, self.units), self.units, D, self.units
 
     def _kernel_forward(self, B, x):
-        return B.dense_forward(x, self.params["W"], self.params.get("b"))
+        return self._kernel(B.dense_forward, x, self.params["W"], self.params.get("b"))
 
     def _kernel_backward(self, B, dout):
-        return B.dense_backward(dout, self._cache, need_dx=self.need_input_grad)
+        return self._kernel(B.dense_backward, dout, self._cache, need_dx=self.need_input_grad)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

@@ -20,19 +20,17 @@ class Dropout(Layer):
         self.rng = None
         self._cache = None
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
+    def _build(self, rng):
         self.rng = rng if rng is not None else np.random.default_rng()
-        return super().build(input_shape, dtype, rng)
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = getattr(backend.get(), self._kernels[0])(x, self.rate, self.rng, training=training)
+        out, self._cache = self._kernel(getattr(backend.get(), self._kernels[0]), x, self.rate, self.rng,
+                                        training=training)
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        return getattr(backend.get(), self._kernels[1])(dout, self._cache)
+        return self._kernel(getattr(backend.get(), self._kernels[1]), dout, self._check_cache(self._cache))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate}

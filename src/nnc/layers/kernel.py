@@ -61,15 +61,14 @@ class KernelLayer(Layer):
         raise NotImplementedError
 
     # ---- shared ------------------------------------------------------------------------------
-    def build(self, input_shape, dtype=np.float32, rng=None):
-        out_shape = super().build(input_shape, dtype, rng)
+    def _build(self, rng):
         W_shape, units, fan_in, fan_out = self._weight_shapes()
+        self._check_param_size("W", W_shape)
         self.params["W"] = self.kernel_initializer(W_shape, self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
         if self.use_bias:
             self.params["b"] = self.bias_initializer((units,), self.dtype, rng, fan_in=fan_in, fan_out=fan_out)
         if self.activation is not None:
-            self.activation.build(out_shape, dtype, rng)
-        return out_shape
+            self.activation.build(self.output_shape, self.dtype, rng)
 
     def forward(self, x, training=False):
         self._ensure_built(x)
@@ -83,8 +82,7 @@ class KernelLayer(Layer):
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
+        self._check_cache(self._cache)
         if self.activity_regularizer is not None:
             out = self._activity_out
             dout = dout + self.activity_regularizer.gradient(out) / np.asarray(out.shape[0], out.dtype)

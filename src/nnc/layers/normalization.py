@@ -43,8 +43,7 @@ class BatchNormalization(Layer):
                              f"(or -1 for (N, F)); got per-sample shape {tuple(input_shape)}, axis={self.axis}")
         return tuple(input_shape)
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
-        out_shape = super().build(input_shape, dtype, rng)
+    def _build(self, rng):
         C = self.input_shape[0]
         make = lambda init: init((C,), self.dtype, rng, fan_in=C, fan_out=C)  # noqa: E731
         # Without scale/center, gamma = 1 / beta = 0 are constants: kept out of params.
@@ -56,7 +55,6 @@ class BatchNormalization(Layer):
             self.params["beta"] = self._beta
         self.buffers["running_mean"] = make(self.moving_mean_initializer)
         self.buffers["running_var"] = make(self.moving_variance_initializer)
-        return out_shape
 
     @property
     def running_mean(self):
@@ -67,17 +65,29 @@ class BatchNormalization(Layer):
         return self.buffers["running_var"]
 
     def forward(self, x, training=False):
+        """x: (N, F) or (N, C, H, W) -> out shaped like x. In training, a batch whose statistics are not
+        finite (NaN/inf in x, or an overflow) raises ValueError and leaves the running averages as they
+        were: one bad batch must not poison every later inference."""
         self._ensure_built(x)
-        out, self._cache = backend.get().batchnorm_forward(
-            x, self.params.get("gamma", self._gamma), self.params.get("beta", self._beta),
-            self.buffers["running_mean"], self.buffers["running_var"], momentum=self.momentum,
-            eps=self.epsilon, training=bool(training and self.trainable))
+        training = bool(training and self.trainable)
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        if training:   # the kernel updates these in place: let it update copies (C values) first
+            rm, rv = rm.copy(), rv.copy()
+        out, cache = self._kernel(backend.get().batchnorm_forward, x, self.params.get("gamma", self._gamma),
+                                  self.params.get("beta", self._beta), rm, rv, momentum=self.momentum,
+                                  eps=self.epsilon, training=training)
+        if training:
+            if not (np.isfinite(rm).all() and np.isfinite(rv).all()):
+                raise ValueError(f"{self.label}: the batch mean or variance is NaN or inf (the input holds NaN/inf "
+                                 f"or overflows); running_mean and running_var were left unchanged. Check the "
+                                 f"data and the layers before this one (a lower learning rate if training diverged)")
+            self.buffers["running_mean"][...] = rm
+            self.buffers["running_var"][...] = rv
+        self._cache = cache
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        dx, dgamma, dbeta = backend.get().batchnorm_backward(dout, self._cache)
+        dx, dgamma, dbeta = self._kernel(backend.get().batchnorm_backward, dout, self._check_cache(self._cache))
         if self.scale:
             self.grads["gamma"] = dgamma
         if self.center:

@@ -9,7 +9,7 @@ from .conv import _conv_out, _pair, resolve_padding
 class _Pool2D(Layer):
     """Shared by MaxPool2D and AvgPool2D: window pool_size, strides (default pool_size), padding
     "valid" / "same" (Ho = ceil(H/sh), symmetric, at most half the window) / int / (ph, pw)."""
-    _kernel = None   # "maxpool2d" or "avgpool2d": the backend kernel pair
+    _kernel_name = None   # "maxpool2d" or "avgpool2d": the backend kernel pair
 
     def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, **kwargs):
         super().__init__(input_shape=input_shape, **kwargs)
@@ -45,14 +45,13 @@ class _Pool2D(Layer):
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = getattr(backend.get(), self._kernel + "_forward")(x, self.pool_size, self.strides,
-                                                                            self._pad)
+        out, self._cache = self._kernel(getattr(backend.get(), self._kernel_name + "_forward"), x, self.pool_size,
+                                        self.strides, self._pad)
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        return getattr(backend.get(), self._kernel + "_backward")(dout, self._cache)
+        return self._kernel(getattr(backend.get(), self._kernel_name + "_backward"), dout,
+                            self._check_cache(self._cache))
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
@@ -62,12 +61,12 @@ class _Pool2D(Layer):
 class MaxPool2D(_Pool2D):
     """Max over each window; padded cells never win; ties go to the first cell in row-major order and
     backward routes each gradient to that cell (argmax kept from forward)."""
-    _kernel = "maxpool2d"
+    _kernel_name = "maxpool2d"
 
 
 class AvgPool2D(_Pool2D):
     """Mean over each window, always divided by pool_h*pool_w (padded cells count as zeros, PyTorch's default)."""
-    _kernel = "avgpool2d"
+    _kernel_name = "avgpool2d"
 
 
 class GlobalAveragePooling2D(Layer):
@@ -85,13 +84,11 @@ class GlobalAveragePooling2D(Layer):
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = backend.get().global_avgpool2d_forward(x)
+        out, self._cache = self._kernel(backend.get().global_avgpool2d_forward, x)
         return out
 
     def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{self.name}: backward() called before forward()")
-        return backend.get().global_avgpool2d_backward(dout, self._cache)
+        return self._kernel(backend.get().global_avgpool2d_backward, dout, self._check_cache(self._cache))
 
 
 MaxPooling2D = MaxPool2D          # Keras' longer names
