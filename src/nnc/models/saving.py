@@ -4,7 +4,7 @@
     model = nnc.load_model("run.npz") # a new, built, compiled model
     model.fit(x, y, epochs=20, initial_epoch=model.epoch)   # continues as if never stopped
 
-Entries of the archive (plain arrays only: it is read with allow_pickle=False):
+Entries of the archive (plain arrays only, no pickle):
     __config__                    a JSON string: format and version, the model (class, name, dtype,
                                   seed, input shape), every layer's class name and get_config(), the
                                   optimizer config, loss and metric names, the optimizer step
@@ -13,17 +13,27 @@ Entries of the archive (plain arrays only: it is read with allow_pickle=False):
     param/<i>.<layer>.<name>      layer i's parameter (W, b, gamma, ...)
     buffer/<i>.<layer>.<name>     layer i's buffer (batch-norm running_mean, running_var)
     optim/<i>.<layer>.<name>/<slot>   the optimizer's state for that parameter (velocity, m, v, ...)
-The file is written to a temporary name and renamed, so a crash never leaves half a checkpoint
-under the real name. Loading reads and checks everything before it changes anything: a truncated,
-corrupted or mismatched file raises CheckpointError (a ValueError) and leaves the model as it was.
+
+Saving refuses a model holding NaN or inf (it could not be loaded) and writes all or nothing
+(models/_archive.py: temporary file, fsync, rename). Loading checks everything before it changes
+anything: the config's types and values, then every member's declared shape, dtype and size
+against the model the config describes, before that member's data is read, so a hostile file costs
+no more memory than the model (plus at most MAX_CONFIG_BYTES for the config). A truncated,
+corrupted, hostile or mismatched file raises CheckpointError (a ValueError) and leaves the model,
+and numpy's global random state, as they were.
 """
+import copy
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ..backend._checks import all_finite, check_number
+from ._archive import ArchiveError, npy_header, open_npz, read_npy, write_atomic
+
 FORMAT, VERSION = "nnc-checkpoint", 1
+MAX_CONFIG_BYTES = 4 << 20    # the JSON of a few hundred layers takes tens of KB (4 bytes a character)
+_NONNEGATIVE_BUFFERS = ("running_var",)
 
 
 class CheckpointError(ValueError):
@@ -56,10 +66,29 @@ def _jsonable(o):
     raise TypeError(f"not JSON-serializable: {o!r}")
 
 
+def non_finite(model):
+    """Where `model` first holds NaN or inf ("layer 0 'dense' parameter W", ...), or None if nowhere."""
+    for i, lyr in enumerate(model.layers):
+        for kind, arrays in (("parameter", lyr.params), ("buffer", lyr.buffers)):
+            for name, a in arrays.items():
+                if not all_finite(a):
+                    return f"layer {i} '{lyr.name}' {kind} {name}"
+    for key, slots in (model.optimizer.state if model.optimizer is not None else {}).items():
+        for slot, a in slots.items():
+            if not all_finite(a):
+                return f"optimizer state {key}/{slot}"
+    return None
+
+
 def save_model(model, path):
     """Write `model` (built) to `path` as described in the module docstring."""
     if not model.built:
         raise RuntimeError("save_model: the model is not built yet (fit it or call build(input_shape) first)")
+    bad = non_finite(model)
+    if bad is not None:
+        raise ValueError(f"save_model: {bad} contains NaN or inf; load_model would refuse the file, so nothing "
+                         f"was written to {os.fspath(path)!r} (a checkpoint already there is kept). "
+                         "Lower the learning rate or clip gradients; TerminateOnNaN names where it starts.")
     opt = model.optimizer
     loss, metrics = model._compiled_with or (None, [])
     config = {
@@ -83,164 +112,267 @@ def save_model(model, path):
         for key, slots in opt.state.items():
             for slot, a in slots.items():
                 arrays[f"optim/{key}/{slot}"] = a
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".nnc-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)   # atomic on POSIX: the old checkpoint stays until the new one is complete
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        write_atomic(path, lambda f: np.savez(f, **arrays))
+    except IsADirectoryError as exc:
+        raise IsADirectoryError(f"save_model: {exc}") from None
 
 
-# ---- reading ----------------------------------------------------------------------------------------
-def _read(fn, path):
-    """All arrays (loaded now, so a damaged member fails here) and the parsed config."""
+# ---- reading: the file and its config ---------------------------------------------------------------
+def _reading(fn, path, use):
+    """Open the checkpoint at `path`, read and check its config, and return use(z, members, cfg, fail)
+    while the file is open; fail(message) makes the CheckpointError naming fn and the file."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{fn}: {path!r} is a directory; a checkpoint is one .npz file written by "
+                                "model.save(path): give the path of that file")
+    if not os.path.exists(path):
         raise FileNotFoundError(f"{fn}: no such file: {path!r}")
+
+    def fail(message):
+        return CheckpointError(f"{fn}: {path!r}: {message}")
+
+    with open(path, "rb") as f:
+        try:
+            z, members = open_npz(f)
+        except ArchiveError as exc:
+            raise fail(str(exc)) from None
+        with z:
+            return use(z, members, _read_config(fail, z, members), fail)
+
+
+def _read_config(fail, z, members):
+    info = members.get("__config__")
+    if info is None:
+        raise fail("it has no __config__ member: it is a .npz archive but not an nnc checkpoint "
+                   "(model.save writes those)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as exc:  # zipfile.BadZipFile, EOFError, ValueError from a damaged header, ...
-        raise CheckpointError(f"{fn}: {path!r} is not a readable nnc checkpoint (truncated or corrupted?): "
-                              f"{type(exc).__name__}: {exc}") from exc
-    if "__config__" not in arrays:
-        raise CheckpointError(f"{fn}: {path!r} has no __config__ entry; it is not an nnc checkpoint")
+        shape, _, dtype, _ = npy_header(z, info)
+        if shape != () or dtype.kind != "U" or dtype.itemsize > MAX_CONFIG_BYTES:
+            raise ArchiveError(f"its __config__ is {dtype}{list(shape)}, expected one JSON string of at most "
+                               f"{MAX_CONFIG_BYTES // 4} characters")
+        text = str(read_npy(z, info, (), dtype)[()])
+    except ArchiveError as exc:
+        raise fail(str(exc)) from None
     try:
-        cfg = json.loads(str(arrays.pop("__config__")))
-        ok = cfg.get("format") == FORMAT
-    except (ValueError, AttributeError) as exc:
-        raise CheckpointError(f"{fn}: {path!r}: the config entry is not valid JSON ({exc})") from exc
-    if not ok:
-        raise CheckpointError(f"{fn}: {path!r} is not an nnc checkpoint (format {cfg.get('format')!r})")
+        cfg = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise fail(f"its __config__ is not valid JSON ({exc})") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        got = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
+        raise fail(f"it is not an nnc checkpoint (format {got!r}, expected {FORMAT!r})")
     if cfg.get("version") != VERSION:
-        raise CheckpointError(f"{fn}: {path!r} has checkpoint version {cfg.get('version')!r}; "
-                              f"this nnc reads version {VERSION}")
-    for part in ("model", "layers", "rng"):
-        if part not in cfg:
-            raise CheckpointError(f"{fn}: {path!r}: the config lacks {part!r}")
-    return arrays, cfg
+        raise fail(f"it has checkpoint version {cfg.get('version')!r}; this nnc reads version {VERSION}")
+    _check_config(fail, cfg)
+    return cfg
 
 
-def _check_arrays(fn, arrays, prefix, expected):
-    """The file's entries under `prefix` must be exactly `expected` (name -> array), same shapes and dtypes."""
-    found = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
-    if missing or extra:
-        raise CheckpointError(f"{fn}: the checkpoint does not match the model: missing {prefix}{missing}, "
-                              f"unexpected {prefix}{extra}")
-    for k, a in expected.items():
-        b = found[k]
-        if b.shape != a.shape or b.dtype != a.dtype:
-            raise CheckpointError(f"{fn}: {prefix}{k} is {b.dtype}{list(b.shape)} in the file but "
-                                  f"{a.dtype}{list(a.shape)} in the model")
-    return found
+def _is_int(v, minimum):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
 
 
-def _check_layers(fn, model, cfg):
-    saved = [(d.get("class_name"), d.get("config", {}).get("name")) for d in cfg["layers"]]
-    have = [(type(lyr).__name__, lyr.name) for lyr in model.layers]
-    if saved != have:
-        raise CheckpointError(f"{fn}: the checkpoint's layers {saved} do not match the model's {have}")
+def _short(v):
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
 
 
-def _new_bit_generator(fn, state):
+def _get(fail, parent, where, key, ok, what):
+    """parent[key] if ok(it), else the CheckpointError saying what the config should hold there."""
+    if not isinstance(parent, dict) or key not in parent:
+        raise fail(f"the config lacks {where}{key}; the file was damaged or edited: save the model again")
+    v = parent[key]
+    if not ok(v):
+        raise fail(f"the config's {where}{key} must be {what}, got {_short(v)}; the file was damaged or "
+                   "edited: save the model again")
+    return v
+
+
+def _check_config(fail, cfg):
+    """Every value the loader uses has the right type and range (before anything is built or changed)."""
+    m = _get(fail, cfg, "", "model", lambda v: isinstance(v, dict), "an object")
+    _get(fail, m, "model.", "class_name", lambda v: v == "Sequential", "'Sequential'")
+    _get(fail, m, "model.", "name", lambda v: isinstance(v, str), "a string")
+    _get(fail, m, "model.", "dtype", lambda v: v in ("float32", "float64"), "'float32' or 'float64'")
+    _get(fail, m, "model.", "seed", lambda v: v is None or _is_int(v, 0), "null or an integer >= 0")
+    _get(fail, m, "model.", "input_shape", lambda v: isinstance(v, list) and v and all(_is_int(d, 1) for d in v),
+         "a list of integers >= 1")
+    _get(fail, m, "model.", "epoch", lambda v: _is_int(v, 0), "an integer >= 0")
+    layers = _get(fail, cfg, "", "layers", lambda v: isinstance(v, list) and v, "a non-empty list")
+    for i, d in enumerate(layers):
+        _get(fail, d, f"layers[{i}].", "class_name", lambda v: isinstance(v, str), "a string")
+        c = _get(fail, d, f"layers[{i}].", "config", lambda v: isinstance(v, dict), "an object")
+        _get(fail, c, f"layers[{i}].config.", "name", lambda v: isinstance(v, str), "a string")
+    comp = _get(fail, cfg, "", "compile", lambda v: v is None or isinstance(v, dict), "null or an object")
+    if comp is not None:
+        o = _get(fail, comp, "compile.", "optimizer", lambda v: isinstance(v, dict), "an object")
+        _get(fail, o, "compile.optimizer.", "class_name", lambda v: isinstance(v, str), "a string")
+        _get(fail, o, "compile.optimizer.", "config", lambda v: isinstance(v, dict), "an object")
+        _get(fail, comp, "compile.", "iterations", lambda v: _is_int(v, 0), "an integer >= 0")
+        _get(fail, comp, "compile.", "lr", _positive, "a finite number > 0")
+        _get(fail, comp, "compile.", "loss", lambda v: v is None or isinstance(v, (str, dict)),
+             "a loss name or {class_name, config}")
+        _get(fail, comp, "compile.", "metrics", lambda v: isinstance(v, list), "a list of metric names")
+    rng = _get(fail, cfg, "", "rng", lambda v: isinstance(v, dict), "an object")
+    _get(fail, rng, "rng.", "bit_generator", lambda v: isinstance(v, str), "a string")
+
+
+def _positive(v):
     try:
-        bg = getattr(np.random, state["bit_generator"])()
+        check_number("", "", v, minimum=0, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+# ---- reading: the arrays, checked against the model --------------------------------------------------
+def _slot_names(fail, cls, config):
+    """The state slots `cls(**config)` keeps per parameter, from one update of a throwaway instance."""
+    try:
+        probe = cls(**config)
+        probe.update("probe", np.zeros(1), np.zeros(1))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise fail(f"the saved optimizer config {_short(config)} is invalid for {cls.__name__} ({exc})") from None
+    return set(probe.state.get("probe", {}))
+
+
+def _expected_optim(fail, members, comp, opt, params):
+    """{member key: (shape, dtype)} of the optimizer state the file must hold for `opt`."""
+    saved = comp["optimizer"]["class_name"]
+    if saved != type(opt).__name__:
+        raise fail(f"it holds {saved} state but the model is compiled with {type(opt).__name__}")
+    slots = _slot_names(fail, type(opt), comp["optimizer"]["config"])
+    found = {}
+    for k in members:
+        if k.startswith("optim/"):
+            key, _, slot = k[len("optim/"):].rpartition("/")
+            found.setdefault(key, set()).add(slot)
+    stray = sorted(set(found) - set(params))
+    if stray:
+        raise fail(f"its optimizer state optim/{stray[0]}/... belongs to no parameter of the model "
+                   f"(parameters: {', '.join(sorted(params))})")
+    expected = {}
+    for key, got in sorted(found.items()):
+        if got != slots:
+            raise fail(f"its optimizer state for {key} has slots {sorted(got)}, but {saved} keeps "
+                       f"{sorted(slots) if slots else 'none'}")
+        expected.update({f"optim/{key}/{s}": params[key] for s in slots})
+    return expected
+
+
+def _layout(model):
+    """{key: (shape, dtype)} of a built model's parameters and of its buffers."""
+    return ({_key(i, lyr, n): (a.shape, a.dtype) for i, lyr in enumerate(model.layers) for n, a in lyr.params.items()},
+            {_key(i, lyr, n): (a.shape, a.dtype) for i, lyr in enumerate(model.layers) for n, a in lyr.buffers.items()})
+
+
+def _bit_generator(fail, model, state):
+    cls = type(model.rng.bit_generator)
+    if state["bit_generator"] != cls.__name__:   # never getattr(np.random, name): that could be np.random.seed
+        raise fail(f"its random generator is {_short(state['bit_generator'])}, the model's is {cls.__name__}")
+    bg = cls()   # seeded from the OS, not from numpy's global state; overwritten right away
+    try:
         bg.state = state
-    except Exception as exc:
-        raise CheckpointError(f"{fn}: the saved random-generator state is invalid ({exc})") from exc
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise fail(f"its random-generator state is invalid ({type(exc).__name__}: {exc})") from None
     return bg
+
+
+def _apply(z, members, cfg, fail, model, shaped):
+    """Check every member against `shaped` (`model` itself when built, else a built copy of it) and the
+    config, read them, and only then assign everything into `model` (building it first if needed)."""
+    saved = [(d["class_name"], d["config"]["name"]) for d in cfg["layers"]]
+    have = [(type(lyr).__name__, lyr.name) for lyr in shaped.layers]
+    if saved != have:
+        raise fail(f"its layers {saved} do not match the model's {have}")
+    params, buffers = _layout(shaped)
+    expected = {**{"param/" + k: v for k, v in params.items()}, **{"buffer/" + k: v for k, v in buffers.items()}}
+    comp, opt = cfg["compile"], model.optimizer
+    has_optim = any(k.startswith("optim/") for k in members)
+    if comp is None and has_optim:
+        raise fail("it holds optimizer state (optim/...) but its config has no compile section")
+    use_optim = opt is not None and comp is not None
+    if use_optim:
+        expected.update(_expected_optim(fail, members, comp, opt, params))
+    names = {k for k in members if k != "__config__" and (use_optim or not k.startswith("optim/"))}
+    missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+    if missing or extra:
+        raise fail(f"it does not match the model: missing {missing}, unexpected {extra}")
+    bg = _bit_generator(fail, model, cfg["rng"])
+
+    arrays = {}
+    for k, (shape, dtype) in expected.items():   # each read only after its header matched: bounded memory
+        try:
+            arrays[k] = a = read_npy(z, members[k], shape, dtype)
+        except ArchiveError as exc:
+            raise fail(str(exc)) from None
+        if not all_finite(a):
+            raise fail(f"{k} contains NaN or inf; a checkpoint must hold finite numbers (was it written from a "
+                       "diverged run by something other than model.save?)")
+        if k.startswith("buffer/") and k.rsplit(".", 1)[-1] in _NONNEGATIVE_BUFFERS and (a < 0).any():
+            raise fail(f"{k} has negative entries; a variance cannot be negative")
+
+    # Everything checked: from here on nothing can fail halfway.
+    if not model.built:
+        model.build(cfg["model"]["input_shape"])   # the copy built with it, so this cannot fail
+    for i, lyr in enumerate(model.layers):
+        for n in lyr.params:
+            lyr.params[n][...] = arrays["param/" + _key(i, lyr, n)]   # in place: references stay valid
+        for n in lyr.buffers:
+            lyr.buffers[n][...] = arrays["buffer/" + _key(i, lyr, n)]
+    if use_optim:
+        state = {}
+        for k, a in arrays.items():
+            if k.startswith("optim/"):
+                key, _, slot = k[len("optim/"):].rpartition("/")
+                state.setdefault(key, {})[slot] = a
+        opt.load_state_dict({"config": comp["optimizer"]["config"], "iterations": comp["iterations"],
+                             "lr": float(comp["lr"]), "state": state})
+    model.rng.bit_generator.state = bg.state   # in place: layers holding model.rng see it too
+    model.epoch = cfg["model"]["epoch"]
+    return model
 
 
 def restore(model, path, fn="Sequential.load"):
     """Load `path` into `model` (built first if needed); validate everything, then assign in place."""
-    arrays, cfg = _read(fn, path)
-    return _apply(fn, model, arrays, cfg)
-
-
-def _apply(fn, model, arrays, cfg):
-    if not model.built:
-        model.build(cfg["model"]["input_shape"])
-    _check_layers(fn, model, cfg)
-    params = _check_arrays(fn, arrays, "param/", {_key(i, lyr, n): a for i, lyr in enumerate(model.layers)
-                                                  for n, a in lyr.params.items()})
-    buffers = _check_arrays(fn, arrays, "buffer/", {_key(i, lyr, n): a for i, lyr in enumerate(model.layers)
-                                                    for n, a in lyr.buffers.items()})
-    for k, a in list(params.items()) + list(buffers.items()):
-        if not np.isfinite(a).all():
-            raise CheckpointError(f"{fn}: {k} in the checkpoint contains NaN or inf")
-    bg = _new_bit_generator(fn, cfg["rng"])
-    if type(bg) is not type(model.rng.bit_generator):
-        raise CheckpointError(f"{fn}: the checkpoint's generator is {type(bg).__name__}, the model's "
-                              f"{type(model.rng.bit_generator).__name__}")
-    opt_sd = _optimizer_state(fn, model, arrays, cfg)
-
-    # Everything checked: from here on nothing can fail halfway.
-    for i, lyr in enumerate(model.layers):
-        for n in lyr.params:
-            lyr.params[n][...] = params[_key(i, lyr, n)]   # in place: references stay valid
-        for n in lyr.buffers:
-            lyr.buffers[n][...] = buffers[_key(i, lyr, n)]
-    if opt_sd is not None:
-        model.optimizer.load_state_dict(opt_sd)
-    model.rng.bit_generator.state = bg.state   # in place: layers holding model.rng see it too
-    model.epoch = int(cfg["model"].get("epoch", 0))
-    return model
-
-
-def _optimizer_state(fn, model, arrays, cfg):
-    """The optimizer's state_dict from the file, checked against the model's bound optimizer; None when
-    there is nothing to restore (no optimizer on either side)."""
-    comp, opt = cfg.get("compile"), model.optimizer
-    entries = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
-    if opt is None or comp is None:
-        return None
-    if comp["optimizer"]["class_name"] != type(opt).__name__:
-        raise CheckpointError(f"{fn}: the checkpoint holds {comp['optimizer']['class_name']} state but the model "
-                              f"is compiled with {type(opt).__name__}")
-    shapes = {key: layer.params[p] for key, layer, p in opt._targets}
-    state = {}
-    for name, a in entries.items():
-        key, _, slot = name.rpartition("/")
-        if key not in shapes or a.shape != shapes[key].shape or a.dtype != shapes[key].dtype:
-            raise CheckpointError(f"{fn}: optimizer state optim/{name} ({a.dtype}{list(a.shape)}) matches no "
-                                  "parameter of the model")
-        state.setdefault(key, {})[slot] = a
-    try:
-        type(opt)(**comp["optimizer"]["config"])   # the config must build the same kind of optimizer
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{fn}: the saved optimizer config is invalid ({exc})") from exc
-    return {"config": comp["optimizer"]["config"], "iterations": int(comp.get("iterations", 0)),
-            "lr": float(comp.get("lr", opt.lr)), "state": state}
+    def use(z, members, cfg, fail):
+        shaped = model
+        if not model.built:   # check against a built copy, so a refused file leaves the model unbuilt
+            from .sequential import Sequential
+            try:
+                shaped = Sequential(copy.deepcopy(model.layers), dtype=model.dtype, name=model.name)
+                shaped.build(cfg["model"]["input_shape"])
+            except (TypeError, ValueError, MemoryError) as exc:
+                raise fail(f"the model cannot be built for the saved input shape "
+                           f"{cfg['model']['input_shape']}: {exc}") from None
+        return _apply(z, members, cfg, fail, model, shaped)
+    return _reading(fn, path, use)
 
 
 def load_model(path, compile=True):
     """A new model from a checkpoint: built, its weights, statistics and RNG state restored, and
     (compile=True) compiled with the saved optimizer, its state, loss and metrics."""
+    def use(z, members, cfg, fail):
+        model = _rebuild(fail, cfg, compile)
+        return _apply(z, members, cfg, fail, model, model)
+    return _reading("load_model", path, use)
+
+
+def _rebuild(fail, cfg, compile):
     from .. import layers as layers_mod
     from .. import optim
     from .sequential import Sequential
-    fn = "load_model"
-    arrays, cfg = _read(fn, path)
     m = cfg["model"]
-    if m.get("class_name") != "Sequential":
-        raise CheckpointError(f"{fn}: unknown model class {m.get('class_name')!r}")
     try:
         layers = [layers_mod.get(d["class_name"]).from_config(d["config"]) for d in cfg["layers"]]
-        model = Sequential(layers, seed=m.get("seed"), dtype=m["dtype"], name=m.get("name", "sequential"))
+        model = Sequential(layers, seed=m["seed"], dtype=m["dtype"], name=m["name"])
         model.build(m["input_shape"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{fn}: cannot rebuild the model from the saved config: {exc}") from exc
-    comp = cfg.get("compile")
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, MemoryError) as exc:
+        raise fail(f"cannot rebuild the model from the saved config ({type(exc).__name__}: {exc})") from None
+    comp = cfg["compile"]
     if compile and comp is not None:
         try:
             model.compile(optimizer=optim.get(comp["optimizer"]), loss=comp["loss"], metrics=comp["metrics"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"{fn}: cannot recompile from the saved config ({exc}); use "
-                                  "load_model(path, compile=False) and compile yourself") from exc
-    return _apply(fn, model, arrays, cfg)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise fail(f"cannot recompile from the saved config ({exc}); use load_model(path, compile=False) "
+                       "and compile yourself") from None
+    return model
