@@ -2,6 +2,7 @@
 import gzip
 import os
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -293,3 +294,65 @@ def test_sample_matches_the_source_if_installed():
         x_test, test_index = f["x_test"], f["test_index"]
     source = datasets.read_idx(os.path.join(folder, "t10k-images-idx3-ubyte.gz"))
     np.testing.assert_array_equal(x_test, source[test_index])
+
+
+# ---- hostile IDX files: refused from the header, never inflated whole ------------------------------------
+def gzip_bomb(path, header, mib):
+    """A valid IDX header followed by `mib` MiB of zeros, gzipped to about 4.5 KB per MiB."""
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header)
+        zeros = bytes(1 << 20)
+        for _ in range(mib):
+            f.write(zeros)
+    return path
+
+
+def peak_bytes(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_read_idx_gzip_bomb_with_a_huge_header_is_refused_from_the_header(tmp_path):
+    # 60000 x 1000 x 1000 bytes declared (60 GB); the stream holds 32 MiB of zeros in ~150 KB of gzip
+    header = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 60000, 1000, 1000)
+    p = gzip_bomb(tmp_path / "bomb.gz", header, 32)
+    assert p.stat().st_size < 200_000
+
+    def read():
+        with pytest.raises(ValueError, match=r"declares shape \(60000, 1000, 1000\) of uint8 = 60000000000 "
+                                             r"bytes, more than max_bytes=1073741824; if the file is genuine"):
+            datasets.read_idx(p)
+    assert peak_bytes(read) < 2 << 20
+
+
+def test_read_idx_gzip_bomb_behind_a_small_header_stops_after_the_declared_bytes(tmp_path):
+    header = bytes([0, 0, 0x08, 2]) + struct.pack(">II", 10, 10)   # 100 bytes declared, 32 MiB follow
+    p = gzip_bomb(tmp_path / "bomb.gz", header, 32)
+
+    def read():
+        with pytest.raises(ValueError, match="longer than its header says"):
+            datasets.read_idx(p)
+    assert peak_bytes(read) < 2 << 20
+
+
+def test_read_idx_max_bytes(tmp_path):
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    p = write(tmp_path / "a.idx", idx_bytes(a, 0x08), True)
+    with pytest.raises(ValueError, match="more than max_bytes=23"):
+        datasets.read_idx(p, max_bytes=23)
+    np.testing.assert_array_equal(datasets.read_idx(p, max_bytes=24), a)
+    with pytest.raises(ValueError, match="max_bytes must be an integer >= 1"):
+        datasets.read_idx(p, max_bytes=0)
+
+
+def test_read_idx_gzip_with_a_bad_crc(tmp_path):
+    blob = bytearray(gzip.compress(idx_bytes(np.arange(24, dtype=np.uint8), 0x08)))
+    blob[-8] ^= 0xFF   # the CRC-32 in the gzip trailer
+    p = tmp_path / "crc.gz"
+    p.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="damaged or truncated gzip"):
+        datasets.read_idx(p)

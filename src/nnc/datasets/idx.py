@@ -14,12 +14,16 @@ Where the data comes from:
   MNIST: any folder you name (path= or $NNC_DATA/mnist).
 """
 import gzip
+import math
 import os
 import zlib
 
 import numpy as np
 
-__all__ = ["read_idx", "load_fashion_mnist", "load_mnist", "FASHION_MNIST_CLASSES", "FASHION_MNIST_SYSTEM_DIR"]
+from ..backend._checks import check_positive_int
+
+__all__ = ["read_idx", "MAX_IDX_BYTES", "load_fashion_mnist", "load_mnist", "FASHION_MNIST_CLASSES",
+           "FASHION_MNIST_SYSTEM_DIR"]
 
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -36,43 +40,73 @@ _IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2")
 LAYOUTS = ("NHW", "NCHW", "flat")
 
 
-def read_idx(path):
+# Far above any IDX data set in use (Fashion-MNIST's largest file holds 47 MB) and far below what a
+# hostile header or a gzip bomb would make read_idx allocate.
+MAX_IDX_BYTES = 1 << 30
+
+_CHUNK = 1 << 20   # bytes read per call while filling the array
+
+
+def read_idx(path, max_bytes=MAX_IDX_BYTES):
     """Read one IDX file (raw or gzip) -> ndarray in native byte order with the stored shape and dtype.
 
-    Raises ValueError naming the file when the magic number, the element type or the size is wrong
-    (a truncated download, an HTML error page saved under the file's name, ...)."""
+    The header is read first (gzip streamed, never inflated whole); the data must then be exactly the
+    size the header declares, at most `max_bytes` (raise it for a genuinely larger file). Raises
+    ValueError naming the file when the magic number, the element type or the size is wrong (a truncated
+    download, an HTML error page saved under the file's name, a gzip bomb, ...)."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"\x1f\x8b":
+    max_bytes = check_positive_int("read_idx", "max_bytes", max_bytes)
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        f = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
         try:
-            data = gzip.decompress(data)
+            return _read_idx_stream(path, f, gz, max_bytes)
         except (EOFError, OSError, zlib.error) as exc:
+            if not gz:
+                raise
             raise ValueError(f"read_idx: {path} is a damaged or truncated gzip file ({exc}); "
                              "download it again") from None
-    if len(data) < 4:
-        raise ValueError(f"read_idx: {path} is too short ({len(data)} bytes) to be an IDX file")
-    if data[0] != 0 or data[1] != 0:
+
+
+def _read_idx_stream(path, f, gz, max_bytes):
+    head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f"read_idx: {path} is too short ({len(head)} bytes) to be an IDX file")
+    if head[0] != 0 or head[1] != 0:
         raise ValueError(f"read_idx: {path} is not an IDX file (magic number starts with "
-                         f"{data[:2].hex()}, expected 0000)")
-    code, ndim = data[2], data[3]
+                         f"{head[:2].hex()}, expected 0000)")
+    code, ndim = head[2], head[3]
     if code not in _IDX_DTYPES:
         raise ValueError(f"read_idx: {path} has unknown element type 0x{code:02x}; "
                          f"known: {', '.join(f'0x{c:02x}' for c in _IDX_DTYPES)}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"read_idx: {path} is truncated inside its header ({ndim} dimensions need {header} bytes, "
-                         f"got {len(data)})")
-    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    sizes = f.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(f"read_idx: {path} is truncated inside its header ({ndim} dimensions need "
+                         f"{4 + 4 * ndim} bytes, got {4 + len(sizes)})")
+    shape = tuple(int(s) for s in np.frombuffer(sizes, dtype=">u4"))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        what = "truncated" if actual < expected else "longer than its header says"
-        raise ValueError(f"read_idx: {path} is {what}: shape {shape} of {dtype.name} needs {expected} bytes "
-                         f"of data, found {actual}")
-    # astype copies into native byte order, giving a writable array that owns its memory.
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    expected = math.prod(shape) * dtype.itemsize   # Python ints: no overflow for any header
+    if expected > max_bytes:
+        raise ValueError(f"read_idx: {path} declares shape {shape} of {dtype.name} = {expected} bytes, more "
+                         f"than max_bytes={max_bytes}; if the file is genuine, pass a larger max_bytes")
+    data = bytearray(expected)
+    view, pos = memoryview(data), 0
+    while pos < expected:
+        chunk = f.read(min(_CHUNK, expected - pos))
+        if not chunk:
+            raise ValueError(f"read_idx: {path} is truncated: shape {shape} of {dtype.name} needs {expected} "
+                             f"bytes of data, found {pos}")
+        view[pos:pos + len(chunk)] = chunk
+        pos += len(chunk)
+    if f.read(1):   # for gzip this also checks the stream's CRC and length
+        extra = "" if gz else f" ({os.fstat(f.fileno()).st_size - 4 - 4 * ndim - expected} more)"
+        raise ValueError(f"read_idx: {path} is longer than its header says: shape {shape} of {dtype.name} "
+                         f"needs {expected} bytes of data, the file has more{extra}")
+    a = np.frombuffer(data, dtype=dtype).reshape(shape)   # writable: it views the bytearray
+    if not dtype.isnative:   # in place: no second copy of the data
+        a = a.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return a
 
 
 # ---- folders of the four files -----------------------------------------------------------------
