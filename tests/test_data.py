@@ -112,6 +112,20 @@ def test_split_stratified_keeps_proportions():
     assert len(yte) == 4 and np.bincount(yte, minlength=3).max() == 2
 
 
+def test_split_stratify_takes_the_labels_as_scikit_learn_does():
+    y = np.repeat([0, 1], [80, 20])
+    X = np.arange(100.0)[:, None]
+    by_array = train_test_split(X, y, test_size=0.25, seed=1, stratify=y)
+    by_flag = train_test_split(X, y, test_size=0.25, seed=1, stratify=True)
+    for a, b in zip(by_array, by_flag):
+        np.testing.assert_array_equal(a, b)
+    assert np.bincount(by_array[3]).tolist() == [20, 5]
+    _, Xte = train_test_split(X, test_size=0.25, seed=1, stratify=y)   # labels given only for stratifying
+    np.testing.assert_array_equal(Xte, by_array[1])
+    with pytest.raises(ValueError, match=r"one entry per sample \(100\), got shape \(99,\)"):
+        train_test_split(X, y, stratify=y[:99])
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(test_size=0.0), "test_size"),
     (dict(test_size=1.0), "test_size"),

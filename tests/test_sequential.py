@@ -98,7 +98,7 @@ def test_fit_rejects_bad_input(kwargs, exc, match):
 def test_wrong_feature_count_is_a_clear_error(rng):
     model = make()
     model.build()
-    with pytest.raises(ValueError, match="expected input of shape"):
+    with pytest.raises(ValueError, match=r"expects inputs of per-sample shape \(8,\) but x has shape \(N, 5\)"):
         model.predict(rng.standard_normal((4, 5)))
 
 

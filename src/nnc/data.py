@@ -118,7 +118,8 @@ def _stratified_test_index(fn, y, n_test, rng):
     """Pick n_test indices so each class keeps its share: class c gets n_c * n_test / n rounded
     down, and the samples still missing go to the classes with the largest remainders."""
     if y.ndim != 1:
-        raise ValueError(f"{fn}: stratify=True needs 1-D class labels y, got shape {y.shape}")
+        raise ValueError(f"{fn}: stratifying needs 1-D class labels, got shape {y.shape}; "
+                         "for one-hot labels pass stratify=y.argmax(axis=1)")
     classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     exact = counts * n_test / len(y)
     take = np.floor(exact).astype(np.int64)
@@ -129,12 +130,28 @@ def _stratified_test_index(fn, y, n_test, rng):
     return np.concatenate(picked)
 
 
+def _stratify_labels(fn, stratify, y, n):
+    """The labels to stratify by: None (no stratification), y (stratify=True) or the array given."""
+    if stratify is None or isinstance(stratify, (bool, np.bool_)):
+        if not stratify:
+            return None
+        if y is None:
+            raise ValueError(f"{fn}: stratify=True needs labels y")
+        return y
+    labels = np.asarray(stratify)
+    if labels.shape[:1] != (n,):
+        raise ValueError(f"{fn}: stratify must be True/False or labels with one entry per sample ({n}), "
+                         f"got shape {labels.shape}")
+    return labels
+
+
 def train_test_split(X, y=None, test_size=0.2, seed=None, stratify=False):
     """Split samples (first axis) into a training and a test (or validation) part.
 
     Returns X_train, X_test, y_train, y_test (scikit-learn's order), or X_train, X_test when y is
-    None. Both parts come out in a random order. stratify=True keeps each class's proportion in
-    both parts (y must then be 1-D labels).
+    None. Both parts come out in a random order. stratify=True keeps each class's proportion of y in
+    both parts (y must then be 1-D labels); stratify=labels (N,) (scikit-learn's form, e.g.
+    stratify=y) keeps the proportions of those labels.
     """
     fn = "train_test_split"
     X = _as_array(fn, "X", X)
@@ -143,10 +160,9 @@ def train_test_split(X, y=None, test_size=0.2, seed=None, stratify=False):
     n = len(X)
     n_test = _n_test(fn, test_size, n)
     rng = as_rng(seed)
-    if stratify:
-        if y is None:
-            raise ValueError(f"{fn}: stratify=True needs labels y")
-        test_idx = _stratified_test_index(fn, y, n_test, rng)
+    labels = _stratify_labels(fn, stratify, y, n)
+    if labels is not None:
+        test_idx = _stratified_test_index(fn, labels, n_test, rng)
     else:
         test_idx = rng.permutation(n)[:n_test]
     is_test = np.zeros(n, dtype=bool)

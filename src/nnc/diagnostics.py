@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .callbacks import Callback
+from .callbacks import Callback, check_verbose
 
 
 class _Watcher(Callback):
@@ -37,10 +37,11 @@ class TerminateOnNaN(_Watcher):
     and say where it started: the first layer (in the order the passes ran) and the tensor.
 
     After a stop, `self.report` is a dict {epoch, batch, layer_index, layer, tensor} and
-    `self.message` a sentence, also issued as a RuntimeWarning."""
+    `self.message` a sentence, also issued as a RuntimeWarning (and printed with verbose=1)."""
 
-    def __init__(self):
+    def __init__(self, verbose=0):
         super().__init__()
+        self.verbose = check_verbose("TerminateOnNaN", verbose)
         self.report = self.message = None
 
     def on_train_begin(self, logs=None):
@@ -76,6 +77,7 @@ class TerminateOnNaN(_Watcher):
         self.message = (f"TerminateOnNaN: NaN/inf at epoch {self.epoch + 1}, batch {batch}; first non-finite "
                         f"tensor: {where}. Training stopped.")
         warnings.warn(self.message, RuntimeWarning, stacklevel=2)
+        self._print(self.message)
         self.model.stop_training = True
 
 
@@ -136,3 +138,70 @@ class LayerStatsLogger(_Watcher):
         lines = [f"layer statistics, epoch {epoch + 1}:"]
         lines += [f"  {layer:<20s} {stat:<18s} {value:12.4e}" for layer, stat, value in rows]
         return "\n".join(lines)
+
+
+def _is_relu(layer):
+    act = getattr(layer, "activation", None)
+    return getattr(layer, "kernel", None) == "relu" or getattr(act, "kernel", None) == "relu"
+
+
+class DeadNetworkWarning(_Watcher):
+    """What fit watches by itself (no need to pass it): one warning per fit when
+      - every unit of a ReLU layer output 0 for every training sample of an epoch (the layer is dead:
+        it passes no gradient back, so nothing before it learns), naming the layer; or
+      - the loss of a softmax classifier stayed at log(K), the loss of uniform guessing, for
+        `patience` epochs in a row.
+    The usual cause of both is a learning rate that is too large (or, for the second, too small).
+    Costs one `out.any()` per ReLU layer per epoch once the layer has shown a nonzero output."""
+
+    def __init__(self, patience=2):
+        super().__init__()
+        self.patience = int(patience)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._relu = {i for i, layer in enumerate(self.model.layers) if _is_relu(layer)}
+        self._warned, self._pending, self._flat, self._in_batch = set(), set(), 0, False
+        from . import losses
+        loss, shape = self.model.loss, self.model.output_shape
+        softmax = isinstance(loss, losses.SoftmaxCrossEntropy) or (
+            isinstance(loss, losses.CategoricalCrossentropy) and loss.from_logits)
+        self._chance = math.log(shape[-1]) if softmax and shape and len(shape) == 1 and shape[-1] > 1 else None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._pending = set(self._relu) - self._warned
+
+    # Only training batches count: the validation pass after the last batch must not hide a dead layer.
+    def on_batch_begin(self, batch, logs=None):
+        self._in_batch = True
+
+    def on_batch_end(self, batch, logs=None):
+        self._in_batch = False
+
+    def after_forward(self, i, layer, out):
+        if self._in_batch and i in self._pending and out.any():
+            self._pending.discard(i)
+
+    def _lr(self):
+        return f"lr={getattr(self.model.optimizer, 'lr', '?'):g}"
+
+    def on_epoch_end(self, epoch, logs=None):
+        for i in sorted(self._pending):
+            layer = self.model.layers[i]
+            self._warned.add(i)
+            warnings.warn(f"fit: every ReLU unit of layer '{layer.name}' output 0 for every training sample of "
+                          f"epoch {epoch + 1}: the layer is dead and passes no gradient back. The usual cause is "
+                          f"a learning rate too large ({self._lr()}): lower it (e.g. 10x), or use LeakyReLU or "
+                          "he_uniform initialization", RuntimeWarning, stacklevel=4)
+        loss = (logs or {}).get("loss")
+        if self._chance is None or loss is None or self._flat < 0:
+            return
+        self._flat = self._flat + 1 if abs(loss - self._chance) < 0.01 * self._chance else 0
+        if self._flat >= self.patience:
+            self._flat = -1   # once per fit
+            K = self.model.output_shape[-1]
+            warnings.warn(f"fit: the loss has stayed at log({K}) = {self._chance:.4f}, the loss of guessing "
+                          f"uniformly, for {self.patience} epochs: the network is not learning. Check the "
+                          f"learning rate ({self._lr()}; too large kills units, too small does not move), "
+                          "the input scaling and the labels", RuntimeWarning, stacklevel=4)

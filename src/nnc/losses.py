@@ -23,6 +23,7 @@ Softmax layer) is kept for compatibility; pass from_logits=True, or use SoftmaxC
 import numpy as np
 
 from . import backend
+from ._names import unknown_name
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge", "OneVsAllHinge",
@@ -200,7 +201,7 @@ def get(identifier):
     if isinstance(identifier, str):
         key = identifier.strip().lower()
         if key not in _BY_NAME:
-            raise ValueError(f"unknown loss {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
+            raise unknown_name("loss", identifier, _BY_NAME)
         return _BY_NAME[key]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))

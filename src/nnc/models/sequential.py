@@ -1,39 +1,17 @@
 """Sequential: a list of layers and the training loop, written out so it can be read and stepped through."""
+import sys
+import time
+
 import numpy as np
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
-from ..backend._checks import all_finite, check_positive_int
+from .._names import unknown_name
+from ..backend._checks import check_positive_int
 from ..callbacks import CallbackList, History, ProgressLogger
-
-
-def _as_inputs(fn, x, dtype):
-    """Validate and convert user data once, before the loop (never inside it)."""
-    x = np.asarray(x)
-    if x.ndim < 2:
-        raise ValueError(f"{fn}: x must have a batch axis, shape (N, ...), got shape {x.shape}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{fn}: x is empty (0 samples)")
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
-        raise TypeError(f"{fn}: x must be numeric, got dtype {x.dtype}")
-    x = np.ascontiguousarray(x, dtype=dtype)
-    if not all_finite(x):
-        raise ValueError(f"{fn}: x contains NaN or inf")
-    return x
-
-
-def _as_targets(fn, y, n, dtype):
-    y = np.asarray(y)
-    if y.ndim == 0 or y.shape[0] != n:
-        raise ValueError(f"{fn}: x has {n} samples but y has shape {y.shape}")
-    if np.issubdtype(y.dtype, np.floating):
-        if not all_finite(y):
-            raise ValueError(f"{fn}: y contains NaN or inf")
-        return np.ascontiguousarray(y, dtype=dtype)
-    if not np.issubdtype(y.dtype, np.integer) and y.dtype != bool:
-        raise TypeError(f"{fn}: y must be numeric, got dtype {y.dtype}")
-    return np.ascontiguousarray(y)
+from ..diagnostics import DeadNetworkWarning
+from . import _fit_checks as checks
 
 
 class Sequential:
@@ -67,37 +45,141 @@ class Sequential:
 
     # ---- structure ----------------------------------------------------------------------------
     def add(self, layer):
+        """Append a layer. On a built model the new layer is built at once on the current output shape."""
         from ..layers.base import Layer
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
-        if self.built:
-            raise RuntimeError("Sequential.add: the model is already built; add layers before build/fit")
+        if any(lyr is layer for lyr in self.layers):
+            # One instance twice would overwrite its own cache in forward and get wrong gradients.
+            raise ValueError(f"Sequential.add: layer '{layer.name}' is already in this model; a layer keeps the "
+                             f"cache of one call, so using it twice gives wrong gradients. Add a new instance, "
+                             f"e.g. {type(layer).__name__}() again, or nnc.layers.get('{type(layer).__name__}')"
+                             f".from_config(layer.get_config()) for a copy")
         names = {lyr.name for lyr in self.layers}
         if layer.name in names:  # unique names keep parameter keys and saved files unambiguous
             base, i = layer.name, 1
             while f"{base}_{i}" in names:
                 i += 1
             layer.name = f"{base}_{i}"
+        if self.built:
+            self._build_layer(layer, self.layers[-1].output_shape)
+            layer.need_input_grad = True
         self.layers.append(layer)
+        if self.built and self.optimizer is not None:
+            self.optimizer.bind(self)
         return self
 
+    def pop(self):
+        """Remove and return the last layer (Keras' model.pop())."""
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers to remove")
+        layer = self.layers.pop()
+        if not self.layers:
+            self.built = False
+        if self.built and self.optimizer is not None:
+            self.optimizer.bind(self)
+        return layer
+
+    def get_layer(self, name=None, index=None):
+        """A layer by its name or by its position (Keras' model.get_layer; give exactly one)."""
+        if (name is None) == (index is None):
+            raise ValueError("Sequential.get_layer: give exactly one of name= or index=")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"Sequential.get_layer: index must be an integer, got {index!r}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise IndexError(f"Sequential.get_layer: index {index} out of range; the model has "
+                                 f"{len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise unknown_name("layer", name, [lyr.name for lyr in self.layers])
+
+    def _build_layer(self, layer, shape):
+        """Build `layer` for per-sample input `shape`; a layer already built with weights (taken from
+        another model) keeps them when the shape matches and is refused when it does not."""
+        if layer.built and (layer.params or layer.buffers):
+            if tuple(layer.input_shape) != tuple(shape):
+                raise ValueError(f"Sequential.build: layer '{layer.name}' is already built (it has weights) for "
+                                 f"inputs {tuple(layer.input_shape)} but receives {tuple(shape)} here; "
+                                 f"use a new layer, or give the model inputs that fit")
+            if layer.dtype != self.dtype:
+                raise TypeError(f"Sequential.build: layer '{layer.name}' holds {layer.dtype} weights but the "
+                                f"model computes in {self.dtype}; create the model with dtype='{layer.dtype}'")
+            return tuple(layer.output_shape)
+        return tuple(layer.build(shape, self.dtype, self.rng))
+
     def build(self, input_shape=None):
-        """Create every layer's parameters for per-sample `input_shape` (or the first layer's)."""
+        """Create every layer's parameters for per-sample `input_shape` (or the first layer's).
+        Layers that are already built with weights keep them (transfer learning)."""
+        if not self.layers:
+            raise ValueError("Sequential.build: the model has no layers")
+        declared = self.layers[0].input_shape
         if input_shape is None:
-            input_shape = self.layers[0].input_shape if self.layers else None
+            input_shape = declared
         if input_shape is None:
             raise ValueError("Sequential.build: unknown input shape; give the first layer input_shape=... "
                              "or call build(input_shape) / fit(x, ...)")
-        if not self.layers:
-            raise ValueError("Sequential.build: the model has no layers")
         shape = tuple(int(d) for d in input_shape)
+        checks.check_input_shape("Sequential.build", declared, shape, name="input_shape")
         for layer in self.layers:
-            shape = layer.build(shape, self.dtype, self.rng)
+            shape = self._build_layer(layer, shape)
+            layer.need_input_grad = True
         self.layers[0].need_input_grad = False  # nobody needs d(loss)/d(data)
         self.built = True
         if self.optimizer is not None:
             self.optimizer.bind(self)
         return self
+
+    # ---- weights and config (Keras' names) ------------------------------------------------------
+    def _weight_arrays(self):
+        """Every layer's parameters, then its buffers (batch norm's running mean and variance), in
+        layer order: Keras' get_weights order (trainable weights of a layer, then non-trainable)."""
+        if not self.built:
+            raise RuntimeError("Sequential: the model is not built yet; call build(input_shape) or fit first")
+        return [(layer, d, k) for layer in self.layers for d in (layer.params, layer.buffers) for k in d]
+
+    def get_weights(self):
+        """Copies of all weight arrays, in the order set_weights takes them."""
+        return [d[k].copy() for _, d, k in self._weight_arrays()]
+
+    def set_weights(self, weights):
+        """Write `weights` (a list as get_weights returns) into the model, in place; all are checked first."""
+        slots = self._weight_arrays()
+        weights = list(weights)
+        if len(weights) != len(slots):
+            raise ValueError(f"Sequential.set_weights: expected {len(slots)} arrays (as get_weights() returns), "
+                             f"got {len(weights)}")
+        new = []
+        for (layer, d, k), w in zip(slots, weights):
+            w = np.asarray(w)
+            if w.shape != d[k].shape:
+                raise ValueError(f"Sequential.set_weights: {layer.name}.{k} must have shape {d[k].shape}, "
+                                 f"got {w.shape}")
+            if not np.issubdtype(w.dtype, np.number) or w.dtype.kind == "c":
+                raise TypeError(f"Sequential.set_weights: {layer.name}.{k} must be real numbers, got {w.dtype}")
+            new.append(w)
+        for (_, d, k), w in zip(slots, new):
+            d[k][...] = w   # in place: the optimizer and the layers keep their references
+
+    def get_config(self):
+        """JSON-ready description of the architecture; Sequential.from_config(config) rebuilds it
+        (new, untrained weights: use save/load or get_weights/set_weights for the values)."""
+        return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
+                "layers": [{"class_name": type(lyr).__name__, "config": lyr.get_config()} for lyr in self.layers]}
+
+    @classmethod
+    def from_config(cls, config):
+        from ..layers.base import get as layer_class
+        layers = [layer_class(c["class_name"]).from_config(c["config"]) for c in config.get("layers", [])]
+        return cls(layers, seed=config.get("seed"), dtype=config.get("dtype", "float32"),
+                   name=config.get("name", "sequential"))
+
+    def __repr__(self):
+        layers = ",\n    ".join(repr(lyr) for lyr in self.layers)
+        state = f"{self.count_params():,} params" if self.built else "not built"
+        return f"Sequential([\n    {layers}\n], name={self.name!r}, {state})"
 
     @property
     def input_shape(self):
@@ -129,8 +211,14 @@ class Sequential:
 
     # ---- the two passes -------------------------------------------------------------------------
     def forward(self, x, training=False):
+        """Outputs (N, ...) of every layer in turn for inputs x (N, *input_shape). x is converted to the
+        model's dtype (as fit and predict do), so float64 or integer data works on a float32 model."""
+        if not isinstance(x, np.ndarray) or x.dtype != self.dtype or not x.flags.c_contiguous:
+            x = checks.as_inputs("forward", x, self.dtype)
         if not self.built:
             self.build(x.shape[1:])
+        elif x.shape[1:] != self.layers[0].input_shape:
+            checks.check_input_shape("forward", self.layers[0].input_shape, x.shape[1:])
         for i, layer in enumerate(self.layers):
             x = layer.forward(x, training=training)
             for w in self.watchers:  # nnc.diagnostics: NaN guard, activation statistics
@@ -151,10 +239,15 @@ class Sequential:
 
     # ---- training -------------------------------------------------------------------------------
     def compile(self, optimizer="sgd", loss="softmax_cross_entropy", metrics=None):
-        self.optimizer = optim.get(optimizer)
-        self.loss = losses_mod.get(loss)
-        self.metrics = [metrics_mod.get(m) for m in (metrics or [])]
-        self._compiled_with = (loss, list(metrics or []))  # what save() records to recompile
+        """Choose the optimizer, the loss and the metrics (a name or a list of names, Keras' way)."""
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]   # metrics="accuracy" means ["accuracy"]
+        # All three made before any is set: a refused compile leaves the model as it was.
+        made = optim.get(optimizer), losses_mod.get(loss), [metrics_mod.get(m) for m in metrics]
+        self.optimizer, self.loss, self.metrics = made
+        self._compiled_with = (loss, list(metrics))  # what save() records to recompile
         if self.built:
             self.optimizer.bind(self)
         return self
@@ -164,26 +257,50 @@ class Sequential:
             raise RuntimeError(f"Sequential.{fn}: call compile(optimizer, loss, metrics) first")
 
     def train_on_batch(self, x, y):
-        """One step of gradient descent; returns the batch loss (including regularization)."""
+        """One step of gradient descent; returns (batch loss including regularization, model output)."""
         out = self.forward(x, training=True)
         loss = self.loss.forward(out, y) + self.regularization_loss()
         self.backward(self.loss.backward())
         self.optimizer.step()
         return loss, out
 
-    def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
-            callbacks=None, verbose=1, initial_epoch=0):
+    def _prepare(self, fn, x, y):
+        """Checked, converted (x, y) for this model, before any step."""
+        x = checks.as_inputs(fn, x, self.dtype)
+        checks.check_input_shape(fn, self.input_shape, x.shape[1:])
+        y = checks.as_targets(fn, y, x.shape[0], self.dtype)
+        return x, y
+
+    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, *, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0):
         """Train for `epochs` epochs of mini-batch gradient descent; returns a History.
 
-        validation_split takes the LAST fraction of x/y (before shuffling), like Keras."""
+        x (N, *input_shape), y (N,) class ids or (N, ...) targets. The first five arguments are Keras'
+        positional order (`fit(x, y, 64, 5)`: batch size 64, 5 epochs); the rest are keyword-only.
+        validation_split takes the LAST fraction of x/y (before shuffling), like Keras. As in Keras,
+        epochs is the index to stop at and initial_epoch the one to start from; `model.epoch` counts
+        every epoch this model has trained (resume with initial_epoch=model.epoch).
+        Everything is checked before the first step; training that is interrupted (Ctrl-C, an error)
+        still runs every callback's on_train_end (logs closed, best weights restored)."""
         self._require_compiled("fit")
-        x = _as_inputs("fit", x, self.dtype)
-        y = _as_targets("fit", y, x.shape[0], self.dtype)
-        batch_size = check_positive_int("fit", "batch_size", batch_size)
-        epochs = check_positive_int("fit", "epochs", epochs, minimum=0)
+        fn = "fit"
+        x, y = self._prepare(fn, x, y)
+        batch_size = check_positive_int(fn, "batch_size", batch_size)
+        epochs = check_positive_int(fn, "epochs", epochs, minimum=0)
+        initial_epoch = check_positive_int(fn, "initial_epoch", initial_epoch, minimum=0)
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
-        if validation_data is None and validation_split > 0:
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val), got "
+                                 f"{type(validation_data).__name__}"
+                                 f"{' of length %d' % len(validation_data) if isinstance(validation_data, (tuple, list)) else ''}")
+            xv = checks.as_inputs(fn, validation_data[0], self.dtype, name="validation_data x")
+            checks.check_input_shape(fn, self.input_shape or x.shape[1:], xv.shape[1:], name="validation_data x")
+            yv = checks.as_targets(fn, validation_data[1], xv.shape[0], self.dtype, name="validation_data y",
+                                   x_name="validation_data x")
+            validation_data = (xv, yv)
+        elif validation_split > 0:
             n_val = int(round(x.shape[0] * validation_split))
             if n_val == 0 or n_val == x.shape[0]:
                 raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation data")
@@ -191,71 +308,103 @@ class Sequential:
             x, y = x[:-n_val], y[:-n_val]
         if not self.built:
             self.build(x.shape[1:])
+        checks.check_loss_output(self, self.loss)
+        checks.check_targets(fn, "y", y, self.loss, self.output_shape)
+        if validation_data is not None:
+            checks.check_targets(fn, "validation_data y", validation_data[1], self.loss, self.output_shape)
+        checks.warn_unscaled(fn, x)
 
         n = x.shape[0]
         steps = (n + batch_size - 1) // batch_size
         self.history = History()
         # History after the user's callbacks (as in Keras), so it records what they add to the logs (lr, ...)
-        cbs = list(callbacks or []) + [self.history]
+        cbs = [DeadNetworkWarning()] + list(callbacks or []) + [self.history]
         if verbose:
             cbs.append(ProgressLogger(epochs, steps, verbose))
         cb = CallbackList(cbs, self)
         self.stop_training = False
         cb.on_train_begin({})
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch, {})
-            order = self.rng.permutation(n) if shuffle else None
-            totals = [0.0] * (1 + len(self.metrics))   # running sums of loss and metrics x batch size
-            seen = 0
-            for step in range(steps):
-                batch = slice(step * batch_size, (step + 1) * batch_size)
-                if order is not None:
-                    batch = order[batch]
-                xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
-                cb.on_batch_begin(step, {})
-                loss, out = self.train_on_batch(xb, yb)
-                nb = xb.shape[0]
-                totals = [t + float(v) * nb for t, v in zip(totals, [loss] + [m(out, yb) for m in self.metrics])]
-                seen += nb
-                cb.on_batch_end(step, self._logs([t / seen for t in totals]))
-                if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch, {})
+                order = self.rng.permutation(n) if shuffle else None
+                stats = self._fresh_stats()
+                for step in range(steps):
+                    batch = slice(step * batch_size, (step + 1) * batch_size)
+                    if order is not None:
+                        batch = order[batch]
+                    xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
+                    cb.on_batch_begin(step, {})
+                    loss, out = self.train_on_batch(xb, yb)
+                    self._accumulate(stats, loss, out, yb)
+                    cb.on_batch_end(step, self._logs(stats))
+                    if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
+                        break
+                logs = self._logs(stats)
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                self.epoch += 1  # before the callbacks, so a checkpoint saved now resumes after this epoch
+                cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
                     break
-            logs = self._logs([t / seen for t in totals])
-            if validation_data is not None:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            self.epoch = epoch + 1  # before the callbacks, so a checkpoint saved now resumes after this epoch
-            cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cb.on_train_end({})
+        finally:
+            cb.on_train_end({})
         return self.history
 
-    def _logs(self, values):
-        names = ["loss"] + [metrics_mod.name_of(m) for m in self.metrics]
-        return {k: float(v) for k, v in zip(names, values)}
+    # Loss and metrics over many batches: the loss as [sum of loss x batch size, samples], each
+    # metric as its additive statistics (metrics_mod.Metric), so epoch values are exact.
+    def _fresh_stats(self):
+        return [np.zeros(2)] + [None] * len(self.metrics)
 
-    def evaluate(self, x, y, batch_size=256, verbose=0):
-        """Mean loss (with regularization) and metrics over (x, y), as a dict {"loss": ..., "accuracy": ...}."""
+    def _accumulate(self, stats, loss, out, y):
+        stats[0] += (float(loss) * len(out), len(out))
+        for i, m in enumerate(self.metrics, 1):
+            s = m.stats(out, y)
+            stats[i] = s if stats[i] is None else stats[i] + s
+
+    def _logs(self, stats):
+        logs = {"loss": float(stats[0][0] / stats[0][1]) if stats[0][1] else float("nan")}
+        for m, s in zip(self.metrics, stats[1:]):
+            logs[metrics_mod.name_of(m)] = float(m.result(s)) if s is not None else float("nan")
+        return logs
+
+    def evaluate(self, x, y, batch_size=256, verbose=0, *, return_dict=True):
+        """Mean loss (with regularization) and metrics over (x, y).
+
+        return_dict=True (nnc's default): {"loss": ..., "accuracy": ...}. return_dict=False gives
+        Keras' default form: the loss alone without metrics, else the list [loss, metric, ...]."""
         self._require_compiled("evaluate")
-        x = _as_inputs("evaluate", x, self.dtype)
-        y = _as_targets("evaluate", y, x.shape[0], self.dtype)
+        t0 = time.perf_counter()
+        x, y = self._prepare("evaluate", x, y)
         batch_size = check_positive_int("evaluate", "batch_size", batch_size)
-        totals = np.zeros(1 + len(self.metrics))
+        if self.built:
+            checks.check_targets("evaluate", "y", y, self.loss, self.output_shape)
+        stats = self._fresh_stats()
         for start in range(0, x.shape[0], batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             out = self.forward(xb, training=False)
             # after forward: activity regularizers depend on this batch
-            scores = [self.loss.forward(out, yb) + self.regularization_loss()] + [m(out, yb) for m in self.metrics]
-            totals += np.asarray(scores) * len(xb)
-        return self._logs(totals / x.shape[0])
+            self._accumulate(stats, self.loss.forward(out, yb) + self.regularization_loss(), out, yb)
+        logs = self._logs(stats)
+        if verbose:
+            _report("evaluate", x.shape[0], t0, logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=256):
-        """Model outputs for x, computed in batches with training=False."""
-        x = _as_inputs("predict", x, self.dtype)
+    def predict(self, x, batch_size=256, verbose=0):
+        """Model outputs (N, *output_shape) for x, computed in batches with training=False."""
+        t0 = time.perf_counter()
+        x = checks.as_inputs("predict", x, self.dtype)
+        checks.check_input_shape("predict", self.input_shape, x.shape[1:])
         batch_size = check_positive_int("predict", "batch_size", batch_size)
-        return np.concatenate([self.forward(x[s:s + batch_size], training=False)
-                               for s in range(0, x.shape[0], batch_size)])
+        out = np.concatenate([self.forward(x[s:s + batch_size], training=False)
+                              for s in range(0, x.shape[0], batch_size)])
+        if verbose:
+            _report("predict", x.shape[0], t0, {})
+        return out
 
     # ---- checkpoints (nnc/models/saving.py) ----------------------------------------------------------
     def save(self, path):
@@ -269,3 +418,9 @@ class Sequential:
         from .saving import restore
         restore(self, path)
         return self
+
+
+def _report(fn, n, t0, logs):
+    """The one line evaluate/predict(verbose=1) write, as fit's progress logger does."""
+    values = "".join(f" - {k}: {v:.4f}" for k, v in logs.items())
+    sys.stdout.write(f"{fn}: {n} samples - {time.perf_counter() - t0:.1f}s{values}\n")

@@ -95,3 +95,8 @@ class AdaDelta(Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+# Keras' spellings of the same classes.
+Adagrad = AdaGrad
+Adadelta = AdaDelta

@@ -18,6 +18,7 @@ Clipping works on copies: layer.grads keep the raw gradients for inspection.
 """
 import numpy as np
 
+from .._names import unknown_name
 from ..backend._checks import check_number
 from . import schedules
 
@@ -142,4 +143,4 @@ def _lookup(name):
     try:
         return _REGISTRY[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; known: {sorted(_REGISTRY)}") from None
+        raise unknown_name("optimizer", name, _REGISTRY) from None

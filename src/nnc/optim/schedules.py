@@ -19,6 +19,7 @@ with the epoch number). Reduce-on-plateau depends on the validation loss, so it 
 """
 import math
 
+from .._names import unknown_name
 from ..backend._checks import check_number, check_positive_int
 
 _REGISTRY = {}
@@ -130,7 +131,7 @@ def get(identifier):
         try:
             cls = _REGISTRY[name.lower()]
         except KeyError:
-            raise ValueError(f"unknown learning-rate schedule {name!r}; known: {sorted(_REGISTRY)}") from None
+            raise unknown_name("learning-rate schedule", name, _REGISTRY) from None
         return cls(**identifier.get("config", {}))
     raise TypeError(f"expected a Schedule or a config dict, got {identifier!r}")
 
