@@ -55,9 +55,10 @@ def assert_close(a, b, dtype=None, **kw):
     np.testing.assert_allclose(a, b, **tol)
 
 
-def run_python(args, env_updates=None, **kwargs):
+def run_python(args, env_updates=None, env_remove=(), **kwargs):
     """Run `python args...` in a child process that imports the same nnc as this test process
-    (the installed package in CI, the in-place build in a checkout), not whatever the cwd holds."""
+    (the installed package in CI, the in-place build in a checkout), not whatever the cwd holds;
+    `env_remove` names variables the child must not inherit."""
     import os
     import subprocess
     import sys
@@ -67,6 +68,8 @@ def run_python(args, env_updates=None, **kwargs):
 
     home = str(Path(nnc.__file__).resolve().parent.parent)
     env = dict(os.environ, **(env_updates or {}))
+    for name in env_remove:
+        env.pop(name, None)
     env["PYTHONPATH"] = home + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, *args], env=env, cwd=home, capture_output=True, text=True,
                           timeout=kwargs.pop("timeout", 300), **kwargs)

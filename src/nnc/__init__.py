@@ -6,13 +6,15 @@ or NNC_BACKEND=reference in the environment.
 """
 __version__ = "0.1.0"
 
-from . import backend
+from . import _config
+_config.set_openmp_wait_policy()   # before the native modules load the OpenMP runtime: see nnc/_config.py
+
+from . import backend  # noqa: E402
 from ._config import get_num_threads, set_num_threads, show_config, threads
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .models import Perceptron, Sequential, load_model  # noqa: E402
 from . import regularizers  # noqa: E402,F401
-from . import _config  # noqa: E402
 
 _config.tune_malloc()   # keep freed memory for reuse: see nnc/_config.py (NNC_MALLOC=system opts out)
 

@@ -22,6 +22,42 @@ _blas_controller = None
 _blas_lock = threading.RLock()   # threads() blocks in several Python threads change numpy's BLAS cap in turn
 
 
+# OpenMP threads that finish a parallel region spin, waiting for the next one: libgomp for 300,000 turns,
+# LLVM's libomp for 200 ms. On a quiet machine that saves a wake-up per region; beside one busy process
+# on 2 cores it made 2 threads 5-6x slower than 1, since the spinning thread holds the core the
+# descheduled one needs. A short spin (300 turns, then sleep) keeps the quiet speed and degrades
+# gracefully (benchmarks/contention.py measures both). It must be in the environment before the OpenMP
+# runtime loads, so nnc sets it on import, only where the user set none; NNC_OMP_WAIT=default opts out.
+_WAIT_POLICY = {"GOMP_SPINCOUNT": "300", "KMP_BLOCKTIME": "0"}
+_USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
+_wait_policy = "not set"
+
+
+def _openmp_runtime_loaded():
+    try:
+        with open("/proc/self/maps") as f:
+            return any(name in line for line in f for name in ("libgomp", "libomp", "libiomp"))
+    except OSError:
+        return False
+
+
+def set_openmp_wait_policy():
+    """Put nnc's short OpenMP spin in the environment (see above); returns what is in effect, as a phrase.
+    Called once by `import nnc`, before the native modules (and so the OpenMP runtime) load."""
+    global _wait_policy
+    user = {k: os.environ[k] for k in _USER_WAIT_VARS if k in os.environ}
+    if os.environ.get("NNC_OMP_WAIT", "").lower() == "default":
+        _wait_policy = "the OpenMP runtime's default (NNC_OMP_WAIT=default)"
+    elif user:
+        _wait_policy = "as set in the environment: " + " ".join(f"{k}={v}" for k, v in user.items())
+    elif _openmp_runtime_loaded():
+        _wait_policy = "the OpenMP runtime's default (it was loaded before nnc)"
+    else:
+        os.environ.update(_WAIT_POLICY)
+        _wait_policy = "short spin, then sleep (" + " ".join(f"{k}={v}" for k, v in _WAIT_POLICY.items()) + ")"
+    return _wait_policy
+
+
 def _openmp_module():
     try:
         from .backend.native import _openmp
@@ -221,6 +257,7 @@ def config():
         "backend": backend.name(), "native_built": backend.native_available(),
         "openmp": openmp_enabled(), "num_threads": get_num_threads(), "cpu_count": cpu_count(),
         "blas": blas_info(), "malloc_tuned": _malloc_tuned, "build": build_info(),
+        "openmp_wait": _wait_policy,
     }
 
 
@@ -243,6 +280,7 @@ def show_config(file=None):
              f"OpenMP:       {'yes' if cfg['openmp'] else 'no (serial build)'}",
              "build:        " + _describe_build(cfg["build"]),
              f"threads:      {cfg['num_threads']} of {cfg['cpu_count']} cores",
+             f"OpenMP wait:  {cfg['openmp_wait']}",
              "malloc:       " + ("glibc tuned to keep freed memory for reuse (NNC_MALLOC=system to opt out)"
                                  if cfg["malloc_tuned"] else "as the system set it")]
     for lib in cfg["blas"]:
