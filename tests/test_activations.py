@@ -299,7 +299,7 @@ LAYERS = [(A.ReLU(), "relu", ()), (A.Sigmoid(), "sigmoid", ()), (A.Tanh(), "tanh
           (A.LeakyReLU(0.2), "leaky_relu", (0.2,)), (A.ELU(0.5), "elu", (0.5,)), (A.SELU(), "selu", ()),
           (A.GELU(), "gelu", ()), (A.GELU(approximate="tanh"), "gelu_tanh", ()),
           (A.Activation("gelu_tanh"), "gelu_tanh", ()), (A.SiLU(), "swish", ()), (A.Softplus(), "softplus", ()),
-          (A.Softsign(), "softsign", ()), (A.Softmax(axis=1), "softmax", (1,)), (A.Linear(), "identity", ()),
+          (A.Softsign(), "softsign", ()), (A.Softmax(axis=1), "softmax", (1,)), (A.Identity(), "identity", ()),
           (A.Activation("tanh"), "tanh", ())]
 
 
@@ -337,7 +337,7 @@ def test_get():
         A.GELU(approximate=True)
     layer = A.Tanh()
     assert A.get(layer) is layer
-    with pytest.raises(ValueError, match="unknown activation 'foo'; known: .*relu"):
+    with pytest.raises(ValueError, match=r"unknown activation 'foo' \(known: .*relu"):
         A.get("foo")
     with pytest.raises(ValueError, match="unknown activation"):
         A.Activation("foo")

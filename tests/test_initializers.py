@@ -42,12 +42,56 @@ def test_constant_families_and_config_roundtrip():
 def test_bad_names_and_arguments():
     with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
         initializers.get("glorot")
-    with pytest.raises(ValueError, match="minval < maxval"):
+    with pytest.raises(ValueError, match=r"RandomUniform: minval must be < maxval, got minval=1, maxval=0"):
         initializers.Uniform(1, 0)
     with pytest.raises(ValueError, match="stddev"):
         initializers.Normal(0, -1)
     with pytest.raises(TypeError):
         initializers.get(3)
+
+
+@pytest.mark.parametrize("make, msg", [
+    (lambda: initializers.RandomUniform(None), r"RandomUniform: minval must be a finite number, got None"),
+    (lambda: initializers.RandomNormal(stddev=float("nan")), r"RandomNormal: stddev must be a finite number"),
+    (lambda: initializers.Constant("1"), r"Constant: value must be a finite number, got '1'"),
+    (lambda: initializers.Orthogonal(gain=None), r"Orthogonal: gain must be a finite number, got None"),
+    (lambda: initializers.HeNormal(seed=-1), r"HeNormal: seed must be None or an integer >= 0, got -1"),
+    (lambda: initializers.get("he_nromal"), r"unknown initializer 'he_nromal'; did you mean 'he_normal'"),
+    (lambda: initializers.get({"class_name": "RandomNormall"}), r"did you mean 'random_normal'")])
+def test_bad_arguments_name_the_initializer(make, msg):
+    with pytest.raises(ValueError, match=msg):
+        make()
+
+
+def test_keras_random_uniform_and_normal_names_and_defaults():
+    u, n = initializers.RandomUniform(), initializers.RandomNormal()
+    assert (u.minval, u.maxval) == (-0.05, 0.05) and (n.mean, n.stddev) == (0.0, 0.05)
+    assert isinstance(initializers.get("random_uniform"), initializers.RandomUniform)
+    assert isinstance(initializers.get("RandomNormal"), initializers.RandomNormal)
+    # configs saved under the old class names still load
+    assert isinstance(initializers.get({"class_name": "Uniform", "config": {}}), initializers.RandomUniform)
+    assert isinstance(initializers.get({"class_name": "Normal", "config": {}}), initializers.RandomNormal)
+    w = u((5000,), np.float64, np.random.default_rng(0))
+    assert -0.05 <= w.min() and w.max() <= 0.05 and w.std() == pytest.approx(0.1 / np.sqrt(12), rel=0.05)
+
+
+@pytest.mark.parametrize("make", [lambda s: initializers.RandomUniform(seed=s),
+                                  lambda s: initializers.RandomNormal(seed=s),
+                                  lambda s: initializers.GlorotUniform(seed=s),
+                                  lambda s: initializers.Orthogonal(seed=s)])
+def test_seed_gives_the_same_values_on_every_call_whatever_the_rng(make):
+    init = make(3)
+    a = init((4, 5), np.float32, np.random.default_rng(0))
+    b = init((4, 5), np.float32, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, make(4)((4, 5), np.float32, np.random.default_rng(0)))
+    again = initializers.get(initializers.serialize(init))
+    assert again.seed == 3
+    np.testing.assert_array_equal(again((4, 5), np.float32, None), a)
+    unseeded = make(None)
+    assert "seed" not in unseeded.get_config()
+    np.testing.assert_array_equal(unseeded((4, 5), np.float32, np.random.default_rng(0)),
+                                  unseeded((4, 5), np.float32, np.random.default_rng(0)))
 
 
 

@@ -5,7 +5,7 @@ import pytest
 import nnc
 from nnc import regularizers
 from nnc.gradcheck import numerical_gradient, relative_error
-from nnc.layers import Conv2D, Dense
+from nnc.layers import BatchNormalization, Conv2D, Dense
 
 
 def away_from_zero(rng, shape):
@@ -37,8 +37,8 @@ def test_names_and_configs():
     again = regularizers.get(regularizers.serialize(regularizers.L1L2(0.5, 0.25)))
     assert (again.l1, again.l2) == (0.5, 0.25)
     assert regularizers.get(None) is None
-    with pytest.raises(ValueError, match="unknown regularizer"):
-        regularizers.get("l3")
+    with pytest.raises(ValueError, match=r"unknown regularizer 'l22'; did you mean 'l2'"):
+        regularizers.get("l22")
     with pytest.raises(ValueError):
         regularizers.L2(-1.0)
 
@@ -103,3 +103,28 @@ def test_l1_drives_weights_towards_zero(rng):
         return np.abs(m.layers[0].params["W"][1:]).sum()
 
     assert fit(regularizers.L1(0.05)) < 0.3 * fit(None)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 2)])
+def test_batchnorm_gamma_and_beta_regularizers(rng, shape):
+    bn = BatchNormalization(gamma_regularizer=regularizers.L1L2(0.05, 0.1), beta_regularizer="l2")
+    bn.build(shape[1:], np.float64, rng)
+    bn.params["gamma"][...] = away_from_zero(rng, (3,))
+    bn.params["beta"][...] = away_from_zero(rng, (3,))
+    x = rng.standard_normal(shape)
+    R = rng.standard_normal(shape)
+    expected = (0.05 * np.abs(bn.params["gamma"]).sum() + 0.1 * np.sum(bn.params["gamma"] ** 2)
+                + 0.01 * np.sum(bn.params["beta"] ** 2))
+    assert bn.regularization_loss() == pytest.approx(expected, rel=1e-12)
+
+    def total():   # inference mode: the running statistics do not move between evaluations
+        return float(np.sum(bn.forward(x) * R)) + bn.regularization_loss()
+
+    bn.forward(x)
+    bn.backward(R)
+    for name in ("gamma", "beta"):
+        assert relative_error(bn.grads[name], numerical_gradient(total, bn.params[name])) < 1e-6
+    again = BatchNormalization.from_config(bn.get_config())
+    assert (again.gamma_regularizer.l1, again.gamma_regularizer.l2) == (0.05, 0.1)
+    assert isinstance(again.beta_regularizer, regularizers.L2) and again.beta_regularizer.l2 == 0.01
+    assert BatchNormalization().regularization_loss() == 0.0

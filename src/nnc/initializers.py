@@ -10,12 +10,22 @@ C_in*kh*kw, C_out*kh*kw.
     lecun_uniform   U(-l, l), l = sqrt(3 / fan_in)                     LeCun et al. 1998
     lecun_normal    N(0, s^2), s = sqrt(1 / fan_in)
     orthogonal      gain * Q, Q from the QR of a Gaussian matrix        Saxe et al. 2014
+    random_uniform  U(minval, maxval), Keras' defaults minval=-0.05, maxval=0.05
+    random_normal   N(mean, stddev^2), Keras' defaults mean=0, stddev=0.05
     constant        every entry = value
 (Keras draws its *_normal from a truncated normal; nnc uses the plain normal the papers state.)
+
+The random initializers take Keras' `seed=None`: None draws from the Generator given (the model's),
+an int gives the initializer its own `np.random.default_rng(seed)` on every call, so a seeded
+initializer gives the same values each time it is called (as in Keras 3), whatever the model's seed.
 """
 import numpy as np
 
+from ._names import unknown_name
+from .backend._checks import check_number
+
 _REGISTRY = {}
+_NAMES = set()    # the snake_case names, for "did you mean"
 
 
 class Initializer:
@@ -24,11 +34,19 @@ class Initializer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):    # a shared base such as _Random, not an initializer
+            return
         for key in (cls.__name__, *cls.aliases):
             _REGISTRY[key.lower()] = cls
+        _NAMES.update(cls.aliases)
+
+    seed = None
 
     def __call__(self, shape, dtype=np.float32, rng=None, fan_in=None, fan_out=None):
-        rng = rng if rng is not None else np.random.default_rng()
+        if self.seed is not None:
+            rng = np.random.default_rng(self.seed)
+        elif rng is None:
+            rng = np.random.default_rng()
         fan_in, fan_out = _fans(shape, fan_in, fan_out)
         return np.ascontiguousarray(self.sample(tuple(shape), rng, fan_in, fan_out), dtype=dtype)
 
@@ -41,6 +59,22 @@ class Initializer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class _Random(Initializer):
+    """An initializer that draws random numbers: Keras' seed argument (see the module docstring)."""
+
+    def __init__(self, seed=None):
+        self.seed = _check_seed(type(self).__name__, seed)
+
+    def get_config(self):
+        return {} if self.seed is None else {"seed": self.seed}
+
+
+def _check_seed(cls, seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"{cls}: seed must be None or an integer >= 0, got {seed!r}")
+    return None if seed is None else int(seed)
 
 
 def _fans(shape, fan_in, fan_out):
@@ -58,7 +92,7 @@ def _fans(shape, fan_in, fan_out):
     return fan_in, fan_out
 
 
-class GlorotUniform(Initializer):
+class GlorotUniform(_Random):
     aliases = ("glorot_uniform", "xavier_uniform")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -66,14 +100,14 @@ class GlorotUniform(Initializer):
         return rng.uniform(-limit, limit, size=shape)
 
 
-class GlorotNormal(Initializer):
+class GlorotNormal(_Random):
     aliases = ("glorot_normal", "xavier_normal")
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
 
 
-class HeUniform(Initializer):
+class HeUniform(_Random):
     aliases = ("he_uniform", "kaiming_uniform")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -81,7 +115,7 @@ class HeUniform(Initializer):
         return rng.uniform(-limit, limit, size=shape)
 
 
-class HeNormal(Initializer):
+class HeNormal(_Random):
     aliases = ("he_normal", "kaiming_normal")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -102,39 +136,45 @@ class Ones(Initializer):
         return np.ones(shape)
 
 
-class Uniform(Initializer):
-    """U(minval, maxval)."""
-    aliases = ("uniform", "random_uniform")
+class RandomUniform(_Random):
+    """U(minval, maxval), Keras' RandomUniform (also reachable as "uniform")."""
+    aliases = ("random_uniform", "uniform")
 
-    def __init__(self, minval=-0.05, maxval=0.05):
-        if not (np.isfinite(minval) and np.isfinite(maxval) and minval < maxval):
-            raise ValueError(f"Uniform: need finite minval < maxval, got {minval!r}, {maxval!r}")
-        self.minval, self.maxval = float(minval), float(maxval)
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        super().__init__(seed)
+        self.minval = check_number("RandomUniform", "minval", minval)
+        self.maxval = check_number("RandomUniform", "maxval", maxval)
+        if not self.minval < self.maxval:
+            raise ValueError(f"RandomUniform: minval must be < maxval, got minval={minval!r}, maxval={maxval!r}")
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.uniform(self.minval, self.maxval, size=shape)
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval}
+        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
 
 
-class Normal(Initializer):
-    """N(mean, stddev^2)."""
-    aliases = ("normal", "random_normal")
+class RandomNormal(_Random):
+    """N(mean, stddev^2), Keras' RandomNormal (also reachable as "normal")."""
+    aliases = ("random_normal", "normal")
 
-    def __init__(self, mean=0.0, stddev=0.05):
-        if not (np.isfinite(mean) and np.isfinite(stddev) and stddev >= 0):
-            raise ValueError(f"Normal: need finite mean and stddev >= 0, got {mean!r}, {stddev!r}")
-        self.mean, self.stddev = float(mean), float(stddev)
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean = check_number("RandomNormal", "mean", mean)
+        self.stddev = check_number("RandomNormal", "stddev", stddev, minimum=0)
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.normal(self.mean, self.stddev, size=shape)
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev}
+        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
 
 
-class LecunUniform(Initializer):
+# The names nnc used before Keras': saved configs that name them still load.
+Uniform, Normal = RandomUniform, RandomNormal
+
+
+class LecunUniform(_Random):
     aliases = ("lecun_uniform",)
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -142,14 +182,14 @@ class LecunUniform(Initializer):
         return rng.uniform(-limit, limit, size=shape)
 
 
-class LecunNormal(Initializer):
+class LecunNormal(_Random):
     aliases = ("lecun_normal",)
 
     def sample(self, shape, rng, fan_in, fan_out):
         return rng.normal(0.0, np.sqrt(1.0 / fan_in), size=shape)
 
 
-class Orthogonal(Initializer):
+class Orthogonal(_Random):
     """gain * a (semi-)orthogonal matrix (Saxe et al. 2014).
 
     The array is seen as a matrix (rows, cols) = (shape[0], prod(shape[1:])): a Dense W (in, out)
@@ -158,10 +198,9 @@ class Orthogonal(Initializer):
     (Mezzadri 2007); rows or columns, whichever are fewer, come out orthonormal."""
     aliases = ("orthogonal",)
 
-    def __init__(self, gain=1.0):
-        if not np.isfinite(gain):
-            raise ValueError(f"Orthogonal: gain must be finite, got {gain!r}")
-        self.gain = float(gain)
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = check_number("Orthogonal", "gain", gain)
 
     def sample(self, shape, rng, fan_in, fan_out):
         if len(shape) < 2:
@@ -175,16 +214,14 @@ class Orthogonal(Initializer):
         return self.gain * q.reshape(shape)
 
     def get_config(self):
-        return {"gain": self.gain}
+        return {"gain": self.gain, **super().get_config()}
 
 
 class Constant(Initializer):
     aliases = ("constant",)
 
     def __init__(self, value=0.0):
-        if not np.isfinite(value):
-            raise ValueError(f"Constant: value must be finite, got {value!r}")
-        self.value = float(value)
+        self.value = check_number("Constant", "value", value)
 
     def sample(self, shape, rng, fan_in, fan_out):
         return np.full(shape, self.value)
@@ -203,15 +240,15 @@ def get(identifier):
         return cls(**identifier.get("config", {}))
     if isinstance(identifier, str):
         return _lookup(identifier)()
-    raise TypeError(f"initializer must be a name, an Initializer or a config dict, got {identifier!r}")
+    raise TypeError(f"initializer must be a name such as 'he_normal', an Initializer or a config dict, "
+                    f"got {identifier!r}")
 
 
 def _lookup(name):
-    try:
-        return _REGISTRY[name.lower()]
-    except KeyError:
-        known = sorted(k for k in _REGISTRY if "_" in k or k.islower())
-        raise ValueError(f"unknown initializer {name!r}; known: {known}") from None
+    key = str(name).strip().lower()
+    if key not in _REGISTRY:
+        raise unknown_name("initializer", name, _NAMES)
+    return _REGISTRY[key]
 
 
 def serialize(init):

@@ -14,6 +14,7 @@ instance, a name "l1"/"l2"/"l1_l2", or a config dict); the penalties appear in t
 """
 import numpy as np
 
+from ._names import unknown_name
 from .backend._checks import check_number
 
 _REGISTRY = {}
@@ -107,14 +108,15 @@ def get(identifier):
         if identifier.lower() == "l1_l2":
             return l1_l2()
         return _lookup(identifier)()
-    raise TypeError(f"regularizer must be None, a name, a Regularizer or a config dict, got {identifier!r}")
+    raise TypeError(f"regularizer must be None, a name ('l1', 'l2', 'l1_l2'), a Regularizer such as L2(1e-4) "
+                    f"or a config dict, got {identifier!r}")
 
 
 def _lookup(name):
-    try:
-        return _REGISTRY[name.lower()]
-    except KeyError:
-        raise ValueError(f"unknown regularizer {name!r}; known: {sorted(_REGISTRY)}") from None
+    key = str(name).strip().lower()
+    if key not in _REGISTRY:
+        raise unknown_name("regularizer", name, ["l1", "l2", "l1_l2"])
+    return _REGISTRY[key]
 
 
 def serialize(reg):

@@ -14,6 +14,8 @@ import functools
 import numpy as np
 
 from .. import backend
+from .._names import unknown_name
+from ..backend._checks import check_number
 from .base import Layer
 
 __all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish", "SiLU",
@@ -55,7 +57,15 @@ SiLU = Swish
 Softplus = _simple("Softplus", "softplus", "log(1 + exp(x)), stable.")
 Softsign = _simple("Softsign", "softsign", "x / (1 + |x|).")
 Identity = _simple("Identity", "identity", "The identity (Keras's 'linear' activation): out = x.")
-Linear = Identity
+
+
+def Linear(*args, **kwargs):
+    """Not a layer in nnc: PyTorch's nn.Linear(in_features, out_features) is Dense(out_features) here (the
+    input size is inferred), and the identity activation is Identity() / Activation("linear")."""
+    units = args[1] if len(args) >= 2 else kwargs.get("out_features", "units")
+    raise TypeError(f"nnc has no Linear(in_features, out_features) layer: use Dense({units}) (its input size "
+                    f"is inferred from the data or the model's input_shape); for the identity activation "
+                    f"use Identity() or activation='linear'")
 
 
 class Step(_ActivationLayer):
@@ -69,7 +79,7 @@ class LeakyReLU(_ActivationLayer):
 
     def __init__(self, alpha=0.01, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check_number("LeakyReLU", "alpha", alpha, minimum=0)
 
     def _kernel_args(self):
         return (self.alpha,)
@@ -84,7 +94,7 @@ class ELU(_ActivationLayer):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check_number("ELU", "alpha", alpha, minimum=0, strict=True)
 
     def _kernel_args(self):
         return (self.alpha,)
@@ -101,7 +111,7 @@ class GELU(_ActivationLayer):
     _KERNELS = {"none": "gelu", "tanh": "gelu_tanh"}
 
     def __init__(self, approximate="none", **kwargs):
-        if approximate not in self._KERNELS:
+        if not isinstance(approximate, str) or approximate not in self._KERNELS:
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         super().__init__(**kwargs)
         self.approximate = approximate
@@ -117,6 +127,9 @@ class Softmax(_ActivationLayer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: axis must be an integer (-1, the last axis, for (N, classes) scores), "
+                            f"got {axis!r}")
         self.axis = int(axis)
 
     def _kernel_args(self):
@@ -136,11 +149,16 @@ class PReLU(Layer):
 
     def __init__(self, alpha_initializer=0.25, shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha_initializer = float(alpha_initializer)
+        self.alpha_initializer = check_number("PReLU", "alpha_initializer", alpha_initializer)
         if shared_axes is None:
             shared_axes = ()
-        elif isinstance(shared_axes, int):
+        elif isinstance(shared_axes, (int, np.integer)) and not isinstance(shared_axes, bool):
             shared_axes = (shared_axes,)
+        if (not isinstance(shared_axes, (tuple, list))
+                or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1 for a in shared_axes)):
+            raise ValueError(f"PReLU: shared_axes must be None, an axis or a tuple of axes >= 1 (1 = the first "
+                             f"axis after the batch; (2, 3) shares one slope per channel of NCHW images), "
+                             f"got {shared_axes!r}")
         self.shared_axes = tuple(int(a) for a in shared_axes)
         self._cache = None
 
@@ -148,7 +166,7 @@ class PReLU(Layer):
         shape = list(self.input_shape)
         for a in self.shared_axes:
             if not 1 <= a <= len(shape):
-                raise ValueError(f"{self.name}: shared_axes entry {a} is not an axis of the input "
+                raise ValueError(f"{self.label}: shared_axes entry {a} is not an axis of the input "
                                  f"(1..{len(shape)} for per-sample shape {self.input_shape})")
             shape[a - 1] = 1
         self.params["alpha"] = np.full(shape, self.alpha_initializer, dtype=self.dtype)
@@ -180,8 +198,7 @@ _BY_NAME = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, 
 def _lookup(name):
     key = name.strip().lower()
     if key not in _BY_NAME:
-        known = ", ".join(sorted(list(_BY_NAME) + ["linear"]))
-        raise ValueError(f"unknown activation {name!r}; known: {known}")
+        raise unknown_name("activation", name, list(_BY_NAME) + ["linear"])
     return _BY_NAME[key]
 
 
@@ -191,10 +208,10 @@ class Activation(_ActivationLayer):
     def __init__(self, activation, **kwargs):
         if not isinstance(activation, str):
             raise TypeError(f"Activation: activation must be a name such as 'relu', got {activation!r}")
-        kwargs.setdefault("name", activation.lower())
+        make = Identity if activation.strip().lower() == "linear" else _lookup(activation)
+        kwargs.setdefault("name", activation.strip().lower())
         super().__init__(**kwargs)
-        self.activation = activation.lower()
-        make = Identity if self.activation == "linear" else _lookup(self.activation)
+        self.activation = activation.strip().lower()
         self.kernel = getattr(make(), "kernel", None)
         if self.kernel is None:
             raise ValueError(f"Activation: {activation!r} has a parameter; use the PReLU layer")
@@ -214,4 +231,4 @@ def get(identifier):
         if identifier.strip().lower() == "linear":
             return None
         return _lookup(identifier)()
-    raise TypeError(f"activation must be a name, a Layer or None, got {type(identifier).__name__}")
+    raise TypeError(f"activation must be a name such as 'relu', an activation layer or None, got {identifier!r}")

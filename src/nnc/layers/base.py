@@ -41,7 +41,7 @@ def _shape_str(shape):
 
 
 def _nbytes_str(n):
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
     return f"{n} bytes"
@@ -71,9 +71,7 @@ class Layer:
         self.name = name or cls.lower()
         self.input_shape = _check_input_shape(cls, input_shape) if input_shape is not None else None
         self.output_shape = None
-        if not isinstance(trainable, (bool, np.bool_)):
-            raise TypeError(f"{cls}: trainable must be True or False, got {trainable!r}")
-        self.trainable = bool(trainable)
+        self.trainable = _check_bool(cls, "trainable", trainable)
         self.params = {}
         self.grads = {}
         # Arrays a layer updates itself and a checkpoint must keep, but no optimizer touches
@@ -283,6 +281,21 @@ def _check_input_shape(who, shape):
         raise ValueError(f"{who}: input_shape must be the shape of one sample, a tuple of positive ints "
                          f"without the batch axis such as (784,) or (1, 28, 28), got {shape!r}")
     return tuple(int(d) for d in shape)
+
+
+def _named_arg(cls, arg, get, value):
+    """`get(value)` (an initializer/regularizer/activation lookup), its ValueError/TypeError prefixed
+    with the class and the argument: "Dense: kernel_initializer: unknown initializer 'he_nromal'; ..."."""
+    try:
+        return get(value)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{cls}: {arg}: {e}") from None
+
+
+def _check_bool(cls, arg, v):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{cls}: {arg} must be True or False, got {v!r}")
+    return bool(v)
 
 
 def _renamed(e, label):

@@ -1,15 +1,15 @@
 """Conv2D: the 2-D convolution layer, NCHW, y = activation(conv(x, W) + b)."""
-import numpy as np
-
+from ..backend._checks import check_pair, check_positive_int
 from .kernel import KernelLayer
 
 
-def _pair(name, v):
-    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(e, (int, np.integer)) for e in v):
-        return int(v[0]), int(v[1])
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        return int(v), int(v)
-    raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {v!r}")
+def _padding(cls, padding):
+    """'valid' / 'same' (any case) or an int / (ph, pw) >= 0, checked at construction."""
+    if isinstance(padding, str):
+        if padding.lower() not in ("valid", "same"):
+            raise ValueError(f"{cls}: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
+        return padding.lower()
+    return check_pair(cls, "padding", padding, 0)
 
 
 def resolve_padding(layer, padding, size, k, s, d=(1, 1)):
@@ -33,7 +33,7 @@ def resolve_padding(layer, padding, size, k, s, d=(1, 1)):
                                  f"(kernel {kk}, stride {ss}, size {n}); give the padding as an int")
             pads.append(p)
         return tuple(pads)
-    return _pair(f"{layer}: padding", padding)
+    return check_pair(layer, "padding", padding, 0)
 
 
 def _conv_out(n, k, s, p, d=1):
@@ -55,31 +55,22 @@ class Conv2D(KernelLayer):
                  input_shape=None, **kwargs):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, activity_regularizer, input_shape=input_shape, **kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = _pair("Conv2D: kernel_size", kernel_size)
-        self.strides = _pair("Conv2D: strides", strides)
-        self.dilation_rate = _pair("Conv2D: dilation_rate", dilation_rate)
-        if min(self.kernel_size + self.strides + self.dilation_rate) < 1:
-            raise ValueError(f"Conv2D: kernel_size, strides and dilation_rate must be >= 1, got "
-                             f"{self.kernel_size}, {self.strides}, {self.dilation_rate}")
-        self.padding = padding if isinstance(padding, str) else _pair("Conv2D: padding", padding)
-        if isinstance(padding, str) and padding.lower() not in ("valid", "same"):
-            raise ValueError(f"Conv2D: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
-        if not isinstance(padding, str) and min(self.padding) < 0:
-            raise ValueError(f"Conv2D: padding must be >= 0, got {padding!r}")
+        self.filters = check_positive_int("Conv2D", "filters", filters)
+        self.kernel_size = check_pair("Conv2D", "kernel_size", kernel_size, 1)
+        self.strides = check_pair("Conv2D", "strides", strides, 1)
+        self.dilation_rate = check_pair("Conv2D", "dilation_rate", dilation_rate, 1)
+        self.padding = _padding("Conv2D", padding)
         self._pad = None       # (ph, pw) resolved at build time from the input size
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(f"Conv2D expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
+            raise ValueError(f"{self.label} expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
         C, H, W = input_shape
-        p = resolve_padding("Conv2D", self.padding, (H, W), self.kernel_size, self.strides, self.dilation_rate)
+        p = resolve_padding(self.label, self.padding, (H, W), self.kernel_size, self.strides, self.dilation_rate)
         out = tuple(_conv_out(n, k, s, pp, d) for n, k, s, pp, d in
                     zip((H, W), self.kernel_size, self.strides, p, self.dilation_rate))
         if min(out) < 1:
-            raise ValueError(f"Conv2D: kernel {self.kernel_size} (dilation {self.dilation_rate}) does not fit "
+            raise ValueError(f"{self.label}: kernel {self.kernel_size} (dilation {self.dilation_rate}) does not fit "
                              f"the input {tuple(input_shape)} padded by {p}")
         self._pad = p
         return (self.filters,) + out

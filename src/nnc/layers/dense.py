@@ -1,6 +1,7 @@
 """Dense: the fully connected layer y = activation(x @ W + b)."""
 import numpy as np
 
+from ..backend._checks import check_positive_int
 from .kernel import KernelLayer
 
 
@@ -16,17 +17,17 @@ class Dense(KernelLayer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, input_shape=None, input_dim=None, **kwargs):
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+            raise ValueError(f"Dense: units must be a positive integer (the number of outputs), got {units!r}")
+        self.units = int(units)
         if input_dim is not None:
-            input_shape = (input_dim,)
+            input_shape = (check_positive_int("Dense", "input_dim", input_dim),)
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, activity_regularizer, input_shape=input_shape, **kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self.units = int(units)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 1:
-            raise ValueError(f"Dense expects inputs of shape (N, features), got per-sample shape {tuple(input_shape)}; "
+            raise ValueError(f"{self.label} expects inputs of shape (N, features), got per-sample shape {tuple(input_shape)}; "
                              "put a Flatten() layer before it")
         return (self.units,)
 

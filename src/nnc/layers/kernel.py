@@ -11,7 +11,7 @@ Subclasses supply the shapes (`_weight_shapes`) and the two kernel calls (`_kern
 import numpy as np
 
 from .. import backend, initializers
-from .base import Layer
+from .base import Layer, _check_bool, _named_arg
 from .base import get as get_layer_class
 
 
@@ -36,13 +36,14 @@ class KernelLayer(Layer):
         super().__init__(**kwargs)
         from . import activations  # late: activation layers import base too
         from .. import regularizers  # late: regularizers live on floor 3 beside the models
-        self.activation = activations.get(_activation_from_config(activation))
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        cls = type(self).__name__
+        self.activation = _named_arg(cls, "activation", activations.get, _activation_from_config(activation))
+        self.use_bias = _check_bool(cls, "use_bias", use_bias)
+        self.kernel_initializer = _named_arg(cls, "kernel_initializer", initializers.get, kernel_initializer)
+        self.bias_initializer = _named_arg(cls, "bias_initializer", initializers.get, bias_initializer)
+        self.kernel_regularizer = _named_arg(cls, "kernel_regularizer", regularizers.get, kernel_regularizer)
+        self.bias_regularizer = _named_arg(cls, "bias_regularizer", regularizers.get, bias_regularizer)
+        self.activity_regularizer = _named_arg(cls, "activity_regularizer", regularizers.get, activity_regularizer)
         self._cache = None            # the kernel's cache record of the last forward
         self._activity_out = None     # last output, kept only when an activity regularizer needs it
         self._activity_penalty = 0.0

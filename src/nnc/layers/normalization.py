@@ -1,9 +1,9 @@
 """BatchNormalization: normalize each feature (dense) or channel (conv) over the batch."""
 import numpy as np
 
-from .. import backend, initializers
+from .. import backend, initializers, regularizers
 from ..backend._checks import check_number
-from .base import Layer
+from .base import Layer, _check_bool, _named_arg
 
 
 class BatchNormalization(Layer):
@@ -19,27 +19,40 @@ class BatchNormalization(Layer):
     saved with the model, never touched by an optimizer.
 
     trainable=False freezes the layer the Keras way: gamma and beta stay fixed AND the layer runs
-    in inference mode (running statistics, not updated), while gradients still flow through it."""
+    in inference mode (running statistics, not updated), while gradients still flow through it.
+
+    beta_regularizer / gamma_regularizer (Keras): their penalties join regularization_loss() and
+    their gradients are added to dbeta / dgamma in backward.
+
+    A training batch whose mean or variance is NaN/inf raises ValueError and leaves the running
+    averages as they were (an error, not a warning: the output would be NaN anyway, and the running
+    statistics stay the ones of the last good batch, so the layer still works for inference)."""
 
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
-                 moving_variance_initializer="ones", **kwargs):
+                 moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        cls = "BatchNormalization"
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis not in (1, -1):
+            raise ValueError(f"{cls}: axis must be 1 (the feature/channel axis of (N, F) and (N, C, H, W)) "
+                             f"or -1 (for (N, F)), got {axis!r}")
         self.axis = int(axis)
-        self.momentum = check_number("BatchNormalization", "momentum", momentum, minimum=0, maximum=1)
-        self.epsilon = check_number("BatchNormalization", "epsilon", epsilon, minimum=0, strict=True)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.momentum = check_number(cls, "momentum", momentum, minimum=0, maximum=1)
+        self.epsilon = check_number(cls, "epsilon", epsilon, minimum=0, strict=True)
+        self.center, self.scale = _check_bool(cls, "center", center), _check_bool(cls, "scale", scale)
+        for arg, value in (("beta_initializer", beta_initializer), ("gamma_initializer", gamma_initializer),
+                           ("moving_mean_initializer", moving_mean_initializer),
+                           ("moving_variance_initializer", moving_variance_initializer)):
+            setattr(self, arg, _named_arg(cls, arg, initializers.get, value))
+        self.beta_regularizer = _named_arg(cls, "beta_regularizer", regularizers.get, beta_regularizer)
+        self.gamma_regularizer = _named_arg(cls, "gamma_regularizer", regularizers.get, gamma_regularizer)
         self._cache = None
 
     def compute_output_shape(self, input_shape):
         # nnc data is (N, F) or NCHW: the feature/channel axis is 1 either way (-1 too for (N, F)).
         ok = self.axis == 1 or (self.axis == -1 and len(input_shape) == 1)
         if len(input_shape) not in (1, 3) or not ok:
-            raise ValueError(f"BatchNormalization: inputs must be (N, F) or (N, C, H, W) with axis=1 "
+            raise ValueError(f"{self.label}: inputs must be (N, F) or (N, C, H, W) with axis=1 "
                              f"(or -1 for (N, F)); got per-sample shape {tuple(input_shape)}, axis={self.axis}")
         return tuple(input_shape)
 
@@ -89,10 +102,20 @@ class BatchNormalization(Layer):
     def backward(self, dout):
         dx, dgamma, dbeta = self._kernel(backend.get().batchnorm_backward, dout, self._check_cache(self._cache))
         if self.scale:
-            self.grads["gamma"] = dgamma
+            self.grads["gamma"] = dgamma if self.gamma_regularizer is None else \
+                dgamma + self.gamma_regularizer.gradient(self.params["gamma"])
         if self.center:
-            self.grads["beta"] = dbeta
+            self.grads["beta"] = dbeta if self.beta_regularizer is None else \
+                dbeta + self.beta_regularizer.gradient(self.params["beta"])
         return dx
+
+    def regularization_loss(self):
+        """The gamma and beta penalties on the current weights (0 without regularizers)."""
+        total = 0.0
+        for reg, p in ((self.gamma_regularizer, "gamma"), (self.beta_regularizer, "beta")):
+            if reg is not None and p in self.params:
+                total += reg.penalty(self.params[p])
+        return float(total)
 
     def get_config(self):
         ser = initializers.serialize
@@ -100,4 +123,6 @@ class BatchNormalization(Layer):
                 "center": self.center, "scale": self.scale, "beta_initializer": ser(self.beta_initializer),
                 "gamma_initializer": ser(self.gamma_initializer),
                 "moving_mean_initializer": ser(self.moving_mean_initializer),
-                "moving_variance_initializer": ser(self.moving_variance_initializer)}
+                "moving_variance_initializer": ser(self.moving_variance_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}

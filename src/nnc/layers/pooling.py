@@ -2,8 +2,9 @@
 import numpy as np
 
 from .. import backend
+from ..backend._checks import check_pair
 from .base import Layer
-from .conv import _conv_out, _pair, resolve_padding
+from .conv import _conv_out, _padding, resolve_padding
 
 
 class _Pool2D(Layer):
@@ -14,23 +15,14 @@ class _Pool2D(Layer):
     def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, **kwargs):
         super().__init__(input_shape=input_shape, **kwargs)
         cls = type(self).__name__
-        self.pool_size = _pair(f"{cls}: pool_size", pool_size)
-        self.strides = self.pool_size if strides is None else _pair(f"{cls}: strides", strides)
-        if min(self.pool_size + self.strides) < 1:
-            raise ValueError(f"{cls}: pool_size and strides must be >= 1, got {self.pool_size}, {self.strides}")
-        if isinstance(padding, str):
-            if padding.lower() not in ("valid", "same"):
-                raise ValueError(f"{cls}: padding must be 'valid', 'same', an int or an (h, w) pair, got {padding!r}")
-            self.padding = padding.lower()
-        else:
-            self.padding = _pair(f"{cls}: padding", padding)
-            if min(self.padding) < 0:
-                raise ValueError(f"{cls}: padding must be >= 0, got {padding!r}")
+        self.pool_size = check_pair(cls, "pool_size", pool_size, 1)
+        self.strides = self.pool_size if strides is None else check_pair(cls, "strides", strides, 1)
+        self.padding = _padding(cls, padding)
         self._pad = None
         self._cache = None
 
     def compute_output_shape(self, input_shape):
-        cls = type(self).__name__
+        cls = self.label
         if len(input_shape) != 3:
             raise ValueError(f"{cls} expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
         C, H, W = input_shape
@@ -78,7 +70,7 @@ class GlobalAveragePooling2D(Layer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(f"GlobalAveragePooling2D expects inputs (N, C, H, W), got per-sample shape "
+            raise ValueError(f"{self.label} expects inputs (N, C, H, W), got per-sample shape "
                              f"{tuple(input_shape)}")
         return (input_shape[0],)
 
