@@ -89,6 +89,10 @@ static inline NNC_T NNC_FN(swish_grad_)(NNC_T x)
 /* v > 0 ? pos : neg, both arms computed (see the comment at the top). */
 static inline NNC_T NNC_FN(pick_)(NNC_T v, NNC_T pos, NNC_T neg) { return nnc_select(v > 0, pos, neg); }
 
+/* r, or v itself where v is NaN: a gradient that only compares v (relu's, leaky's) is NaN for a NaN
+ * input too (NaN in, NaN out: nnc/backend/_checks.py). Bits elsewhere are those of r. */
+static inline NNC_T NNC_FN(nan_through_)(NNC_T v, NNC_T r) { return nnc_select(v != v, v, r); }
+
 /* The element loops run on chunks of NNC_ACT_CHUNK elements: OpenMP splits the chunks over the
  * threads, and each chunk goes to a kernel compiled for the CPU found at load time
  * (NNC_TARGET_CLONES in nnc_math.h); the dispatch costs one indirect call per chunk. */
@@ -109,10 +113,10 @@ static void NNC_FN(act_forward_chunk_)(int kind, const NNC_T *x, ptrdiff_t n, NN
     const NNC_T selu_a = (NNC_T)NNC_SELU_ALPHA, selu_s = (NNC_T)NNC_SELU_SCALE;
     switch (kind) {
     case NNC_ACT_IDENTITY:   NNC_ACT_LOOP(v) break;
-    case NNC_ACT_STEP:       NNC_ACT_LOOP(v >= 0 ? 1 : 0) break;  /* Heaviside with step(0) = 1 */
+    case NNC_ACT_STEP:       NNC_ACT_LOOP(v >= 0 ? 1 : (v < 0 ? 0 : v)) break;  /* step(0) = 1, NaN stays */
     case NNC_ACT_SIGMOID:    NNC_ACT_LOOP(NNC_FN(sigmoid_)(v)) break;
     case NNC_ACT_TANH:       NNC_ACT_LOOP(nnc_tanh(v)) break;
-    case NNC_ACT_RELU:       NNC_ACT_LOOP(v > 0 ? v : 0) break;
+    case NNC_ACT_RELU:       NNC_ACT_LOOP(v <= 0 ? 0 : v) break;          /* NaN passes */
     case NNC_ACT_LEAKY_RELU: NNC_ACT_LOOP(NNC_FN(pick_)(v, v, a * v)) break;
     case NNC_ACT_ELU:        NNC_ACT_LOOP(NNC_FN(elu_)(v, a)) break;
     case NNC_ACT_SELU:       NNC_ACT_LOOP(selu_s * NNC_FN(elu_)(v, selu_a)) break;
@@ -154,8 +158,8 @@ static void NNC_FN(act_backward_chunk_)(int kind, const NNC_T *x, const NNC_T *o
     case NNC_ACT_IDENTITY:   NNC_ACT_LOOP(g) break;
     case NNC_ACT_SIGMOID:    NNC_ACT_LOOP(g * y * (1 - y)) break;
     case NNC_ACT_TANH:       NNC_ACT_LOOP(g * (1 - y * y)) break;
-    case NNC_ACT_RELU:       NNC_ACT_LOOP(v > 0 ? g : 0) break;           /* subgradient 0 at 0 */
-    case NNC_ACT_LEAKY_RELU: NNC_ACT_LOOP(NNC_FN(pick_)(v, g, a * g)) break;
+    case NNC_ACT_RELU:       NNC_ACT_LOOP(v > 0 ? g : (v <= 0 ? 0 : v)) break;   /* subgradient 0 at 0 */
+    case NNC_ACT_LEAKY_RELU: NNC_ACT_LOOP(NNC_FN(nan_through_)(v, NNC_FN(pick_)(v, g, a * g))) break;
     case NNC_ACT_ELU:        NNC_ACT_LOOP(NNC_FN(pick_)(v, g, g * (y + a))) break;  /* alpha e^x = y + alpha */
     case NNC_ACT_SELU:       NNC_ACT_LOOP(NNC_FN(pick_)(v, selu_s * g, g * (y + selu_s * selu_a))) break;
     case NNC_ACT_GELU:       NNC_ACT_LOOP(g * NNC_FN(gelu_grad_)(v)) break;
@@ -203,7 +207,7 @@ static void NNC_FN(prelu_backward_row_)(const NNC_T *restrict x, const NNC_T *re
 {
     for (ptrdiff_t m = m0; m < m1; m++) {
         NNC_T v = x[m], g = dout[m];
-        dx[m] = nnc_select(v > 0, g, alpha[m] * g);
+        dx[m] = nnc_select(v != v, v, nnc_select(v > 0, g, alpha[m] * g));   /* NaN in, NaN out */
         dalpha[m] += nnc_select(v > 0, (NNC_T)0, g * v);
     }
 }

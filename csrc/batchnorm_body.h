@@ -81,11 +81,17 @@ static void NNC_FN(bn_plane_norm_)(const NNC_T *restrict x, int S, NNC_T m, NNC_
     }
 }
 
-/* dx = k * (scale * dout - db - xhat * dg). */
+/* dx = k * (scale * dout - db - xhat * dg) in training; k * dout in inference, which does not read
+ * xhat (a NaN or inf there must not reach dx through xhat * 0: NaN in, NaN out only where read). */
 NNC_TARGET_CLONES
 static void NNC_FN(bn_plane_dx_)(const NNC_T *restrict dout, const NNC_T *restrict xhat, int S, NNC_T k,
-                                 NNC_T scale, NNC_T db, NNC_T dg, NNC_T *restrict dx)
+                                 NNC_T scale, NNC_T db, NNC_T dg, int training, NNC_T *restrict dx)
 {
+    if (!training) {
+        for (int s = 0; s < S; s++)
+            dx[s] = k * dout[s];
+        return;
+    }
     for (int s = 0; s < S; s++)
         dx[s] = k * (scale * dout[s] - db - xhat[s] * dg);
 }
@@ -154,11 +160,17 @@ static void NNC_FN(bn_cols_dot_)(const NNC_T *g, const NNC_T *h, int N, int C, i
 NNC_TARGET_CLONES
 static void NNC_FN(bn_cols_dx_)(const NNC_T *restrict dout, const NNC_T *restrict xhat, int N, int C, int c0,
                                 int w, const NNC_T *restrict k, NNC_T scale, const NNC_T *restrict db,
-                                const NNC_T *restrict dg, NNC_T *restrict dx)
+                                const NNC_T *restrict dg, int training, NNC_T *restrict dx)
 {
     for (int n = 0; n < N; n++) {
         const NNC_T *gr = dout + (size_t)n * C + c0, *hr = xhat + (size_t)n * C + c0;
         NNC_T *dr = dx + (size_t)n * C + c0;
+        if (!training) {    /* as bn_plane_dx_: inference does not read xhat */
+            #pragma omp simd
+            for (int j = 0; j < w; j++)
+                dr[j] = k[j] * gr[j];
+            continue;
+        }
         #pragma omp simd
         for (int j = 0; j < w; j++)
             dr[j] = k[j] * (scale * gr[j] - db[j] - hr[j] * dg[j]);
@@ -255,11 +267,11 @@ void NNC_FN(nnc_batchnorm_backward)(const NNC_T *dout, const NNC_T *xhat, int N,
         }
         NNC_T scale = training ? M : 1;
         if (S == 1) {
-            NNC_FN(bn_cols_dx_)(dout, xhat, N, C, c0, w, k, scale, db, dg, dx);
+            NNC_FN(bn_cols_dx_)(dout, xhat, N, C, c0, w, k, scale, db, dg, training, dx);
         } else {
             for (int n = 0; n < N; n++) {
                 size_t i = NNC_BN_AT(n, c0, 0);
-                NNC_FN(bn_plane_dx_)(dout + i, xhat + i, S, k[0], scale, db[0], dg[0], dx + i);
+                NNC_FN(bn_plane_dx_)(dout + i, xhat + i, S, k[0], scale, db[0], dg[0], training, dx + i);
             }
         }
     }

@@ -4,8 +4,8 @@
  * A backward writes d(loss sum)/d(output) times `scale` (the caller's 1/N or 1/(N*M)).
  *
  * Assumed checked by the Cython caller (nnc/backend/_checks.py): C-contiguous arrays of one dtype,
- * N > 0, M > 0, K > 0, labels in [0, K), targets finite, eps in (0, 0.5),
- * delta > 0. */
+ * N > 0, M > 0, K > 0, labels in [0, K) in the forward (the backward checks them as it reads them),
+ * targets finite, eps in (0, 0.5), delta > 0. */
 #ifndef NNC_LOSSES_H
 #define NNC_LOSSES_H
 
@@ -47,7 +47,12 @@ void nnc_elem_loss_backward_f64(int kind, const double *y, const double *t, ptrd
  *   CCE         -log clip(s[y], eps, 1 - eps)                       param = eps
  *   HINGE_WW    sum_{j != y} max(0, s_j - s_y + delta)  (Weston-Watkins)   param = delta
  *   HINGE_OVA   sum_j max(0, 1 - t_j s_j),  t_j = +1 if j == y else -1 (one-vs-all)
- * Hinge subgradients take 0 at the kink (a margin exactly 0 contributes nothing). */
+ * Hinge subgradients take 0 at the kink (a margin exactly 0 contributes nothing).
+ * NaN in, NaN out (nnc/backend/_checks.py): a NaN anywhere in a row makes its loss NaN, and its
+ * gradient NaN wherever the formula reads it (a NaN margin is neither active nor inactive).
+ * The forward assumes labels checked in [0, K) (the caller checked its input). The backward reads
+ * them from a cache, so it checks each as it reads it: rows with a label outside [0, K) are skipped
+ * (left unwritten) and counted, and the count is returned (0: all good) for the caller to raise. */
 typedef enum {
     NNC_LABEL_CCE = 0,
     NNC_LABEL_HINGE_WW,
@@ -58,10 +63,10 @@ double nnc_label_loss_forward_f32(int kind, const float *s, const int64_t *label
                                   double *rowloss, int nthreads);
 double nnc_label_loss_forward_f64(int kind, const double *s, const int64_t *labels, int N, int K, double param,
                                   double *rowloss, int nthreads);
-void nnc_label_loss_backward_f32(int kind, const float *s, const int64_t *labels, int N, int K, double param,
-                                 double scale, float *ds, int nthreads);
-void nnc_label_loss_backward_f64(int kind, const double *s, const int64_t *labels, int N, int K, double param,
-                                 double scale, double *ds, int nthreads);
+ptrdiff_t nnc_label_loss_backward_f32(int kind, const float *s, const int64_t *labels, int N, int K, double param,
+                                      double scale, float *ds, int nthreads);
+ptrdiff_t nnc_label_loss_backward_f64(int kind, const double *s, const int64_t *labels, int N, int K, double param,
+                                      double scale, double *ds, int nthreads);
 
 /* Fused softmax cross-entropy on logits z (N, K). Exactly one of t (N, K target rows) and labels
  * (N,) is non-NULL. prob (N, K) receives softmax(z) for the backward pass.
@@ -71,10 +76,11 @@ double nnc_softmax_ce_forward_f32(const float *z, const float *t, const int64_t 
                                   float *prob, double *rowloss, int nthreads);
 double nnc_softmax_ce_forward_f64(const double *z, const double *t, const int64_t *labels, int N, int K,
                                   double *prob, double *rowloss, int nthreads);
-/* dz = scale * (prob * sum_k t_k - t)   (= scale * (prob - onehot) for labels or rows summing to 1). */
-void nnc_softmax_ce_backward_f32(const float *prob, const float *t, const int64_t *labels, int N, int K,
-                                 double scale, float *dz, int nthreads);
-void nnc_softmax_ce_backward_f64(const double *prob, const double *t, const int64_t *labels, int N, int K,
-                                 double scale, double *dz, int nthreads);
+/* dz = scale * (prob * sum_k t_k - t)   (= scale * (prob - onehot) for labels or rows summing to 1).
+ * With labels: each is checked as it is read, like nnc_label_loss_backward; returns the count outside [0, K). */
+ptrdiff_t nnc_softmax_ce_backward_f32(const float *prob, const float *t, const int64_t *labels, int N, int K,
+                                      double scale, float *dz, int nthreads);
+ptrdiff_t nnc_softmax_ce_backward_f64(const double *prob, const double *t, const int64_t *labels, int N, int K,
+                                      double scale, double *dz, int nthreads);
 
 #endif

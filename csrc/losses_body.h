@@ -71,7 +71,7 @@ void NNC_FN(nnc_elem_loss_backward)(int kind, const NNC_T *y, const NNC_T *t, pt
     const NNC_T lo = (NNC_T)param, hi = (NNC_T)(1 - param);
     switch (kind) {
     case NNC_LOSS_MSE:   NNC_ELEM_LOOP(2 * (v - u)) break;
-    case NNC_LOSS_MAE:   NNC_ELEM_LOOP(v > u ? 1 : (v < u ? -1 : 0)) break;  /* subgradient 0 at 0 */
+    case NNC_LOSS_MAE:   NNC_ELEM_LOOP(v > u ? 1 : (v < u ? -1 : (v == u ? 0 : v - u))) break;  /* 0 at 0; NaN stays */
     case NNC_LOSS_HUBER: NNC_ELEM_LOOP(v - u > delta ? delta : (v - u < -delta ? -delta : v - u)) break;
     case NNC_LOSS_BCE:   NNC_ELEM_LOOP(v < lo || v > hi ? 0 : (v - u) / (v * (1 - v))) break;
     case NNC_LOSS_BCE_LOGITS: {  /* sigmoid(v) - u, the sigmoid written without overflow */
@@ -93,18 +93,22 @@ double NNC_FN(nnc_label_loss_forward)(int kind, const NNC_T *s, const int64_t *l
         const NNC_T *sr = s + (size_t)r * K;
         int y = (int)labels[r];
         double acc = 0;
+        /* !(margin <= 0) rather than margin > 0: a NaN margin is added, so the loss says NaN. */
         if (kind == NNC_LABEL_CCE) {
-            acc = -log((double)NNC_FN(clip_)(sr[y], lo, hi));
+            int nan = 0;    /* the loss reads s[y] only, but a NaN elsewhere in the row must show too */
+            for (int j = 0; j < K; j++)
+                nan |= sr[j] != sr[j];
+            acc = nan ? NAN : -log((double)NNC_FN(clip_)(sr[y], lo, hi));
         } else if (kind == NNC_LABEL_HINGE_WW) {
             for (int j = 0; j < K; j++) {
                 double margin = (double)sr[j] - sr[y] + param;
-                if (j != y && margin > 0)
+                if (j != y && !(margin <= 0))
                     acc += margin;
             }
         } else {  /* NNC_LABEL_HINGE_OVA */
             for (int j = 0; j < K; j++) {
                 double margin = 1 - (j == y ? 1.0 : -1.0) * sr[j];
-                if (margin > 0)
+                if (!(margin <= 0))
                     acc += margin;
             }
         }
@@ -113,40 +117,52 @@ double NNC_FN(nnc_label_loss_forward)(int kind, const NNC_T *s, const int64_t *l
     return NNC_FN(ordered_sum_)(rowloss, N);
 }
 
-void NNC_FN(nnc_label_loss_backward)(int kind, const NNC_T *s, const int64_t *labels, int N, int K, double param,
-                                     double scale, NNC_T *ds, int nthreads)
+ptrdiff_t NNC_FN(nnc_label_loss_backward)(int kind, const NNC_T *s, const int64_t *labels, int N, int K,
+                                          double param, double scale, NNC_T *ds, int nthreads)
 {
     const NNC_T sc = (NNC_T)scale, lo = (NNC_T)param, hi = (NNC_T)(1 - param);
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * K > NNC_OMP_MIN)
+    ptrdiff_t bad = 0;
+    #pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+:bad) \
+        if((ptrdiff_t)N * K > NNC_OMP_MIN)
     for (int r = 0; r < N; r++) {
         const NNC_T *sr = s + (size_t)r * K;
         NNC_T *dr = ds + (size_t)r * K;
+        if ((uint64_t)labels[r] >= (uint64_t)K) {   /* a negative id becomes a large one */
+            bad++;
+            continue;
+        }
         int y = (int)labels[r];
-        for (int j = 0; j < K; j++)
-            dr[j] = 0;
         if (kind == NNC_LABEL_CCE) {
-            if (sr[y] >= lo && sr[y] <= hi)
+            /* the gradient of the one-hot form -t_j / p_j: 0 off the true class, NaN where p_j is */
+            for (int j = 0; j < K; j++)
+                dr[j] = sr[j] == sr[j] ? 0 : sr[j];
+            if (!(sr[y] < lo || sr[y] > hi))
                 dr[y] = -sc / sr[y];
         } else if (kind == NNC_LABEL_HINGE_WW) {
             /* Same margins, same double arithmetic as the forward, so forward and backward agree
-             * on which margins are active. Each active j pushes s_j up and s_y down. */
-            int active = 0;
+             * on which margins are active. Each active j pushes s_j up and s_y down; a NaN margin
+             * makes its own entry and the true class's NaN. */
+            int active = 0, nan = 0;
             for (int j = 0; j < K; j++) {
                 double margin = (double)sr[j] - sr[y] + param;
+                dr[j] = 0;
                 if (j != y && margin > 0) {
                     dr[j] = sc;
                     active++;
+                } else if (j != y && margin != margin) {
+                    dr[j] = (NNC_T)margin;
+                    nan = 1;
                 }
             }
-            dr[y] = -sc * active;
+            dr[y] = nan ? (NNC_T)NAN : -sc * active;
         } else {  /* NNC_LABEL_HINGE_OVA */
             for (int j = 0; j < K; j++) {
-                double tj = j == y ? 1.0 : -1.0;
-                if (1 - tj * sr[j] > 0)
-                    dr[j] = (NNC_T)(-tj) * sc;
+                double tj = j == y ? 1.0 : -1.0, margin = 1 - tj * sr[j];
+                dr[j] = margin > 0 ? (NNC_T)(-tj) * sc : (margin <= 0 ? 0 : (NNC_T)margin);
             }
         }
     }
+    return bad;
 }
 
 /* Rows r0..r1-1 of the fused softmax cross-entropy, in a CPU-dispatched kernel (NNC_TARGET_CLONES,
@@ -214,15 +230,21 @@ double NNC_FN(nnc_softmax_ce_forward)(const NNC_T *z, const NNC_T *t, const int6
     return NNC_FN(ordered_sum_)(rowloss, N);
 }
 
-void NNC_FN(nnc_softmax_ce_backward)(const NNC_T *prob, const NNC_T *t, const int64_t *labels, int N, int K,
-                                     double scale, NNC_T *dz, int nthreads)
+ptrdiff_t NNC_FN(nnc_softmax_ce_backward)(const NNC_T *prob, const NNC_T *t, const int64_t *labels, int N, int K,
+                                          double scale, NNC_T *dz, int nthreads)
 {
     const NNC_T sc = (NNC_T)scale;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * K > NNC_OMP_MIN)
+    ptrdiff_t bad = 0;
+    #pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+:bad) \
+        if((ptrdiff_t)N * K > NNC_OMP_MIN)
     for (int r = 0; r < N; r++) {
         const NNC_T *p = prob + (size_t)r * K;
         NNC_T *d = dz + (size_t)r * K;
         if (labels) {
+            if ((uint64_t)labels[r] >= (uint64_t)K) {   /* checked as read: see losses.h */
+                bad++;
+                continue;
+            }
             for (int k = 0; k < K; k++)
                 d[k] = sc * p[k];
             d[labels[r]] -= sc;
@@ -235,4 +257,5 @@ void NNC_FN(nnc_softmax_ce_backward)(const NNC_T *prob, const NNC_T *t, const in
                 d[k] = sc * (p[k] * tsum - tr[k]);
         }
     }
+    return bad;
 }

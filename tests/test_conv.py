@@ -187,7 +187,7 @@ def test_read_only_input(B, rng):
     (dict(padding=(0, False)), ValueError, "padding must be an integer >= 0, got False"),
     (dict(stride=1.0), ValueError, "stride must be an integer >= 1, got 1.0"),
     (dict(padding=(1, -1)), ValueError, "padding must be an integer >= 0, got -1"),
-    (dict(b=np.zeros(5)), ValueError, r"b must have shape \(2\)"),
+    (dict(b=np.zeros(5)), ValueError, r"b must have shape \(2,\)"),
     (dict(x=np.zeros((0, 3, 6, 6))), ValueError, "empty"),
     (dict(x=np.zeros((1, 3, 6, 6), np.float32)), TypeError, "dtype"),
     (dict(x=np.zeros((1, 3, 6, 12))[:, :, :, ::2]), ValueError, "C-contiguous"),

@@ -85,7 +85,7 @@ def test_thread_count_does_not_change_results(native, rng, N, D, M):
     (lambda x, W, b: (x.astype(np.int64), W, b), TypeError, "x must be float32 or float64"),
     (lambda x, W, b: (x.astype(np.float32), W, b), TypeError, "W has dtype float64 but"),
     (lambda x, W, b: (x, W[:4], b), ValueError, "x has 5 features but W expects 4"),
-    (lambda x, W, b: (x, W, b[:2]), ValueError, r"b must have shape \(3\)"),
+    (lambda x, W, b: (x, W, b[:2]), ValueError, r"b must have shape \(3,\)"),
     (lambda x, W, b: (np.asfortranarray(np.repeat(x, 2, 0)), W, b), ValueError, "must be C-contiguous"),
     (lambda x, W, b: (x[:0], W, b), ValueError, "empty"),
     (lambda x, W, b: (x.tolist(), W, b), TypeError, "must be a numpy.ndarray"),

@@ -1,9 +1,21 @@
 """Argument checks shared by both backends, so both raise the same clear error for the same mistake.
 
 Every native kernel runs these before any pointer reaches C: C code assumes what is checked here
-(dtype, rank, C-contiguity, sizes that fit in a C int). Messages name the function, the argument,
-what was expected and what was given:
+(dtype, rank, C-contiguity, alignment, total sizes that fit in a C int, and for a backward pass the
+whole cache: its arrays against each other and against dout; _cache_checks.py). Messages name the
+function, the argument, what was expected and what was given:
     ValueError: dense_forward: x must be 2-D (N, D), got shape (28, 28, 1)
+    ValueError: dense_backward: cache.x has 64 features but cache.W expects 8 (cache.W is (8, 16))
+
+NaN in, NaN out (both backends, every kernel): a result element whose formula reads a NaN is NaN.
+A comparison that picks a branch does not turn a NaN into a constant: relu's x > 0, step's x >= 0,
+leaky/PReLU's slope choice, mae's sign, the clip range of the cross-entropies and KL, and the hinge
+margins all let the NaN through (so relu(NaN) = NaN and its gradient is NaN). A loss is NaN when any
+element of its output is NaN (the class-id losses included, so TerminateOnNaN sees it), and its
+gradient is NaN wherever the output is (class ids act as their one-hot rows; a NaN true-class score
+makes the whole row of the multiclass hinge NaN, since every margin reads it). Values a formula does
+not read stay as they are: batch norm's inference dx = gamma * inv_std * dout does not read x.
+Infinities follow IEEE arithmetic (inf - inf is NaN), alike in both backends.
 """
 import math
 
@@ -23,7 +35,8 @@ def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
     # dtypes are singletons; 0 < size <= INT_MAX implies every dimension fits in a C int). Anything
     # else takes the full walk below, which says what is wrong.
     if (isinstance(a, np.ndarray) and (a.dtype is _F32 or a.dtype is _F64) and (dtype is None or a.dtype == dtype)
-            and (ndim is None or a.ndim == ndim) and a.flags.c_contiguous and 0 < a.size <= INT_MAX):
+            and (ndim is None or a.ndim == ndim) and (flags := a.flags).c_contiguous and flags.aligned
+            and 0 < a.size <= INT_MAX):
         return a
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
@@ -35,12 +48,17 @@ def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
     if ndim is not None and a.ndim != ndim:
         lay = f" {layout}" if layout else ""
         raise ValueError(f"{fn}: {name} must be {ndim}-D{lay}, got shape {a.shape}")
+    # Sizes before contiguity, so that a broadcast view (how the tests build an oversized array without
+    # allocating it) gets the message that matters.
+    if a.size > INT_MAX or any(d > INT_MAX for d in a.shape):
+        raise ValueError(f"{fn}: {name} of shape {a.shape} has {a.size} elements; the kernels index with a "
+                         f"C int and take at most {INT_MAX}: split the batch")
     if not a.flags.c_contiguous:
         raise ValueError(f"{fn}: {name} must be C-contiguous; pass np.ascontiguousarray({name})")
+    if not a.flags.aligned:     # e.g. a float32 view at an odd byte offset into a byte buffer
+        raise ValueError(f"{fn}: {name} is not aligned to its dtype ({a.dtype}); pass {name}.copy()")
     if nonempty and a.size == 0:
         raise ValueError(f"{fn}: {name} is empty (shape {a.shape}); a batch needs at least one sample")
-    if any(d > INT_MAX for d in a.shape):
-        raise ValueError(f"{fn}: {name} has a dimension larger than {INT_MAX}: {a.shape}")
     return a
 
 
@@ -49,7 +67,7 @@ def check_shape(fn, name, a, shape):
     if a.shape == shape:
         return a
     if len(a.shape) != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
-        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
         raise ValueError(f"{fn}: {name} must have shape {want}, got {a.shape}")
     return a
 
@@ -107,12 +125,14 @@ def check_number(fn, name, v, minimum=None, maximum=None, strict=False):
     return float(v)
 
 
-def check_dense(fn, x, W, b):
-    """dense_forward's checks: x (N, D), W (D, M), b (M,) or None, all one dtype."""
-    check_float(fn, "x", x, 2, "(N, D)")
-    check_float(fn, "W", W, 2, "(D, M)", dtype=x.dtype)
+def check_dense(fn, x, W, b, prefix=""):
+    """dense_forward's checks: x (N, D), W (D, M), b (M,) or None, all one dtype.
+    `prefix` ("cache.") names the arrays of a cache handed to the backward pass."""
+    check_float(fn, prefix + "x", x, 2, "(N, D)")
+    check_float(fn, prefix + "W", W, 2, "(D, M)", dtype=x.dtype)
     if W.shape[0] != x.shape[1]:
-        raise ValueError(f"{fn}: x has {x.shape[1]} features but W expects {W.shape[0]} (W is {W.shape})")
+        raise ValueError(f"{fn}: {prefix}x has {x.shape[1]} features but {prefix}W expects {W.shape[0]} "
+                         f"({prefix}W is {W.shape})")
     if b is not None:
         check_float(fn, "b", b, 1, "(M,)", dtype=x.dtype)
         check_shape(fn, "b", b, (W.shape[1],))
@@ -146,68 +166,111 @@ def conv_output_size(size, k, s, p, d):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1):
+def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1, columns=True, kernel_name="kernel_size"):
     """Check the window hyperparameters against an (N, C, H, W) shape.
 
     Returns ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)); raises when the dilated kernel
-    does not fit the padded input."""
-    k = check_pair(fn, "kernel_size", kernel_size, 1)
+    does not fit the padded input, or when the geometry overflows the C int the kernels compute in
+    (padded size + stride; with `columns`, the convolution's column matrix of one image)."""
+    k = check_pair(fn, kernel_name, kernel_size, 1)
     s = check_pair(fn, "stride", stride, 1)
     p = check_pair(fn, "padding", padding, 0)
     d = check_pair(fn, "dilation", dilation, 1)
     H, W = x_shape[2], x_shape[3]
-    for axis, size, kk, pp, dd in (("height", H, k[0], p[0], d[0]), ("width", W, k[1], p[1], d[1])):
+    for axis, size, kk, ss, pp, dd in (("height", H, k[0], s[0], p[0], d[0]), ("width", W, k[1], s[1], p[1], d[1])):
         span = dd * (kk - 1) + 1
         if span > size + 2 * pp:
             raise ValueError(f"{fn}: the kernel ({span} with dilation) is larger than the padded input "
                              f"{axis} ({size} + 2*{pp}) for x of shape {tuple(x_shape)}")
+        # The C geometry computes size + 2p and rounds up divisions by the stride in int.
+        if size + 2 * pp + ss > INT_MAX:
+            raise ValueError(f"{fn}: stride {ss} and padding {pp} are too large for the input {axis} {size}: "
+                             f"{axis} + 2*padding + stride must be at most {INT_MAX} (the kernels compute in C int)")
     out = (conv_output_size(H, k[0], s[0], p[0], d[0]), conv_output_size(W, k[1], s[1], p[1], d[1]))
-    if x_shape[1] * k[0] * k[1] * out[0] * out[1] > INT_MAX:
+    if columns and x_shape[1] * k[0] * k[1] * out[0] * out[1] > INT_MAX:
         raise ValueError(f"{fn}: the column matrix of one image ({x_shape[1]}*{k[0]}*{k[1]} x "
                          f"{out[0]}*{out[1]}) has more than {INT_MAX} entries")
     return k, s, p, d, out
 
 
-def check_conv(fn, x, W, b, stride, padding, dilation):
-    """conv2d_forward's checks: x (N, C, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None."""
-    check_float(fn, "x", x, 4, "(N, C, H, W)")
-    check_float(fn, "W", W, 4, "(C_out, C_in, kh, kw)", dtype=x.dtype)
+def check_out_size(fn, shape):
+    """The result of a kernel must fit the C int index too (padding can make it larger than the input)."""
+    if math.prod(shape) > INT_MAX:
+        raise ValueError(f"{fn}: the result would have shape {shape}, more than {INT_MAX} elements; "
+                         "reduce the padding or split the batch")
+
+
+def check_dims(fn, name, shape, ndim, layout):
+    """A shape given as `ndim` integers >= 1 whose product fits a C int (x_shape of col2im and of
+    the pooling caches) -> a tuple of Python ints."""
+    if type(shape) is tuple and len(shape) == ndim and all(type(v) is int and v >= 1 for v in shape):
+        dims = shape
+    elif (isinstance(shape, (tuple, list)) and len(shape) == ndim
+          and all(not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= 1 for v in shape)):
+        dims = tuple(int(v) for v in shape)
+    else:
+        raise ValueError(f"{fn}: {name} must be a tuple of {ndim} integers >= 1 {layout}, got {shape!r}")
+    if math.prod(dims) > INT_MAX:
+        raise ValueError(f"{fn}: {name} {dims} has {math.prod(dims)} elements; the kernels index with a "
+                         f"C int and take at most {INT_MAX}: split the batch")
+    return dims
+
+
+def check_conv(fn, x, W, b, stride, padding, dilation, prefix=""):
+    """conv2d_forward's checks: x (N, C, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None.
+    `prefix` ("cache.") names the arrays of a cache handed to the backward pass."""
+    check_float(fn, prefix + "x", x, 4, "(N, C, H, W)")
+    check_float(fn, prefix + "W", W, 4, "(C_out, C_in, kh, kw)", dtype=x.dtype)
     if W.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: x has {x.shape[1]} channels but W expects C_in = {W.shape[1]} "
-                         f"(x is {x.shape}, W is {W.shape})")
+        raise ValueError(f"{fn}: {prefix}x has {x.shape[1]} channels but {prefix}W expects C_in = {W.shape[1]} "
+                         f"({prefix}x is {x.shape}, {prefix}W is {W.shape})")
     if b is not None:
         check_float(fn, "b", b, 1, "(C_out,)", dtype=x.dtype)
         check_shape(fn, "b", b, (W.shape[0],))
-    return check_window(fn, x.shape, W.shape[2:], stride, padding, dilation)
+    geometry = check_window(fn, x.shape, W.shape[2:], stride, padding, dilation)
+    o = geometry[4]
+    if x.shape[0] * W.shape[0] * o[0] * o[1] > INT_MAX:
+        check_out_size(fn, (x.shape[0], W.shape[0]) + o)
+    return geometry
+
+
+def check_pool_window(fn, x_shape, pool_size, stride, padding):
+    """The window of a pooling over an (N, C, H, W) shape: stride None means stride = pool_size;
+    padding <= half the window (as PyTorch requires), so every window holds at least one real cell."""
+    k = check_pair(fn, "pool_size", pool_size, 1)
+    geometry = check_window(fn, x_shape, k, k if stride is None else stride, padding, columns=False,
+                            kernel_name="pool_size")
+    p, o = geometry[2], geometry[4]
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{fn}: padding {p} must be at most half the pool size {k}")
+    if k[0] * k[1] > INT_MAX:       # average pooling divides by the window's cell count, a C int
+        raise ValueError(f"{fn}: the pool window {k} has more than {INT_MAX} cells")
+    if x_shape[0] * x_shape[1] * o[0] * o[1] > INT_MAX:
+        check_out_size(fn, tuple(x_shape[:2]) + o)
+    return geometry
 
 
 def check_pool(fn, x, pool_size, stride, padding):
-    """Pooling checks: x (N, C, H, W); stride None means stride = pool_size; padding <= half the window
-    (as PyTorch requires), so every window holds at least one real cell."""
+    """Pooling checks: x (N, C, H, W) and its window (check_pool_window)."""
     check_float(fn, "x", x, 4, "(N, C, H, W)")
-    k = check_pair(fn, "pool_size", pool_size, 1)
-    geometry = check_window(fn, x.shape, k, k if stride is None else stride, padding)
-    p = geometry[2]
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{fn}: padding {p} must be at most half the pool size {k}")
-    return geometry
+    return check_pool_window(fn, x.shape, pool_size, stride, padding)
 
 
 # ---- activations and losses -------------------------------------------------------------------
 
-def check_axis(fn, axis, ndim):
+def check_axis(fn, axis, ndim, name="axis"):
     """An axis index valid for rank `ndim` (negative counts from the end); returned non-negative."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{fn}: axis must be an integer in [{-ndim}, {ndim}), got {axis!r}")
+        raise ValueError(f"{fn}: {name} must be an integer in [{-ndim}, {ndim}), got {axis!r}")
     return int(axis) % ndim
 
 
-def check_prelu(fn, x, alpha):
+def check_prelu(fn, x, alpha, prefix=""):
     """x (N, ...) and alpha broadcastable to one sample x.shape[1:] (e.g. (C, 1, 1) for NCHW)."""
-    check_float(fn, "x", x)
+    check_float(fn, prefix + "x", x)
     if x.ndim < 2:
-        raise ValueError(f"{fn}: x must be at least 2-D (N, ...), got shape {x.shape}")
-    check_float(fn, "alpha", alpha, dtype=x.dtype)
+        raise ValueError(f"{fn}: {prefix}x must be at least 2-D (N, ...), got shape {x.shape}")
+    check_float(fn, prefix + "alpha", alpha, dtype=x.dtype)
     sample = x.shape[1:]
     if alpha.shape == sample:      # one slope per position: nothing to broadcast
         return
@@ -216,7 +279,8 @@ def check_prelu(fn, x, alpha):
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{fn}: alpha of shape {alpha.shape} does not broadcast to one sample of shape {sample}")
+        raise ValueError(f"{fn}: {prefix}alpha of shape {alpha.shape} does not broadcast to one sample of "
+                         f"shape {sample}")
 
 
 def check_loss_pair(fn, output, target):
@@ -261,20 +325,13 @@ def check_class_target(fn, output, target):
     return check_finite(fn, "target", target)
 
 
-def check_loss_cache(fn, cache, loss):
-    """The cache handed to `<loss>_backward` must come from `<loss>_forward`."""
-    if getattr(cache, "loss", None) != loss:
-        got = getattr(cache, "loss", type(cache).__name__)
-        raise ValueError(f"{fn}: cache comes from {got!r}, not from {loss}_forward")
-    return cache
-
-
 def check_class_ids(fn, output, target):
     """Losses that take class ids only (the hinges): output (N, K), target (N,) in [0, K) as int64."""
     if not (isinstance(target, np.ndarray) and target.ndim == 1):
         got = getattr(target, "shape", type(target).__name__)
         raise ValueError(f"{fn}: target must be class ids of shape (N,), got {got}")
     return check_class_target(fn, output, target)
+
 
 def check_rate(fn, rate):
     """A dropout rate: the probability of dropping a unit, 0 <= rate < 1."""
@@ -328,7 +385,8 @@ def check_axpy(fn, alpha, x, y):
     # Optimizers call this for every parameter on every step: the passing case in one test first.
     if (type(alpha) is float and math.isfinite(alpha) and isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
             and (x.dtype is _F32 or x.dtype is _F64) and y.dtype is x.dtype and x.shape == y.shape
-            and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
+            and (xf := x.flags).c_contiguous and xf.aligned and (yf := y.flags).c_contiguous and yf.aligned
+            and yf.writeable):
         return
     check_number(fn, "alpha", alpha)
     check_float(fn, "x", x, nonempty=False)
@@ -340,11 +398,7 @@ def check_axpy(fn, alpha, x, y):
 def check_col2im(fn, cols, x_shape, kernel_size, stride, padding, dilation):
     """col2im's checks: x_shape (N, C, H, W) of positive ints, a window that fits it, and cols of
     shape (N, C*kh*kw, Ho*Wo). Returns (x_shape, ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)))."""
-    x_shape = tuple(int(v) for v in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
-    for v in x_shape:
-        check_pair(fn, "x_shape", v, 1)
+    x_shape = check_dims(fn, "x_shape", x_shape, 4, "(N, C, H, W)")
     geometry = check_window(fn, x_shape, kernel_size, stride, padding, dilation)
     (kh, kw), (Ho, Wo) = geometry[0], geometry[4]
     N, C = x_shape[:2]
@@ -353,25 +407,3 @@ def check_col2im(fn, cols, x_shape, kernel_size, stride, padding, dilation):
         raise ValueError(f"{fn}: cols must have shape {(N, C * kh * kw, Ho * Wo)} for x_shape {x_shape}, "
                          f"got {cols.shape}")
     return x_shape, geometry
-
-
-ARGMAX_ERROR = "cache.argmax must hold int32 indices into an H*W plane, in [0, H*W)"
-
-
-def check_maxpool_cache(fn, dout, cache):
-    """maxpool2d_backward's checks: dout is (N, C, Ho, Wo) like cache.argmax, a C-contiguous int32
-    array whose N, C are those of cache.x_shape. Whether every index lies in [0, H*W) is checked
-    where the indices are read (numpy here in the reference; the C kernel counts strays)."""
-    x_shape, argmax = cache[0], cache[4]
-    if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or not argmax.flags.c_contiguous
-            or argmax.ndim != 4 or len(x_shape) != 4 or tuple(argmax.shape[:2]) != tuple(x_shape[:2])):
-        raise ValueError(f"{fn}: {ARGMAX_ERROR}, C-contiguous, of shape (N, C, Ho, Wo) with x's N and C")
-    return check_dout(fn, dout, argmax.shape, dout.dtype)
-
-
-def check_avgpool_dout(fn, dout, cache):
-    """avgpool2d_backward's check: dout is (N, C, Ho, Wo) of the forward that made `cache`."""
-    (N, C, H, W), k, s, p = cache[:4]
-    Ho, Wo = (H + 2 * p[0] - k[0]) // s[0] + 1, (W + 2 * p[1] - k[1]) // s[1] + 1
-    check_float(fn, "dout", dout, 4)
-    return check_dout(fn, dout, (N, C, Ho, Wo), dout.dtype)

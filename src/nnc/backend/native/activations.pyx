@@ -9,7 +9,8 @@ last with one documented copy in and one copy out).
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_axis, check_dout, check_float, check_number, check_prelu
+from nnc.backend._cache_checks import check_activation_cache
+from nnc.backend._checks import check_axis, check_float, check_number, check_prelu
 from nnc.backend.caches import ActivationCache
 from ._blas cimport floating
 
@@ -73,9 +74,8 @@ def _forward(fn, int kind, x, alpha=None):
     return out, ActivationCache(x, out, alpha)
 
 
-def _backward(fn, int kind, dout, cache):
-    x, out, alpha = cache.x, cache.out, cache.alpha
-    check_dout(fn, dout, x.shape, x.dtype)
+def _backward(fn, int kind, dout, cache, alpha_kind=None):
+    x, out, alpha = check_activation_cache(fn, dout, cache, alpha_kind)
     dx = np.empty_like(x)
     _act_backward(kind, x.reshape(-1), out.reshape(-1), dout.reshape(-1), 0.0 if alpha is None else alpha,
                   dx.reshape(-1), get_num_threads())
@@ -144,7 +144,7 @@ def leaky_relu_forward(x, alpha=0.01):
 
 def leaky_relu_backward(dout, cache):
     """dx = dout where x > 0 else alpha * dout."""
-    return _backward("leaky_relu_backward", NNC_ACT_LEAKY_RELU, dout, cache)
+    return _backward("leaky_relu_backward", NNC_ACT_LEAKY_RELU, dout, cache, "number")
 
 
 def elu_forward(x, alpha=1.0):
@@ -155,7 +155,7 @@ def elu_forward(x, alpha=1.0):
 
 def elu_backward(dout, cache):
     """dx = dout where x > 0 else dout * (out + alpha)."""
-    return _backward("elu_backward", NNC_ACT_ELU, dout, cache)
+    return _backward("elu_backward", NNC_ACT_ELU, dout, cache, "number")
 
 
 def selu_forward(x):
@@ -267,8 +267,7 @@ def prelu_forward(x, alpha):
 def prelu_backward(dout, cache):
     """dx = dout where x > 0 else alpha * dout;  dalpha = sum over the batch (and over the axes
     where alpha is shared) of dout * x where x <= 0 -> (dx, dalpha shaped like alpha)."""
-    x, alpha = cache.x, cache.alpha
-    check_dout("prelu_backward", dout, x.shape, x.dtype)
+    x, _, alpha = check_activation_cache("prelu_backward", dout, cache, "prelu")
     x2, full = _per_sample(x, alpha)
     dx = np.empty_like(x)
     dfull = np.empty_like(full)
@@ -329,8 +328,7 @@ def softmax_forward(x, axis=-1):
 
 def softmax_backward(dout, cache):
     """dx = out * (dout - sum(dout * out, axis)) (the Jacobian-vector product of softmax)."""
-    x, out, ax = cache.x, cache.out, cache.axis
-    check_dout("softmax_backward", dout, x.shape, x.dtype)
+    x, out, ax = check_activation_cache("softmax_backward", dout, cache, "axis")
     outl, doutl = _to_last(out, ax), _to_last(dout, ax)
     cols = outl.shape[outl.ndim - 1]
     dx = np.empty_like(outl)

@@ -5,7 +5,8 @@ Same names, arguments and results as nnc/backend/reference/batchnorm.py."""
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_batchnorm, check_dout
+from nnc.backend._cache_checks import check_batchnorm_cache
+from nnc.backend._checks import check_batchnorm
 from nnc.backend.caches import BatchNormCache
 from ._blas cimport floating
 
@@ -82,8 +83,7 @@ def batchnorm_backward(dout, cache):
     dbeta = sum dout,  dgamma = sum dout * xhat  (over N, and H, W for images); with M values per channel
     training:  dx = gamma * inv_std / M * (M * dout - dbeta - xhat * dgamma)
     inference: dx = gamma * inv_std * dout"""
-    xhat, gamma, _, _, inv_std, training = cache
-    check_dout("batchnorm_backward", dout, xhat.shape, xhat.dtype)
+    xhat, gamma, inv_std, training = check_batchnorm_cache("batchnorm_backward", dout, cache)
     N, C = xhat.shape[0], xhat.shape[1]
     S = xhat.size // (N * C)
     dx = np.empty_like(xhat)

@@ -42,7 +42,8 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memset
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_col2im, check_conv, check_dout, check_float, check_window
+from nnc.backend._cache_checks import check_conv_cache
+from nnc.backend._checks import check_col2im, check_conv, check_float, check_window
 from nnc.backend.caches import Conv2DCache
 from ._blas cimport floating, gemm
 
@@ -507,10 +508,8 @@ def conv2d_backward(dout, cache, need_dx=True):
     Where the forward would take Winograd (3x3, stride 1), so does dx: for stride 1 it is the forward
     convolution of dout, padded by 2 - p, with the kernel flipped and its channel axes swapped,
     dx[n, c] = sum_o dout[n, o] (*) W[o, c, ::-1, ::-1]; the columns then serve dW alone."""
-    x, W, use_bias, s, p, d = cache
-    k, s, p, d, o = check_window("conv2d_backward", x.shape, W.shape[2:], s, p, d)
+    x, W, use_bias, (k, s, p, d, o) = check_conv_cache("conv2d_backward", dout, cache)
     N, C_out = x.shape[0], W.shape[0]
-    check_dout("conv2d_backward", dout, (N, C_out, o[0], o[1]), x.dtype)
     nthreads = get_num_threads()
     H, Wd = x.shape[2], x.shape[3]
     wino_dx = (need_dx and p[0] <= 2 and p[1] <= 2

@@ -6,7 +6,8 @@ Same names, arguments and results as nnc/backend/reference/dense.py.
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_dense, check_dout
+from nnc.backend._cache_checks import check_dense_cache
+from nnc.backend._checks import check_dense
 from nnc.backend.caches import DenseCache
 from ._blas cimport floating, gemm_threads
 
@@ -65,8 +66,7 @@ def dense_backward(dout, cache, need_dx=True):
 
     dx = dout @ W.T,  dW = x.T @ dout,  db = sum over the batch of dout.
     need_dx=False skips dx (the first layer of a model has no use for it)."""
-    x, W, use_bias = cache
-    check_dout("dense_backward", dout, (x.shape[0], W.shape[1]), x.dtype)
+    x, W, use_bias = check_dense_cache("dense_backward", dout, cache)
     dx = np.empty_like(x) if need_dx else np.empty((1, 1), x.dtype)
     dW = np.empty_like(W)
     db = np.empty(W.shape[1], x.dtype) if use_bias else np.empty(1, x.dtype)

@@ -5,7 +5,8 @@ applied in C with OpenMP. Same names, arguments and results as the reference."""
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_dout, check_dropout
+from nnc.backend._cache_checks import check_dropout_cache
+from nnc.backend._checks import check_dropout
 from nnc.backend.caches import DropoutCache
 from ._blas cimport floating
 
@@ -48,11 +49,9 @@ def dropout_forward(x, rate, rng, training=True):
 
 def dropout_backward(dout, cache):
     """dout like x -> dx = dout * keep * scale."""
-    keep, scale, spatial = cache
+    keep, scale, spatial = check_dropout_cache("dropout_backward", dout, cache)
     if keep is None:
         return dout
-    shape = keep.shape if not spatial else keep.shape + dout.shape[2:]
-    check_dout("dropout_backward", dout, shape, dout.dtype)
     plane = dout.shape[2] * dout.shape[3] if spatial else 1
     return _masked(dout, keep, scale, plane)
 

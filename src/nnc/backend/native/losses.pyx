@@ -19,7 +19,8 @@ import numpy as np
 
 from libc.stdint cimport int64_t
 from nnc._config import get_num_threads
-from nnc.backend._checks import check_class_ids, check_class_target, check_loss_cache, check_loss_pair, check_number
+from nnc.backend._cache_checks import check_class_loss_cache, check_elem_loss_cache, check_loss_cache, label_error
+from nnc.backend._checks import check_class_ids, check_class_target, check_loss_pair, check_number
 from nnc.backend.caches import LossCache
 from ._blas cimport floating
 
@@ -40,18 +41,18 @@ cdef extern from "losses.h":
                                       double *rowloss, int nthreads) noexcept nogil
     double nnc_label_loss_forward_f64(int kind, const double *s, const int64_t *labels, int N, int K, double param,
                                       double *rowloss, int nthreads) noexcept nogil
-    void nnc_label_loss_backward_f32(int kind, const float *s, const int64_t *labels, int N, int K, double param,
-                                     double scale, float *ds, int nthreads) noexcept nogil
-    void nnc_label_loss_backward_f64(int kind, const double *s, const int64_t *labels, int N, int K, double param,
-                                     double scale, double *ds, int nthreads) noexcept nogil
+    Py_ssize_t nnc_label_loss_backward_f32(int kind, const float *s, const int64_t *labels, int N, int K,
+                                           double param, double scale, float *ds, int nthreads) noexcept nogil
+    Py_ssize_t nnc_label_loss_backward_f64(int kind, const double *s, const int64_t *labels, int N, int K,
+                                           double param, double scale, double *ds, int nthreads) noexcept nogil
     double nnc_softmax_ce_forward_f32(const float *z, const float *t, const int64_t *labels, int N, int K,
                                       float *prob, double *rowloss, int nthreads) noexcept nogil
     double nnc_softmax_ce_forward_f64(const double *z, const double *t, const int64_t *labels, int N, int K,
                                       double *prob, double *rowloss, int nthreads) noexcept nogil
-    void nnc_softmax_ce_backward_f32(const float *prob, const float *t, const int64_t *labels, int N, int K,
-                                     double scale, float *dz, int nthreads) noexcept nogil
-    void nnc_softmax_ce_backward_f64(const double *prob, const double *t, const int64_t *labels, int N, int K,
-                                     double scale, double *dz, int nthreads) noexcept nogil
+    Py_ssize_t nnc_softmax_ce_backward_f32(const float *prob, const float *t, const int64_t *labels, int N, int K,
+                                           double scale, float *dz, int nthreads) noexcept nogil
+    Py_ssize_t nnc_softmax_ce_backward_f64(const double *prob, const double *t, const int64_t *labels, int N, int K,
+                                           double scale, double *dz, int nthreads) noexcept nogil
 
 EPSILON = 1e-7
 
@@ -109,13 +110,16 @@ def _label_forward(int kind, const floating[:, ::1] s, const int64_t[::1] labels
 
 def _label_backward(int kind, const floating[:, ::1] s, const int64_t[::1] labels, double param, double scale,
                     floating[:, ::1] ds, int nthreads):
+    """-> the number of labels outside [0, K) (the kernel checks them as it reads them)."""
+    cdef Py_ssize_t bad
     with nogil:
         if floating is float:
-            nnc_label_loss_backward_f32(kind, &s[0, 0], &labels[0], s.shape[0], s.shape[1], param, scale,
-                                        &ds[0, 0], nthreads)
+            bad = nnc_label_loss_backward_f32(kind, &s[0, 0], &labels[0], s.shape[0], s.shape[1], param, scale,
+                                              &ds[0, 0], nthreads)
         else:
-            nnc_label_loss_backward_f64(kind, &s[0, 0], &labels[0], s.shape[0], s.shape[1], param, scale,
-                                        &ds[0, 0], nthreads)
+            bad = nnc_label_loss_backward_f64(kind, &s[0, 0], &labels[0], s.shape[0], s.shape[1], param, scale,
+                                              &ds[0, 0], nthreads)
+    return bad
 
 
 def _softmax_ce_forward(const floating[:, ::1] z, const floating[:, ::1] t, const int64_t[::1] labels,
@@ -139,19 +143,22 @@ def _softmax_ce_forward(const floating[:, ::1] z, const floating[:, ::1] t, cons
 
 def _softmax_ce_backward(const floating[:, ::1] prob, const floating[:, ::1] t, const int64_t[::1] labels,
                          bint use_labels, double scale, floating[:, ::1] dz, int nthreads):
+    """-> the number of labels outside [0, K) (checked as read, as in _label_backward)."""
     cdef const int64_t *lab = NULL   # exactly one of lab, tp is set: class ids or target rows
     cdef const floating *tp = NULL
+    cdef Py_ssize_t bad
     if use_labels:
         lab = &labels[0]
     else:
         tp = &t[0, 0]
     with nogil:
         if floating is float:
-            nnc_softmax_ce_backward_f32(&prob[0, 0], tp, lab, prob.shape[0], prob.shape[1], scale, &dz[0, 0],
-                                        nthreads)
+            bad = nnc_softmax_ce_backward_f32(&prob[0, 0], tp, lab, prob.shape[0], prob.shape[1], scale,
+                                              &dz[0, 0], nthreads)
         else:
-            nnc_softmax_ce_backward_f64(&prob[0, 0], tp, lab, prob.shape[0], prob.shape[1], scale, &dz[0, 0],
-                                        nthreads)
+            bad = nnc_softmax_ce_backward_f64(&prob[0, 0], tp, lab, prob.shape[0], prob.shape[1], scale,
+                                              &dz[0, 0], nthreads)
+    return bad
 
 
 # ---- shared plumbing ---------------------------------------------------------------------------
@@ -172,10 +179,9 @@ def _elem_loss(name, output, target, param=0.0):
 
 
 def _elem_grad(name, cache):
-    check_loss_cache(f"{name}_backward", cache, name)
-    y, t = cache.output, cache.target
+    y, t, param = check_elem_loss_cache(f"{name}_backward", cache, name)
     dy = np.empty_like(y)
-    _elem_backward(_ELEM[name][0], y.reshape(-1), t.reshape(-1), cache.param, 1.0 / _denominator(name, y),
+    _elem_backward(_ELEM[name][0], y.reshape(-1), t.reshape(-1), param, 1.0 / _denominator(name, y),
                    dy.reshape(-1), get_num_threads())
     return dy
 
@@ -187,10 +193,11 @@ def _label_loss(name, output, labels, param=0.0):
 
 
 def _label_grad(name, cache):
-    check_loss_cache(f"{name}_backward", cache, name)
-    ds = np.empty_like(cache.output)
-    _label_backward(_LABEL[name], cache.output, cache.target, cache.param, 1.0 / cache.output.shape[0], ds,
-                    get_num_threads())
+    fn = f"{name}_backward"
+    s, labels, _, param = check_class_loss_cache(fn, cache, name, ids_only=True)
+    ds = np.empty_like(s)
+    if _label_backward(_LABEL[name], s, labels, param, 1.0 / s.shape[0], ds, get_num_threads()):
+        raise label_error(fn, s.shape[1])
     return ds
 
 
@@ -273,12 +280,13 @@ def softmax_cross_entropy_forward(output, target):
 
 def softmax_cross_entropy_backward(cache):
     """dL/dz = (softmax(z) * sum_k t_k - t) / N, i.e. (softmax(z) - onehot) / N for class ids."""
-    check_loss_cache("softmax_cross_entropy_backward", cache, "softmax_cross_entropy")
-    prob, target = cache.aux, cache.target
+    fn = "softmax_cross_entropy_backward"
+    _, target, prob, _ = check_class_loss_cache(fn, cache, "softmax_cross_entropy", aux=True)
     use_labels = target.ndim == 1
     dz = np.empty_like(prob)
-    _softmax_ce_backward(prob, prob if use_labels else target, target if use_labels else _NO_LABELS, use_labels,
-                         1.0 / prob.shape[0], dz, get_num_threads())
+    if _softmax_ce_backward(prob, prob if use_labels else target, target if use_labels else _NO_LABELS,
+                            use_labels, 1.0 / prob.shape[0], dz, get_num_threads()):
+        raise label_error(fn, prob.shape[1])
     return dz
 
 
@@ -294,7 +302,7 @@ def categorical_crossentropy_forward(output, target):
 def categorical_crossentropy_backward(cache):
     """dL/dp = -t / p / N inside the clip range, 0 outside."""
     check_loss_cache("categorical_crossentropy_backward", cache, "categorical_crossentropy")
-    if cache.target.ndim == 1:   # class ids
+    if isinstance(cache.target, np.ndarray) and cache.target.ndim == 1:   # class ids
         return _label_grad("categorical_crossentropy", cache)
     return _elem_grad("categorical_crossentropy", cache)
 

@@ -6,8 +6,8 @@ Same names, arguments and results as nnc/backend/reference/pool.py (padding and 
 import numpy as np
 
 from nnc._config import get_num_threads
-from nnc.backend._checks import (ARGMAX_ERROR, check_avgpool_dout, check_dout, check_float, check_maxpool_cache,
-                                 check_pool)
+from nnc.backend._cache_checks import ARGMAX_ERROR, check_avgpool_cache, check_global_pool_cache, check_maxpool_cache
+from nnc.backend._checks import check_float, check_pool
 from nnc.backend.caches import PoolCache
 from ._blas cimport floating
 
@@ -113,8 +113,7 @@ def maxpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def maxpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx (N, C, H, W): each dout goes to its window's argmax (overlaps add)."""
-    check_maxpool_cache("maxpool2d_backward", dout, cache)
-    x_shape, argmax = cache[0], cache[4]
+    x_shape, argmax = check_maxpool_cache("maxpool2d_backward", dout, cache)
     dx = np.empty(x_shape, dtype=dout.dtype)
     if _max_bwd(dout, argmax, dx, get_num_threads()):      # the kernel checks the indices as it reads them
         raise ValueError(f"maxpool2d_backward: {ARGMAX_ERROR}")
@@ -131,8 +130,7 @@ def avgpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def avgpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
-    check_avgpool_dout("avgpool2d_backward", dout, cache)
-    x_shape, k, s, p, _ = cache
+    x_shape, k, s, p = check_avgpool_cache("avgpool2d_backward", dout, cache)
     dx = np.empty(x_shape, dtype=dout.dtype)
     _avg_bwd(dout, k, s, p, dx, get_num_threads())
     return dx
@@ -149,10 +147,9 @@ def global_avgpool2d_forward(x):
 
 def global_avgpool2d_backward(dout, cache):
     """dout (N, C) -> dx (N, C, H, W) = dout / (H*W) at every pixel."""
-    N, C, H, W = cache.x_shape
-    check_float("global_avgpool2d_backward", "dout", dout, 2, "(N, C)")
-    check_dout("global_avgpool2d_backward", dout, (N, C), dout.dtype)
-    dx = np.empty(cache.x_shape, dtype=dout.dtype)
+    x_shape = check_global_pool_cache("global_avgpool2d_backward", dout, cache)
+    N, C, H, W = x_shape
+    dx = np.empty(x_shape, dtype=dout.dtype)
     _gap_bwd(dout.reshape(-1), dx.reshape(N * C, H * W), get_num_threads())
     return dx
 

@@ -7,7 +7,8 @@ dalpha, softmax works along an axis. step has no backward (zero gradient almost 
 import numpy as np
 from scipy.special import erf
 
-from .._checks import check_axis, check_dout, check_float, check_number, check_prelu
+from .._cache_checks import check_activation_cache
+from .._checks import check_axis, check_float, check_number, check_prelu
 from ..caches import ActivationCache
 
 __all__ = [f"{name}_{d}" for name in ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu",
@@ -31,8 +32,15 @@ def _checked(fn, x):
     return check_float(fn, "x", x)
 
 
-def _dout(fn, dout, cache):
-    return check_dout(fn, dout, cache.x.shape, cache.x.dtype)
+def _dout(fn, dout, cache, alpha=None):
+    """The checked cache (the whole of it: _cache_checks.py) -> (dout, x, out, alpha or axis)."""
+    return (dout,) + check_activation_cache(fn, dout, cache, alpha)
+
+
+def _nan_through(x, r):
+    """r, with NaN where x is NaN: a gradient that only compares x (relu's x > 0) still says the
+    input was NaN (NaN in, NaN out: nnc/backend/_checks.py)."""
+    return np.where(x != x, x, r)
 
 
 def identity_forward(x):
@@ -44,13 +52,13 @@ def identity_forward(x):
 
 def identity_backward(dout, cache):
     """dx = dout."""
-    return _dout("identity_backward", dout, cache).copy()
+    return _dout("identity_backward", dout, cache)[0].copy()
 
 
 def step_forward(x):
     """Heaviside step: out = 1 where x >= 0 else 0 (step(0) = 1). Forward only: the perceptron rule."""
     _checked("step_forward", x)
-    out = (x >= 0).astype(x.dtype)
+    out = _nan_through(x, (x >= 0).astype(x.dtype))
     return out, ActivationCache(x, out)
 
 
@@ -70,8 +78,8 @@ def sigmoid_forward(x):
 
 def sigmoid_backward(dout, cache):
     """dx = dout * out * (1 - out)."""
-    s = cache.out
-    return _dout("sigmoid_backward", dout, cache) * s * (1 - s)
+    dout, _, s, _ = _dout("sigmoid_backward", dout, cache)
+    return dout * s * (1 - s)
 
 
 def tanh_forward(x):
@@ -83,19 +91,21 @@ def tanh_forward(x):
 
 def tanh_backward(dout, cache):
     """dx = dout * (1 - out**2)."""
-    return _dout("tanh_backward", dout, cache) * (1 - cache.out ** 2)
+    dout, _, out, _ = _dout("tanh_backward", dout, cache)
+    return dout * (1 - out ** 2)
 
 
 def relu_forward(x):
     """out = max(x, 0)."""
     _checked("relu_forward", x)
-    out = np.where(x > 0, x, 0).astype(x.dtype)
+    out = np.where(x <= 0, 0, x).astype(x.dtype)       # NaN is not <= 0: it passes
     return out, ActivationCache(x, out)
 
 
 def relu_backward(dout, cache):
     """dx = dout where x > 0 else 0 (subgradient 0 at x = 0)."""
-    return np.where(cache.x > 0, _dout("relu_backward", dout, cache), 0).astype(dout.dtype)
+    dout, x, _, _ = _dout("relu_backward", dout, cache)
+    return _nan_through(x, np.where(x > 0, dout, 0)).astype(dout.dtype)
 
 
 def leaky_relu_forward(x, alpha=0.01):
@@ -108,8 +118,8 @@ def leaky_relu_forward(x, alpha=0.01):
 
 def leaky_relu_backward(dout, cache):
     """dx = dout where x > 0 else alpha * dout."""
-    dout = _dout("leaky_relu_backward", dout, cache)
-    return np.where(cache.x > 0, dout, cache.alpha * dout)
+    dout, x, _, alpha = _dout("leaky_relu_backward", dout, cache, "number")
+    return _nan_through(x, np.where(x > 0, dout, alpha * dout))
 
 
 def prelu_forward(x, alpha):
@@ -123,9 +133,8 @@ def prelu_forward(x, alpha):
 def prelu_backward(dout, cache):
     """dx = dout where x > 0 else alpha * dout;  dalpha = sum over the batch (and over the axes
     where alpha is shared) of dout * x where x <= 0 -> (dx, dalpha shaped like alpha)."""
-    x, alpha = cache.x, cache.alpha
-    dout = check_dout("prelu_backward", dout, x.shape, x.dtype)
-    dx = np.where(x > 0, dout, alpha * dout)
+    dout, x, _, alpha = _dout("prelu_backward", dout, cache, "prelu")
+    dx = _nan_through(x, np.where(x > 0, dout, alpha * dout))
     d_per_element = np.where(x > 0, 0, dout * x)           # d out / d alpha = x on the negative side
     # alpha was broadcast to x's shape: its gradient sums over every axis it was repeated along.
     lead = x.ndim - alpha.ndim
@@ -144,8 +153,8 @@ def elu_forward(x, alpha=1.0):
 
 def elu_backward(dout, cache):
     """dx = dout where x > 0 else dout * (out + alpha)   (alpha e^x = out + alpha)."""
-    dout = _dout("elu_backward", dout, cache)
-    return np.where(cache.x > 0, dout, dout * (cache.out + cache.alpha))
+    dout, x, out, alpha = _dout("elu_backward", dout, cache, "number")
+    return np.where(x > 0, dout, dout * (out + alpha))
 
 
 def selu_forward(x):
@@ -158,8 +167,8 @@ def selu_forward(x):
 
 def selu_backward(dout, cache):
     """dx = scale * dout where x > 0 else dout * (out + scale * alpha)."""
-    dout = _dout("selu_backward", dout, cache)
-    return np.where(cache.x > 0, SELU_SCALE * dout, dout * (cache.out + SELU_SCALE * SELU_ALPHA)).astype(dout.dtype)
+    dout, x, out, _ = _dout("selu_backward", dout, cache)
+    return np.where(x > 0, SELU_SCALE * dout, dout * (out + SELU_SCALE * SELU_ALPHA)).astype(dout.dtype)
 
 
 def gelu_forward(x):
@@ -171,10 +180,10 @@ def gelu_forward(x):
 
 def gelu_backward(dout, cache):
     """dx = dout * (Phi(x) + x * phi(x)), phi the standard normal density."""
-    x = cache.x
+    dout, x, _, _ = _dout("gelu_backward", dout, cache)
     Phi = 0.5 * (1 + erf(x / np.sqrt(2)))
     phi = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
-    return (_dout("gelu_backward", dout, cache) * (Phi + x * phi)).astype(x.dtype)
+    return (dout * (Phi + x * phi)).astype(x.dtype)
 
 
 def _gelu_tanh_u(x):
@@ -192,11 +201,11 @@ def gelu_tanh_forward(x):
 
 def gelu_tanh_backward(dout, cache):
     """dx = dout * (0.5 (1 + tanh u) + 0.5 x (1 - tanh(u)^2) u'), u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2)."""
-    x = cache.x
+    dout, x, _, _ = _dout("gelu_tanh_backward", dout, cache)
     u = _gelu_tanh_u(x)
     du = np.sqrt(2 / np.pi) * (1 + 3 * GELU_TANH_C * x**2)
     t = np.tanh(u)
-    return (_dout("gelu_tanh_backward", dout, cache) * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(x.dtype)
+    return (dout * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(x.dtype)
 
 
 def swish_forward(x):
@@ -208,8 +217,9 @@ def swish_forward(x):
 
 def swish_backward(dout, cache):
     """dx = dout * s * (1 + x * (1 - s)), s = sigmoid(x)."""
-    s = _sigmoid(cache.x)
-    return _dout("swish_backward", dout, cache) * s * (1 + cache.x * (1 - s))
+    dout, x, _, _ = _dout("swish_backward", dout, cache)
+    s = _sigmoid(x)
+    return dout * s * (1 + x * (1 - s))
 
 
 silu_forward = swish_forward
@@ -225,7 +235,8 @@ def softplus_forward(x):
 
 def softplus_backward(dout, cache):
     """dx = dout * sigmoid(x)."""
-    return _dout("softplus_backward", dout, cache) * _sigmoid(cache.x)
+    dout, x, _, _ = _dout("softplus_backward", dout, cache)
+    return dout * _sigmoid(x)
 
 
 def softsign_forward(x):
@@ -237,7 +248,8 @@ def softsign_forward(x):
 
 def softsign_backward(dout, cache):
     """dx = dout / (1 + |x|)**2."""
-    return _dout("softsign_backward", dout, cache) / (1 + np.abs(cache.x)) ** 2
+    dout, x, _, _ = _dout("softsign_backward", dout, cache)
+    return dout / (1 + np.abs(x)) ** 2
 
 
 def softmax_forward(x, axis=-1):
@@ -252,6 +264,5 @@ def softmax_forward(x, axis=-1):
 
 def softmax_backward(dout, cache):
     """dx = out * (dout - sum(dout * out, axis)) (the Jacobian-vector product of softmax)."""
-    dout = _dout("softmax_backward", dout, cache)
-    out = cache.out
-    return out * (dout - (dout * out).sum(axis=cache.axis, keepdims=True))
+    dout, _, out, axis = _dout("softmax_backward", dout, cache, "axis")
+    return out * (dout - (dout * out).sum(axis=axis, keepdims=True))

@@ -13,7 +13,8 @@ Backward (inference): mu and var are constants, so dx = gamma / sqrt(var + eps) 
 """
 import numpy as np
 
-from .._checks import check_batchnorm, check_dout
+from .._cache_checks import check_batchnorm_cache
+from .._checks import check_batchnorm
 from ..caches import BatchNormCache
 
 __all__ = ["batchnorm_forward", "batchnorm_backward"]
@@ -49,8 +50,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.99, 
 
 def batchnorm_backward(dout, cache):
     """dout like x -> (dx like x, dgamma (C,), dbeta (C,))."""
-    xhat, gamma, _, _, inv_std, training = cache
-    check_dout("batchnorm_backward", dout, xhat.shape, xhat.dtype)
+    xhat, gamma, inv_std, training = check_batchnorm_cache("batchnorm_backward", dout, cache)
     axes, col = _axes(xhat)
     M = xhat.size // xhat.shape[1]
     dbeta = dout.sum(axis=axes)

@@ -12,7 +12,8 @@ per image a matrix (C*kh*kw, Ho*Wo), so the convolution of image n is the produc
 """
 import numpy as np
 
-from .._checks import check_col2im, check_conv, check_dout, check_float, check_window
+from .._cache_checks import check_conv_cache
+from .._checks import check_col2im, check_conv, check_float, check_window
 from ..caches import Conv2DCache
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
@@ -77,10 +78,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
 
 def conv2d_backward(dout, cache, need_dx=True):
     """Gradients of conv2d_forward.  dout (N, C_out, Ho, Wo) -> (dx or None, dW, db or None)."""
-    x, W, use_bias, s, p, d = cache
-    k = W.shape[2:]
-    _, _, _, _, (Ho, Wo) = check_window("conv2d_backward", x.shape, k, s, p, d)
-    check_dout("conv2d_backward", dout, (x.shape[0], W.shape[0], Ho, Wo), x.dtype)
+    x, W, use_bias, (k, s, p, d, (Ho, Wo)) = check_conv_cache("conv2d_backward", dout, cache)
     xp = _pad(x, p)
     dxp = np.zeros_like(xp)
     dW = np.zeros_like(W)

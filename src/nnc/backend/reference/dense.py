@@ -5,7 +5,8 @@ Backward:  dx = dout @ W.T      dW = x.T @ dout      db[m] = sum_n dout[n, m]
 """
 import numpy as np
 
-from .._checks import check_dense, check_dout
+from .._cache_checks import check_dense_cache
+from .._checks import check_dense
 from ..caches import DenseCache
 
 __all__ = ["dense_forward", "dense_backward"]
@@ -24,8 +25,7 @@ def dense_backward(dout, cache, need_dx=True):
     """Gradients of y = x @ W + b.  dout: (N, M) -> (dx (N, D) or None, dW (D, M), db (M,) or None).
 
     need_dx=False skips dx (the first layer of a model has no use for it)."""
-    x, W, use_bias = cache
-    check_dout("dense_backward", dout, (x.shape[0], W.shape[1]), x.dtype)
+    x, W, use_bias = check_dense_cache("dense_backward", dout, cache)
     dx = dout @ W.T if need_dx else None     # each input feeds every output through W
     dW = x.T @ dout                          # sum over the batch of outer products x[n] dout[n]
     db = dout.sum(axis=0) if use_bias else None

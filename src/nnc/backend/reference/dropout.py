@@ -9,7 +9,8 @@ in float64 whatever x's dtype, so a seed gives the same mask in both backends.
 """
 import numpy as np
 
-from .._checks import check_dout, check_dropout
+from .._cache_checks import check_dropout_cache
+from .._checks import check_dropout
 from ..caches import DropoutCache
 
 __all__ = ["dropout_forward", "dropout_backward", "spatial_dropout2d_forward", "spatial_dropout2d_backward"]
@@ -28,11 +29,9 @@ def dropout_forward(x, rate, rng, training=True):
 
 def dropout_backward(dout, cache):
     """dout like x -> dx = dout * keep * scale (the same mask: dropped units pass no gradient)."""
-    keep, scale, spatial = cache
+    keep, scale, spatial = check_dropout_cache("dropout_backward", dout, cache)
     if keep is None:
         return dout
-    shape = keep.shape if not spatial else keep.shape + dout.shape[2:]
-    check_dout("dropout_backward", dout, shape, dout.dtype)
     if spatial:
         keep = keep[:, :, None, None]          # one decision per (sample, channel) plane
     return np.where(keep, dout * dout.dtype.type(scale), dout.dtype.type(0))

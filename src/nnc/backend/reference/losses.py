@@ -12,7 +12,8 @@ output lies outside the clip range.
 """
 import numpy as np
 
-from .._checks import check_class_ids, check_class_target, check_loss_cache, check_loss_pair, check_number
+from .._cache_checks import check_class_loss_cache, check_elem_loss_cache, check_label_range
+from .._checks import check_class_ids, check_class_target, check_loss_pair, check_number
 from ..caches import LossCache
 
 EPSILON = 1e-7
@@ -28,9 +29,10 @@ def _mean_over_samples(per_sample):
     return float(np.sum(per_sample, dtype=np.float64) / per_sample.shape[0])
 
 
-def _inside(p, lo, hi):
-    """Where the clip leaves p alone, so the clipped loss has the formula's derivative."""
-    return (p >= lo) & (p <= hi)
+def _outside(p, lo, hi):
+    """Where the clip changes p, so the clipped loss has derivative 0. A NaN is not outside: its
+    gradient is the formula's, NaN (NaN in, NaN out: nnc/backend/_checks.py)."""
+    return (p < lo) | (p > hi)
 
 
 def _one_hot(labels, K, dtype):
@@ -49,8 +51,8 @@ def mse_forward(output, target):
 
 def mse_backward(cache):
     """dL/doutput = 2 (output - target) / (N*M)."""
-    check_loss_cache("mse_backward", cache, "mse")
-    return 2 * (cache.output - cache.target) / cache.output.size
+    y, t, _ = check_elem_loss_cache("mse_backward", cache, "mse")
+    return 2 * (y - t) / y.size
 
 
 def mae_forward(output, target):
@@ -61,8 +63,8 @@ def mae_forward(output, target):
 
 def mae_backward(cache):
     """dL/doutput = sign(output - target) / (N*M), 0 where they are equal."""
-    check_loss_cache("mae_backward", cache, "mae")
-    return np.sign(cache.output - cache.target) / cache.output.size
+    y, t, _ = check_elem_loss_cache("mae_backward", cache, "mae")
+    return np.sign(y - t) / y.size
 
 
 def huber_forward(output, target, delta=1.0):
@@ -77,9 +79,9 @@ def huber_forward(output, target, delta=1.0):
 
 def huber_backward(cache):
     """dL/doutput = clip(r, -delta, delta) / (N*M)."""
-    check_loss_cache("huber_backward", cache, "huber")
-    delta = cache.output.dtype.type(cache.param)
-    return np.clip(cache.output - cache.target, -delta, delta) / cache.output.size
+    y, t, delta = check_elem_loss_cache("huber_backward", cache, "huber")
+    delta = y.dtype.type(delta)
+    return np.clip(y - t, -delta, delta) / y.size
 
 
 # ---- binary classification -----------------------------------------------------------------------
@@ -95,9 +97,8 @@ def binary_crossentropy_forward(output, target):
 
 def binary_crossentropy_backward(cache):
     """dL/dp = (p - t) / (p (1 - p)) / (N*M) inside the clip range, 0 outside."""
-    check_loss_cache("binary_crossentropy_backward", cache, "binary_crossentropy")
-    p, t = cache.output, cache.target
-    grad = np.where(_inside(p, EPSILON, 1 - EPSILON), (p - t) / (p * (1 - p)), 0)
+    p, t, _ = check_elem_loss_cache("binary_crossentropy_backward", cache, "binary_crossentropy")
+    grad = np.where(_outside(p, EPSILON, 1 - EPSILON), 0, (p - t) / (p * (1 - p)))
     return (grad / p.size).astype(p.dtype)
 
 
@@ -111,11 +112,11 @@ def binary_crossentropy_with_logits_forward(output, target):
 
 def binary_crossentropy_with_logits_backward(cache):
     """dL/dz = (sigmoid(z) - t) / (N*M)."""
-    check_loss_cache("binary_crossentropy_with_logits_backward", cache, "binary_crossentropy_with_logits")
-    z = cache.output
+    z, t, _ = check_elem_loss_cache("binary_crossentropy_with_logits_backward", cache,
+                                    "binary_crossentropy_with_logits")
     e = np.exp(-np.abs(z))
     sigmoid = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    return (sigmoid - cache.target) / z.size
+    return (sigmoid - t) / z.size
 
 
 # ---- multiclass classification -------------------------------------------------------------------
@@ -140,9 +141,10 @@ def softmax_cross_entropy_forward(output, target):
 
 def softmax_cross_entropy_backward(cache):
     """dL/dz = (softmax(z) * sum_k t_k - t) / N, i.e. (softmax(z) - onehot) / N for class ids."""
-    check_loss_cache("softmax_cross_entropy_backward", cache, "softmax_cross_entropy")
-    p, t = cache.aux, cache.target
+    fn = "softmax_cross_entropy_backward"
+    _, t, p, _ = check_class_loss_cache(fn, cache, "softmax_cross_entropy", aux=True)
     if t.ndim == 1:
+        check_label_range(fn, t, p.shape[1])
         t = _one_hot(t, p.shape[1], p.dtype)
     return (p * t.sum(axis=1, keepdims=True) - t) / p.shape[0]
 
@@ -159,11 +161,14 @@ def categorical_crossentropy_forward(output, target):
 
 def categorical_crossentropy_backward(cache):
     """dL/dp = -t / p / N inside the clip range, 0 outside."""
-    check_loss_cache("categorical_crossentropy_backward", cache, "categorical_crossentropy")
-    p, t = cache.output, cache.target
-    if t.ndim == 1:
+    fn = "categorical_crossentropy_backward"
+    if isinstance(getattr(cache, "target", None), np.ndarray) and cache.target.ndim == 1:   # class ids
+        p, t, _, _ = check_class_loss_cache(fn, cache, "categorical_crossentropy", ids_only=True)
+        check_label_range(fn, t, p.shape[1])
         t = _one_hot(t, p.shape[1], p.dtype)
-    grad = np.where(_inside(p, EPSILON, 1 - EPSILON), -t / p, 0)
+    else:
+        p, t, _ = check_elem_loss_cache(fn, cache, "categorical_crossentropy")
+    grad = np.where(_outside(p, EPSILON, 1 - EPSILON), 0, -t / p)
     return (grad / p.shape[0]).astype(p.dtype)
 
 
@@ -178,24 +183,29 @@ def multiclass_hinge_forward(output, target, delta=1.0):
     for n in range(N):
         y = target[n]
         for j in range(K):
-            if j != y:
-                per_sample[n] += max(0.0, s[n, j] - s[n, y] + delta)
+            if j != y:   # np.maximum, not max(): max(0.0, nan) is 0.0 and would hide a NaN score
+                per_sample[n] += np.maximum(0.0, s[n, j] - s[n, y] + delta)
     return _mean_over_samples(per_sample), LossCache("multiclass_hinge", output, target, None, delta)
 
 
 def multiclass_hinge_backward(cache):
     """dL/ds_j = 1/N for each j != y with a positive margin; dL/ds_y = -(their count)/N."""
-    check_loss_cache("multiclass_hinge_backward", cache, "multiclass_hinge")
-    s, labels, delta = cache.output.astype(np.float64), cache.target, cache.param
+    fn = "multiclass_hinge_backward"
+    output, labels, _, delta = check_class_loss_cache(fn, cache, "multiclass_hinge", ids_only=True)
+    s = output.astype(np.float64)
     N, K = s.shape
+    check_label_range(fn, labels, K)
     ds = np.zeros((N, K))
     for n in range(N):
         y = labels[n]
         for j in range(K):
-            if j != y and s[n, j] - s[n, y] + delta > 0:   # this wrong class is inside the margin
+            margin = s[n, j] - s[n, y] + delta
+            if j != y and margin > 0:          # this wrong class is inside the margin
                 ds[n, j] += 1
                 ds[n, y] -= 1
-    return (ds / N).astype(cache.output.dtype)
+            elif j != y and np.isnan(margin):  # NaN in, NaN out: here and at the true class
+                ds[n, j] = ds[n, y] = np.nan
+    return (ds / N).astype(output.dtype)
 
 
 def ova_hinge_forward(output, target):
@@ -209,10 +219,14 @@ def ova_hinge_forward(output, target):
 
 def ova_hinge_backward(cache):
     """dL/ds_j = -t_j / N where the margin 1 - t_j s_j is positive, else 0."""
-    check_loss_cache("ova_hinge_backward", cache, "ova_hinge")
-    s = cache.output.astype(np.float64)
-    t = 2 * _one_hot(cache.target, s.shape[1], np.float64) - 1
-    return (np.where(1 - t * s > 0, -t, 0) / s.shape[0]).astype(cache.output.dtype)
+    fn = "ova_hinge_backward"
+    output, labels, _, _ = check_class_loss_cache(fn, cache, "ova_hinge", ids_only=True)
+    s = output.astype(np.float64)
+    check_label_range(fn, labels, s.shape[1])
+    t = 2 * _one_hot(labels, s.shape[1], np.float64) - 1
+    margin = 1 - t * s
+    grad = np.where(margin > 0, -t, np.where(margin <= 0, 0, margin))    # a NaN margin stays NaN
+    return (grad / s.shape[0]).astype(output.dtype)
 
 
 def kl_divergence_forward(output, target):
@@ -227,7 +241,6 @@ def kl_divergence_forward(output, target):
 
 def kl_divergence_backward(cache):
     """dL/dp = -t / p / N inside the clip range, 0 outside."""
-    check_loss_cache("kl_divergence_backward", cache, "kl_divergence")
-    p = cache.output
-    t = np.clip(cache.target, EPSILON, 1)
-    return (np.where(_inside(p, EPSILON, 1), -t / p, 0) / p.shape[0]).astype(p.dtype)
+    p, t, _ = check_elem_loss_cache("kl_divergence_backward", cache, "kl_divergence")
+    t = np.clip(t, EPSILON, 1)
+    return (np.where(_outside(p, EPSILON, 1), 0, -t / p) / p.shape[0]).astype(p.dtype)

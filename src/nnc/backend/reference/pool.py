@@ -11,7 +11,8 @@ sends the whole gradient to that one cell.
 """
 import numpy as np
 
-from .._checks import ARGMAX_ERROR, check_avgpool_dout, check_dout, check_float, check_maxpool_cache, check_pool
+from .._cache_checks import ARGMAX_ERROR, check_avgpool_cache, check_global_pool_cache, check_maxpool_cache
+from .._checks import check_float, check_pool
 from ..caches import PoolCache
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
@@ -42,8 +43,7 @@ def maxpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def maxpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx (N, C, H, W): each dout goes to its window's argmax (overlaps add)."""
-    check_maxpool_cache("maxpool2d_backward", dout, cache)
-    x_shape, k, s, p, argmax = cache
+    x_shape, argmax = check_maxpool_cache("maxpool2d_backward", dout, cache)
     N, C, H, W = x_shape
     if argmax.min() < 0 or argmax.max() >= H * W:     # (numpy would wrap a negative index silently)
         raise ValueError(f"maxpool2d_backward: {ARGMAX_ERROR}")
@@ -71,8 +71,7 @@ def avgpool2d_forward(x, pool_size, stride=None, padding=0):
 
 def avgpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
-    check_avgpool_dout("avgpool2d_backward", dout, cache)
-    x_shape, k, s, p, _ = cache
+    x_shape, k, s, p = check_avgpool_cache("avgpool2d_backward", dout, cache)
     H, W = x_shape[2:]
     Ho, Wo = dout.shape[2:]
     dx = np.zeros(x_shape, dtype=dout.dtype)
@@ -92,7 +91,6 @@ def global_avgpool2d_forward(x):
 
 def global_avgpool2d_backward(dout, cache):
     """dout (N, C) -> dx (N, C, H, W) = dout / (H*W) at every pixel."""
-    N, C, H, W = cache.x_shape
-    check_float("global_avgpool2d_backward", "dout", dout, 2, "(N, C)")
-    check_dout("global_avgpool2d_backward", dout, (N, C), dout.dtype)
-    return np.ascontiguousarray(np.broadcast_to((dout / (H * W))[:, :, None, None], cache.x_shape))
+    x_shape = check_global_pool_cache("global_avgpool2d_backward", dout, cache)
+    H, W = x_shape[2:]
+    return np.ascontiguousarray(np.broadcast_to((dout / (H * W))[:, :, None, None], x_shape))
