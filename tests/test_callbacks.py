@@ -186,3 +186,83 @@ def test_layer_stats_show_vanishing_gradients_in_a_deep_sigmoid_net(rng):
     assert "grad_norm/W" in stream.getvalue()
     act = stats.history[(m.layers[1].name, "act_mean")][0]
     assert 0 < act < 1
+
+
+# ---- verbose=1: each action printed where the progress line goes --------------------------------------
+def test_verbose_callbacks_print_each_action(data, tmp_path, capsys):
+    path = tmp_path / "best.npz"
+    script = Scripted("val_loss", [1.0, 0.5, 0.7, 0.8, 0.9])
+    callbacks = [script,
+                 cbs.LearningRateScheduler(lambda epoch, lr: 0.1 if epoch == 0 else lr, verbose=1),
+                 cbs.ReduceLROnPlateau(factor=0.5, patience=1, verbose=1),
+                 cbs.ModelCheckpoint(str(path), save_best_only=True, verbose=1),
+                 cbs.EarlyStopping(patience=2, restore_best_weights=True, verbose=1)]
+    model().fit(*data, epochs=5, batch_size=10, verbose=0, callbacks=callbacks)
+    assert capsys.readouterr().out.splitlines() == [
+        "Epoch 1: LearningRateScheduler setting learning rate to 0.1",
+        f"Epoch 1: val_loss improved from inf to 1.00000, saving model to {path}",
+        "Epoch 2: LearningRateScheduler setting learning rate to 0.1",
+        f"Epoch 2: val_loss improved from 1.00000 to 0.50000, saving model to {path}",
+        "Epoch 3: LearningRateScheduler setting learning rate to 0.1",
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.05",
+        "Epoch 3: val_loss did not improve from 0.50000",
+        "Epoch 4: LearningRateScheduler setting learning rate to 0.05",
+        "Epoch 4: ReduceLROnPlateau reducing learning rate to 0.025",
+        "Epoch 4: val_loss did not improve from 0.50000",
+        "Epoch 4: early stopping (val_loss has not improved by more than 0 for 2 epochs)",
+        "Restoring model weights from the end of the best epoch: 2 (val_loss = 0.50000)",
+    ]
+    for cb in callbacks[1:]:
+        cb.verbose = 0
+    model().fit(*data, epochs=5, batch_size=10, verbose=0, callbacks=callbacks)
+    assert capsys.readouterr().out == ""
+
+
+def test_verbose_message_starts_its_own_line_below_the_live_progress_line(data, capsys):
+    stop = cbs.EarlyStopping(monitor="val_loss", patience=0, verbose=1)
+    model().fit(*data, epochs=4, batch_size=10, verbose=1, callbacks=[Scripted("val_loss", [1, 2, 3, 4]), stop])
+    out = capsys.readouterr().out
+    assert "\nEpoch 2: early stopping" in out and out.endswith("\n")
+
+
+@pytest.mark.parametrize("make", [lambda v: cbs.EarlyStopping(verbose=v),
+                                  lambda v: cbs.ModelCheckpoint("x", verbose=v),
+                                  lambda v: cbs.ReduceLROnPlateau(verbose=v),
+                                  lambda v: cbs.LearningRateScheduler(lambda e, lr: lr, verbose=v),
+                                  lambda v: cbs.TerminateOnNaN(verbose=v)])
+def test_verbose_must_be_0_or_1(make):
+    with pytest.raises(ValueError, match=r"verbose must be 0 \(silent\) or 1 \(print each action\), got 2"):
+        make(2)
+
+
+class PoisonFrom(cbs.Callback):
+    """Turns the Poison layer's backward on from epoch `start`."""
+
+    def __init__(self, poison, start):
+        super().__init__()
+        self.poison, self.start = poison, start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.poison.where = "backward" if epoch >= self.start else "off"
+
+
+def test_checkpoint_never_saves_a_nan_model_over_the_last_good_one(data, tmp_path, capsys):
+    poison = Poison(where="off", name="poison")
+    m = model(poison)
+    path = tmp_path / "last.npz"
+    snaps = Snapshots()
+    guard, ck = cbs.TerminateOnNaN(verbose=1), cbs.ModelCheckpoint(str(path), verbose=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m.fit(*data, epochs=3, batch_size=10, verbose=0, callbacks=[PoisonFrom(poison, 1), snaps, guard, ck])
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and messages[0].startswith("TerminateOnNaN: NaN/inf at epoch 2")
+    assert messages[1] == (f"ModelCheckpoint: epoch 2: layer 0 'dense' parameter W contains NaN or inf, so the model "
+                           f"was not saved to {path}; the last good checkpoint stays (load it and lower the "
+                           "learning rate)")
+    assert not np.isfinite(m.layers[0].params["W"]).all()       # the NaN update did happen
+    good = nnc.load_model(path)                                  # and the file still loads
+    assert good.epoch == 1
+    np.testing.assert_array_equal(good.layers[0].params["W"], snaps.weights[0])
+    out = capsys.readouterr().out
+    assert "TerminateOnNaN: NaN/inf at epoch 2" in out and "was not saved" in out

@@ -5,6 +5,10 @@
 
 `logs` is a dict of floats ("loss", "accuracy", "val_loss", ...). A callback sees the model as
 `self.model` and may stop training with `self.model.stop_training = True`.
+
+The callbacks that act (EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler,
+TerminateOnNaN) take verbose= as in Keras: 0 is silent, 1 prints a line for each action taken
+("Epoch 3: early stopping"), on the stream the progress line of fit(verbose=...) uses.
 """
 import math
 import os
@@ -13,12 +17,23 @@ import time
 import warnings
 
 
+def check_verbose(owner, verbose):
+    if verbose not in (0, 1):
+        raise ValueError(f"{owner}: verbose must be 0 (silent) or 1 (print each action), got {verbose!r}")
+    return int(verbose)
+
+
 class Callback:
     def __init__(self):
         self.model = None
 
     def set_model(self, model):
         self.model = model
+
+    def _print(self, text):
+        """One line of verbose=1 output (a no-op for verbose=0), where fit's progress line goes."""
+        if getattr(self, "verbose", 0):
+            ProgressLogger.print_line(getattr(self, "stream", None) or sys.stdout, text)
 
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
@@ -64,6 +79,10 @@ class ProgressLogger(Callback):
     """The progress line of `fit(verbose=...)`: 1 = a live line per batch plus a line per epoch,
     2 = one line per epoch. Writes to `stream` (stdout by default)."""
 
+    # Streams on which a live line (verbose=1, no newline yet) is showing -> its logger. A callback's
+    # message ends that line first instead of being glued to it (print_line).
+    _live = {}
+
     def __init__(self, epochs, steps, verbose=1, stream=None):
         super().__init__()
         self.epochs, self.steps, self.verbose = epochs, steps, verbose
@@ -77,6 +96,23 @@ class ProgressLogger(Callback):
             self._width = 0 if end else len(text) - 1
         self.stream.write(text + end)
         self.stream.flush()
+        if self.verbose == 1 and not end:
+            ProgressLogger._live[id(self.stream)] = self
+        else:
+            ProgressLogger._live.pop(id(self.stream), None)
+
+    @staticmethod
+    def print_line(stream, text):
+        """Write `text` as a line of its own on `stream`, below a live progress line if one is showing."""
+        live = ProgressLogger._live.pop(id(stream), None)
+        if live is not None:
+            stream.write("\n")
+            live._width = 0
+        stream.write(text + "\n")
+        stream.flush()
+
+    def on_train_end(self, logs=None):
+        ProgressLogger._live.pop(id(self.stream), None)
 
     @staticmethod
     def _fmt(logs):
@@ -148,11 +184,13 @@ class EarlyStopping(_Monitoring):
     """Stop when `monitor` has not improved by more than min_delta for `patience` epochs.
 
     restore_best_weights=True puts the weights (and batch-norm statistics) of the best epoch back
-    at the end of training. After training: stopped_epoch (0 if it never stopped), best, best_epoch."""
+    at the end of training. After training: stopped_epoch (0 if it never stopped), best, best_epoch.
+    verbose=1 prints when it stops and when it restores the best weights."""
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto", baseline=None,
-                 restore_best_weights=False):
+                 restore_best_weights=False, verbose=0):
         super().__init__(monitor, mode, min_delta)
+        self.verbose = check_verbose("EarlyStopping", verbose)
         self.patience = int(patience)
         self.baseline = baseline
         self.restore_best_weights = bool(restore_best_weights)
@@ -179,31 +217,54 @@ class EarlyStopping(_Monitoring):
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+            self._print(f"Epoch {epoch + 1}: early stopping ({self.monitor} has not improved by more than "
+                        f"{self.min_delta:g} for {self.wait} epochs)")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
+            self._print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1} "
+                        f"({self.monitor} = {self.best:.5f})")
             _set_weights(self.model, self.best_weights)
 
 
 class ModelCheckpoint(_Monitoring):
     """Save the model (`model.save`) at the end of every epoch, or only when `monitor` improved.
 
-    filepath may hold format fields: "ckpt-{epoch:02d}-{val_loss:.3f}.npz" (epoch counts from 1)."""
+    filepath may hold format fields: "ckpt-{epoch:02d}-{val_loss:.3f}.npz" (epoch counts from 1).
+    A model holding NaN or inf (training diverged; TerminateOnNaN stops after the bad update) is never
+    saved: the last good checkpoint stays, and a RuntimeWarning says so. verbose=1 prints each decision."""
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", min_delta=0.0):
+    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto", min_delta=0.0, verbose=0):
         super().__init__(monitor, mode, min_delta)
+        self.verbose = check_verbose("ModelCheckpoint", verbose)
         self.filepath = str(filepath)
         self.save_best_only = bool(save_best_only)
         self.saved = []   # paths written, in order
 
     def on_epoch_end(self, epoch, logs=None):
+        from .models.saving import non_finite
         logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             value = self._value(logs)
-            if value is None or not self._improved(value):
+            if value is None:
                 return
+            if not self._improved(value):
+                self._print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+        bad = non_finite(self.model)
+        if bad is not None:
+            message = (f"ModelCheckpoint: epoch {epoch + 1}: {bad} contains NaN or inf, so the model was not "
+                       f"saved to {path}; the last good checkpoint stays (load it and lower the learning rate)")
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+            self._print(message)
+            return
+        if self.save_best_only:
+            self._print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {value:.5f}, "
+                        f"saving model to {path}")
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        else:
+            self._print(f"Epoch {epoch + 1}: saving model to {path}")
         self.model.save(path)
         self.saved.append(path)
 
@@ -241,11 +302,12 @@ class CSVLogger(Callback):
 
 class LearningRateScheduler(Callback):
     """Set the optimizer's lr at the start of every epoch: `schedule(epoch, lr) -> new lr`, or a
-    Schedule from nnc.optim.schedules, which is called with the epoch number."""
+    Schedule from nnc.optim.schedules, which is called with the epoch number. verbose=1 prints each lr set."""
 
-    def __init__(self, schedule):
+    def __init__(self, schedule, verbose=0):
         super().__init__()
         self.schedule = schedule
+        self.verbose = check_verbose("LearningRateScheduler", verbose)
 
     def on_epoch_begin(self, epoch, logs=None):
         from .optim.schedules import Schedule
@@ -256,6 +318,7 @@ class LearningRateScheduler(Callback):
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"LearningRateScheduler: the schedule returned {lr!r}, need a positive number")
         opt.lr = float(lr)
+        self._print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {opt.lr:g}")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -264,11 +327,13 @@ class LearningRateScheduler(Callback):
 
 class ReduceLROnPlateau(_Monitoring):
     """Multiply the lr by `factor` when `monitor` has not improved for `patience` epochs, then wait
-    `cooldown` epochs before watching again; never below min_lr (Keras' defaults)."""
+    `cooldown` epochs before watching again; never below min_lr (Keras' defaults). verbose=1 prints
+    each reduction."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0):
+                 cooldown=0, min_lr=0.0, verbose=0):
         super().__init__(monitor, mode, min_delta)
+        self.verbose = check_verbose("ReduceLROnPlateau", verbose)
         if not 0 < factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must satisfy 0 < factor < 1, got {factor!r}")
         self.factor, self.patience, self.cooldown = float(factor), int(patience), int(cooldown)
@@ -298,6 +363,7 @@ class ReduceLROnPlateau(_Monitoring):
             if self.wait >= self.patience and opt.lr > self.min_lr:
                 opt.lr = max(opt.lr * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
+                self._print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {opt.lr:g}")
 
 
 from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: E402,F401  (they need Callback above)
