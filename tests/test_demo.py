@@ -16,6 +16,7 @@ def test_demo_runs(backend_name):
     assert out.returncode == 0, out.stderr
     assert f"backend:      {backend_name}" in out.stdout
     assert "perceptron:" in out.stdout and "MLP test accuracy" in out.stdout
+    assert "Warning" not in out.stderr, out.stderr   # the demo shows clean use: nothing to warn about
 
 
 def test_mlp_learns_the_builtin_sample():

@@ -16,6 +16,10 @@ Options every optimizer takes (Keras names):
                          (Pascanu et al. 2013); the direction of the whole update is kept
 Clipping works on copies: layer.grads keep the raw gradients for inspection.
 """
+import contextlib
+import signal
+import threading
+
 import numpy as np
 
 from .._names import unknown_name
@@ -23,6 +27,30 @@ from ..backend._checks import check_number
 from . import schedules
 
 _REGISTRY = {}
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Delay a KeyboardInterrupt (SIGINT) that arrives inside the block until the block is done, so a
+    Ctrl-C never leaves some parameters updated and others not. Only the main thread gets signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:   # a handler set outside Python: it could not be put back
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda sig, frame: caught.append(sig))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and previous is not signal.SIG_IGN:
+        if callable(previous):
+            previous(signal.SIGINT, None)   # Python's default handler raises KeyboardInterrupt
+        else:
+            raise KeyboardInterrupt
 
 
 class Optimizer:
@@ -60,14 +88,21 @@ class Optimizer:
         if not self._targets:
             raise RuntimeError(f"{type(self).__name__}: no parameters bound; call opt.bind(model) "
                                "(model.compile does it) after the model is built")
-        if self.schedule is not None:
-            self.lr = float(self.schedule(self.iterations))
+        # All or nothing: everything that can fail is computed and checked before the first write,
+        # and a Ctrl-C during the writes is held back until the step is complete.
+        lr = float(self.schedule(self.iterations)) if self.schedule is not None else self.lr
         work = [(key, layer.params[p], layer.grads[p]) for key, layer, p in self._targets
                 if layer.trainable and layer.grads.get(p) is not None]
+        for key, param, grad in work:
+            if grad.shape != param.shape or grad.dtype != param.dtype:
+                raise ValueError(f"{type(self).__name__}.step: the gradient of {key} has shape {grad.shape} and "
+                                 f"dtype {grad.dtype}, the parameter {param.shape} {param.dtype}; nothing was updated")
         grads = self.clip([g for _, _, g in work])
-        for (key, param, _), grad in zip(work, grads):
-            self.update(key, param, grad)
-        self.iterations += 1
+        with _interrupts_held():
+            self.lr = lr
+            for (key, param, _), grad in zip(work, grads):
+                self.update(key, param, grad)
+            self.iterations += 1
 
     def clip(self, grads):
         """Apply clipvalue, clipnorm, global_clipnorm (in that order) to a list of gradients; returns
