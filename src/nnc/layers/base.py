@@ -258,19 +258,12 @@ class Layer:
         return cls(**config)
 
     def __repr__(self):
-        """Dense(name='dense_1', units=10, activation='relu', built for (N, 784) float32): what the
-        constructor was given, minus the defaults the config spells out for saving."""
-        cfg = self.get_config()
-        args = [f"name={self.name!r}"] + [f"{k}={v!r}" for k, v in cfg.items()
-                                          if k not in ("name", "trainable", "input_shape") and v is not None]
-        if not self.trainable:
-            args.append("trainable=False")
-        if self.built:
-            args.append(f"built for {_shape_str(self.input_shape)} {self.dtype}")
-        return f"{type(self).__name__}({', '.join(args)})"
+        """Dense(name='dense_1', units=10, activation=ReLU(), built for (N, 784) float32): the constructor
+        arguments that differ from their defaults, initializers and activations by their own repr."""
+        return _layer_repr(type(self), self.get_config(), self)
 
 
-def _check_input_shape(who, shape):
+def _check_input_shape(who, shape, arg="input_shape"):
     """A per-sample shape: a tuple of positive ints (no batch axis)."""
     try:
         ok = len(shape) > 0 and all(not isinstance(d, bool) and isinstance(d, (int, np.integer)) and d > 0
@@ -278,7 +271,7 @@ def _check_input_shape(who, shape):
     except TypeError:
         ok = False
     if not ok:
-        raise ValueError(f"{who}: input_shape must be the shape of one sample, a tuple of positive ints "
+        raise ValueError(f"{who}: {arg} must be the shape of one sample, a tuple of positive ints "
                          f"without the batch axis such as (784,) or (1, 28, 28), got {shape!r}")
     return tuple(int(d) for d in shape)
 
@@ -296,6 +289,49 @@ def _check_bool(cls, arg, v):
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{cls}: {arg} must be True or False, got {v!r}")
     return bool(v)
+
+
+def _is_default(v, d):
+    """Whether config value v is what the constructor default d turns into (1 -> [1, 1], "zeros" -> Zeros())."""
+    if v == d or (isinstance(v, list) and v and all(e == d for e in v)):
+        return True
+    if isinstance(d, str) and isinstance(v, str):
+        return v.lower() == d.lower()
+    if isinstance(d, str) and isinstance(v, dict) and "class_name" in v:
+        from .. import initializers
+        try:
+            return v == initializers.serialize(initializers.get(d))
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _short(v):
+    """A config value as it reads in code: {"class_name": "HeNormal", "config": {}} -> HeNormal()."""
+    if isinstance(v, dict) and set(v) == {"class_name", "config"}:
+        if v["class_name"] in _REGISTRY:
+            return _layer_repr(_REGISTRY[v["class_name"]], v["config"])
+        return f"{v['class_name']}({', '.join(f'{k}={_short(e)}' for k, e in v['config'].items())})"
+    if isinstance(v, list):
+        return repr(tuple(v))
+    return repr(v)
+
+
+def _layer_repr(cls, cfg, layer=None):
+    import inspect
+    params = inspect.signature(cls.__init__).parameters
+    defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+    order = {k: i for i, k in enumerate(params)}      # the constructor's order: units before activation
+    args = [f"name={cfg['name']!r}"] if layer is not None else []
+    for k, v in sorted(cfg.items(), key=lambda kv: order.get(kv[0], len(order))):
+        if k in ("name", "trainable", "input_shape") or (k in defaults and _is_default(v, defaults[k])):
+            continue
+        args.append(f"{k}={_short(v)}")
+    if layer is not None and not layer.trainable:
+        args.append("trainable=False")
+    if layer is not None and layer.built:
+        args.append(f"built for {_shape_str(layer.input_shape)} {layer.dtype}")
+    return f"{cls.__name__}({', '.join(args)})"
 
 
 def _renamed(e, label):

@@ -1,14 +1,14 @@
 """Layers that only change the view of the data: Input and Flatten."""
 import numpy as np
 
-from .base import Layer
+from .base import Layer, _check_input_shape
 
 
 class Input(Layer):
     """Declares the per-sample input shape of a model: `Sequential([Input((1, 28, 28)), ...])`."""
 
     def __init__(self, shape, **kwargs):
-        super().__init__(input_shape=shape, **kwargs)
+        super().__init__(input_shape=_check_input_shape("Input", shape, "shape"), **kwargs)
 
     def forward(self, x, training=False):
         self._ensure_built(x)
