@@ -89,7 +89,8 @@ static inline int32_t nnc_round_ln2_f32_(float x, float *nf)
     const float magic = 12582912.0f;                 /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;      /* log2(e) */
     *nf = t - magic;
-    return nnc_bits_from_f32_(t) - nnc_bits_from_f32_(magic);
+    /* unsigned: a NaN x (any sign and payload) must not overflow a signed subtraction (UBSan) */
+    return (int32_t)((uint32_t)nnc_bits_from_f32_(t) - (uint32_t)nnc_bits_from_f32_(magic));
 }
 
 /* ln2 = 0.693359375 - 2.12194440e-4: the high part has 9 significant bits, so nf * hi is exact. */
@@ -104,7 +105,9 @@ static inline float nnc_reduce_ln2_f32_(float x, int32_t *n)
     return (x - nf * NNC_LN2_HI_F32) - nf * NNC_LN2_LO_F32;
 }
 
-static inline float nnc_pow2i_f32_(int32_t n) { return nnc_f32_from_bits_((n + 127) << 23); }
+/* The shift in unsigned arithmetic: on the NaN path n + 127 can be negative, and a signed left shift of
+ * it is undefined (UBSan); the bits are the same as the two's-complement shift everywhere else. */
+static inline float nnc_pow2i_f32_(int32_t n) { return nnc_f32_from_bits_((int32_t)((uint32_t)(n + 127) << 23)); }
 
 /* p 2^n for n in [-150, 63] and 2^-30 <= |p| < 2: 2^(n + 64) is a normal number, so p 2^(n + 64) is
  * exact and only the final product with the constant 2^-64 rounds: denormal results come out right. */
@@ -146,8 +149,11 @@ static inline float nnc_log1p_f32(float u)
 {
     float w = 1.0f + u;
     float c = u - (w - 1.0f);
-    int32_t e = ((nnc_bits_from_f32_(w) + (0x3f800000 - 0x3f3504f3)) >> 23) - 127;   /* k: m in [0.707, 1.414) */
-    float m = nnc_f32_from_bits_(nnc_bits_from_f32_(w) - (e << 23));
+    /* k: m in [0.707, 1.414). Unsigned add and shift (a NaN or inf w would overflow the signed ones, which
+     * UBSan flags); the arithmetic right shift of the sum as int32 is GCC's (implementation-defined). */
+    uint32_t wb = (uint32_t)nnc_bits_from_f32_(w);
+    int32_t e = ((int32_t)(wb + (0x3f800000u - 0x3f3504f3u)) >> 23) - 127;
+    float m = nnc_f32_from_bits_((int32_t)(wb - ((uint32_t)e << 23)));
     float f = m - 1.0f;
     float s = f / (2.0f + f), s2 = s * s;
     float p = 1.0f / 9.0f;
