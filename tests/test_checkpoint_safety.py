@@ -300,6 +300,8 @@ def test_directory_is_named_as_such(tmp_path):
         make().build().save(tmp_path)
     with pytest.raises(FileNotFoundError, match="no such file"):
         nnc.load_model(tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match=r"save_model: the folder '.*nowhere' for .* does not exist; create"):
+        make().build().save(tmp_path / "nowhere" / "m.npz")
 
 
 # ---- saving -------------------------------------------------------------------------------------

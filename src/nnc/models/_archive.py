@@ -75,6 +75,9 @@ def write_atomic(path, write):
     if os.path.isdir(target):
         raise IsADirectoryError(f"{os.fspath(path)!r} is a directory; give the path of a file to write")
     folder, base = os.path.split(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"the folder {folder!r} for {os.fspath(path)!r} does not exist; create it first "
+                                "(os.makedirs(folder, exist_ok=True))")
     _remove_leftovers(folder, base)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:

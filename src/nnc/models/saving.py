@@ -114,8 +114,8 @@ def save_model(model, path):
                 arrays[f"optim/{key}/{slot}"] = a
     try:
         write_atomic(path, lambda f: np.savez(f, **arrays))
-    except IsADirectoryError as exc:
-        raise IsADirectoryError(f"save_model: {exc}") from None
+    except (IsADirectoryError, FileNotFoundError) as exc:   # the path itself is wrong: say so, not the temp name
+        raise type(exc)(f"save_model: {exc}") from None
 
 
 # ---- reading: the file and its config ---------------------------------------------------------------
