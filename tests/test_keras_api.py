@@ -174,3 +174,47 @@ def test_ctrl_c_inside_an_optimizer_step_waits_for_the_whole_step():
         opt.step()
     after = [layer.params[name] for _, layer, name in opt._targets]
     assert all(not np.array_equal(a, b) for a, b in zip(before, after)) and opt.iterations == 1
+
+
+def test_sample_and_class_weights_scale_loss_and_gradient():
+    x, y = toy(n=12)
+    w = np.array([0.5, 2.0, 1.0, 0.0] * 3)
+
+    def mlp(lr=0.1):   # no batch norm: its statistics would see the duplicated samples below
+        model = nnc.Sequential([Dense(8, activation="tanh", input_shape=(4,)), Dense(3)], seed=0)
+        return model.compile(nnc.optim.SGD(lr), "softmax_cross_entropy").build()
+
+    loss = nnc.losses.get("softmax_cross_entropy")
+    a = mlp()
+    out = a.forward(x, training=True)
+    per_sample = np.array([loss.forward(out[i:i + 1], y[i:i + 1]) for i in range(12)])  # l_i, one at a time
+    weighted, _ = a.train_on_batch(x, y, sample_weight=w)
+    assert weighted == pytest.approx(np.sum(w * per_sample) / 12, rel=1e-5)
+    # Keras' sum_over_batch_size: sum_i w_i g_i / 12 is the step of sample i repeated 2 w_i times (M in
+    # all, mean gradient sum_i 2 w_i g_i / M) with the learning rate scaled by M / 24.
+    keep = np.repeat(np.arange(12), (2 * w).astype(int))
+    c = mlp(lr=0.1 * len(keep) / 24)
+    c.train_on_batch(x[keep], y[keep])
+    np.testing.assert_allclose(a.layers[0].params["W"], c.layers[0].params["W"], rtol=1e-5, atol=1e-6)
+    # class_weight is a sample weight per class
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
+    b, d = make(0), make(0)
+    b.fit(x, y, batch_size=12, epochs=1, verbose=0, shuffle=False, class_weight=cw)
+    d.fit(x, y, batch_size=12, epochs=1, verbose=0, shuffle=False, sample_weight=np.vectorize(cw.get)(y))
+    np.testing.assert_array_equal(b.layers[0].params["W"], d.layers[0].params["W"])
+    plain = make(0)
+    plain.fit(x, y, 12, 1, 0, shuffle=False)
+    assert not np.array_equal(b.layers[0].params["W"], plain.layers[0].params["W"])
+
+
+def test_bad_weights_are_refused_before_training():
+    x, y = toy(n=12, k=3)
+    model = make().build()
+    before = model.get_weights()
+    for kwargs, match in [(dict(sample_weight=np.ones(11)), r"one weight per sample, shape \(12,\), got \(11,\)"),
+                          (dict(sample_weight=-np.ones(12)), "finite and >= 0"),
+                          (dict(class_weight={0: 1.0, 1: 2.0}), r"no weight for class\(es\) \[2\]"),
+                          (dict(class_weight=[1, 2, 3]), "must be a dict")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            model.fit(x, y, verbose=0, **kwargs)
+    assert all(np.array_equal(p, q) for p, q in zip(before, model.get_weights()))

@@ -177,3 +177,47 @@ def check_targets(fn, name, y, loss, output_shape):
     if isinstance(loss, losses_mod.BinaryCrossentropy) and y.size and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{fn}: binary_crossentropy targets must be in [0, 1], {name} has values "
                          f"{y.min():g} .. {y.max():g}")
+
+
+def sample_weights(fn, y, sample_weight, class_weight, output_shape):
+    """The per-sample weights (N,) float64 that fit multiplies into the loss, or None: sample_weight
+    times class_weight[class of the sample]. Checked: shape, finite, >= 0, a weight for every class."""
+    if sample_weight is None and class_weight is None:
+        return None
+    n = len(y)
+    w = np.ones(n)
+    if sample_weight is not None:
+        sw = _plain(fn, "sample_weight", sample_weight)
+        if sw.shape not in ((n,), (n, 1)):
+            raise ValueError(f"{fn}: sample_weight must have one weight per sample, shape ({n},), got {sw.shape}")
+        if not (np.issubdtype(sw.dtype, np.number) or sw.dtype == bool):
+            raise TypeError(f"{fn}: sample_weight must be numbers, got dtype {sw.dtype}")
+        w = w * sw.reshape(n).astype(np.float64)
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"{fn}: class_weight must be a dict {{class id: weight}}, got "
+                            f"{type(class_weight).__name__}")
+        for k, v in class_weight.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise TypeError(f"{fn}: class_weight keys must be class ids (integers >= 0), got {k!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{fn}: class_weight[{k!r}] must be a number, got {v!r}")
+        if y.ndim == 2 and y.shape[1] > 1:
+            ids = y.argmax(axis=1)
+        elif output_shape is not None and tuple(output_shape) == (1,):
+            ids = (y.reshape(n) > 0.5).astype(np.int64)   # binary targets 0/1 for one output unit
+        else:
+            ids = y.reshape(n).astype(np.int64)
+        missing = sorted(set(np.unique(ids).tolist()) - {int(k) for k in class_weight})
+        if missing:
+            raise ValueError(f"{fn}: class_weight has no weight for class(es) {missing}; give every class of y "
+                             f"a weight (1.0 leaves a class as it is)")
+        table = np.zeros(int(max(max(class_weight), ids.max())) + 1)
+        for k, v in class_weight.items():
+            table[int(k)] = float(v)
+        w = w * table[ids]
+    if not all_finite(w) or (w < 0).any():
+        raise ValueError(f"{fn}: sample weights must be finite and >= 0, got values from {w.min():g} to {w.max():g}")
+    if not w.any():
+        raise ValueError(f"{fn}: every sample weight is 0; nothing would be learned")
+    return w

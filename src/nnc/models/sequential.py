@@ -256,13 +256,35 @@ class Sequential:
         if self.loss is None:
             raise RuntimeError(f"Sequential.{fn}: call compile(optimizer, loss, metrics) first")
 
-    def train_on_batch(self, x, y):
-        """One step of gradient descent; returns (batch loss including regularization, model output)."""
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One step of gradient descent; returns (batch loss including regularization, model output).
+
+        sample_weight (N,) >= 0 weights each sample's loss as Keras does: loss = sum_i w_i l_i / N
+        (N the batch size), so row i of d(loss)/d(output) is scaled by w_i."""
         out = self.forward(x, training=True)
-        loss = self.loss.forward(out, y) + self.regularization_loss()
-        self.backward(self.loss.backward())
+        loss = self.loss.forward(out, y)
+        dout = self.loss.backward()
+        if sample_weight is not None:
+            loss, dout = self._weighted(loss, dout, out, y, np.asarray(sample_weight, dtype=np.float64))
+        loss += self.regularization_loss()   # of the weights this step started from
+        self.backward(dout)
         self.optimizer.step()
         return loss, out
+
+    def _weighted(self, loss, dout, out, y, w):
+        """(sum_i w_i l_i / N, rows of dout scaled by w). The loss kernels return only the mean, so
+        samples of equal weight are grouped and each group's mean taken: one call per distinct weight
+        (per class with class_weight)."""
+        dout = dout * w.reshape((-1,) + (1,) * (dout.ndim - 1)).astype(dout.dtype)
+        values, group = np.unique(w, return_inverse=True)
+        if len(values) == 1:
+            return float(values[0]) * loss, dout
+        total = 0.0
+        for k, v in enumerate(values):
+            if v != 0:
+                idx = np.flatnonzero(group == k)
+                total += v * len(idx) * self.loss.forward(out[idx], y[idx])
+        return total / len(w), dout
 
     def _prepare(self, fn, x, y):
         """Checked, converted (x, y) for this model, before any step."""
@@ -272,7 +294,7 @@ class Sequential:
         return x, y
 
     def fit(self, x, y, batch_size=32, epochs=1, verbose=1, *, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0):
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
         """Train for `epochs` epochs of mini-batch gradient descent; returns a History.
 
         x (N, *input_shape), y (N,) class ids or (N, ...) targets. The first five arguments are Keras'
@@ -281,10 +303,14 @@ class Sequential:
         epochs is the index to stop at and initial_epoch the one to start from; `model.epoch` counts
         every epoch this model has trained (resume with initial_epoch=model.epoch).
         Everything is checked before the first step; training that is interrupted (Ctrl-C, an error)
-        still runs every callback's on_train_end (logs closed, best weights restored)."""
+        still runs every callback's on_train_end (logs closed, best weights restored).
+
+        sample_weight (N,) and class_weight {class id: weight} weight each sample's loss (multiplied
+        together when both are given; see train_on_batch). The validation loss is not weighted."""
         self._require_compiled("fit")
         fn = "fit"
         x, y = self._prepare(fn, x, y)
+        sample_weight = checks.sample_weights(fn, y, sample_weight, None, None)   # checked before the split
         batch_size = check_positive_int(fn, "batch_size", batch_size)
         epochs = check_positive_int(fn, "epochs", epochs, minimum=0)
         initial_epoch = check_positive_int(fn, "initial_epoch", initial_epoch, minimum=0)
@@ -306,10 +332,13 @@ class Sequential:
                 raise ValueError(f"fit: validation_split={validation_split} leaves no training or validation data")
             validation_data = (x[-n_val:], y[-n_val:])
             x, y = x[:-n_val], y[:-n_val]
+            if sample_weight is not None:
+                sample_weight = sample_weight[:-n_val]
         if not self.built:
             self.build(x.shape[1:])
         checks.check_loss_output(self, self.loss)
         checks.check_targets(fn, "y", y, self.loss, self.output_shape)
+        weights = checks.sample_weights(fn, y, sample_weight, class_weight, self.output_shape)
         if validation_data is not None:
             checks.check_targets(fn, "validation_data y", validation_data[1], self.loss, self.output_shape)
         checks.warn_unscaled(fn, x)
@@ -335,7 +364,7 @@ class Sequential:
                         batch = order[batch]
                     xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
                     cb.on_batch_begin(step, {})
-                    loss, out = self.train_on_batch(xb, yb)
+                    loss, out = self.train_on_batch(xb, yb, None if weights is None else weights[batch])
                     self._accumulate(stats, loss, out, yb)
                     cb.on_batch_end(step, self._logs(stats))
                     if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
