@@ -56,6 +56,9 @@ BAD_ARGS = [
     (lambda: Dropout(0.5, noise_shape=(None, 0)), ValueError, r"Dropout: noise_shape must be None or a tuple"),
     (lambda: Dropout(0.5, noise_shape=5), ValueError, r"Dropout: noise_shape must be None or a tuple"),
     (lambda: Dropout(0.5, seed=1.5), ValueError, r"Dropout: seed must be None or an integer >= 0, got 1.5"),
+    (lambda: BatchNormalization(momentun=0.9), TypeError,
+     r"BatchNormalization: unknown argument 'momentun'; did you mean 'momentum'\? \(known: axis, "),
+    (lambda: layers.ReLU(alpha=1), TypeError, r"ReLU: unknown argument 'alpha' \(known: input_shape, name, trainable\)"),
     (lambda: Input(None), ValueError, r"Input: shape must be the shape of one sample"),
 ]
 

@@ -190,3 +190,12 @@ def test_batchnorm_refuses_a_non_finite_batch_and_keeps_its_running_stats(B, sha
     bn.forward(x, training=False)              # inference still works
     bn.forward(x, training=True)               # and training goes on
     assert np.isfinite(bn.running_var).all()
+
+
+def test_flatten_backward_checks_dout(rng):
+    layer = Flatten(name="flat")
+    with pytest.raises(RuntimeError, match=r"flat \(Flatten\): backward\(\) called before forward\(\)"):
+        layer.backward(np.ones((2, 6), np.float32))
+    layer.forward(rng.standard_normal((2, 2, 3)).astype(np.float32))
+    with pytest.raises(ValueError, match=r"flat \(Flatten\): dout must have shape \(N, 6\), got \(2, 5\)"):
+        layer.backward(np.ones((2, 5), np.float32))

@@ -64,8 +64,15 @@ class Layer:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-    def __init__(self, input_shape=None, name=None, trainable=True):
+    def __init__(self, input_shape=None, name=None, trainable=True, **unknown):
         cls = type(self).__name__
+        if unknown:   # Dense(unit=10), Conv2D(data_format=...): say so in the layer's terms, not Layer.__init__'s
+            import inspect
+            known = {k for c in type(self).__mro__ if c is not object and "__init__" in vars(c)
+                     for k, p in inspect.signature(c.__init__).parameters.items()
+                     if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+            arg = next(iter(unknown))
+            raise TypeError(f"{cls}: {unknown_name('argument', arg, known)}") from None
         if name is not None and not (isinstance(name, str) and name):
             raise TypeError(f"{cls}: name must be a non-empty string, got {name!r}")
         self.name = name or cls.lower()

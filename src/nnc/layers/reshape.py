@@ -35,4 +35,9 @@ class Flatten(Layer):
         return np.ascontiguousarray(x).reshape(x.shape[0], -1)
 
     def backward(self, dout):
+        if not self.built:
+            raise RuntimeError(f"{self.label}: backward() called before forward()")
+        if not isinstance(dout, np.ndarray) or dout.shape[1:] != self.output_shape:
+            raise ValueError(f"{self.label}: dout must have shape (N, {self.output_shape[0]}), got "
+                             f"{getattr(dout, 'shape', type(dout).__name__)}")
         return dout.reshape((dout.shape[0],) + self.input_shape)
