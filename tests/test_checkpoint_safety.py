@@ -147,6 +147,7 @@ HOSTILE = {
     "lr-nan": (config_edit(set_in(["compile", "lr"], float("nan"))), "compile.lr must be a finite number > 0"),
     "layers-not-list": (config_edit(set_in(["layers"], "dense")), "layers must be a non-empty list"),
     "layer-no-config": (config_edit(lambda c: c["layers"][0].pop("config")), r"lacks layers\[0\].config"),
+    "layer-not-object": (config_edit(set_in(["layers", 1], "dense")), r"layers\[1\] must be an object, got 'dense'"),
     "input-shape-zero": (config_edit(set_in(["model", "input_shape"], [0])), "model.input_shape"),
     "dtype-int8": (config_edit(set_in(["model", "dtype"], "int8")), "model.dtype"),
     "model-not-object": (config_edit(set_in(["model"], [1, 2])), "model must be an object"),

@@ -178,7 +178,10 @@ def _short(v):
 
 def _get(fail, parent, where, key, ok, what):
     """parent[key] if ok(it), else the CheckpointError saying what the config should hold there."""
-    if not isinstance(parent, dict) or key not in parent:
+    if not isinstance(parent, dict):
+        raise fail(f"the config's {where.rstrip('.')} must be an object, got {_short(parent)}; the file was "
+                   "damaged or edited: save the model again")
+    if key not in parent:
         raise fail(f"the config lacks {where}{key}; the file was damaged or edited: save the model again")
     v = parent[key]
     if not ok(v):
