@@ -18,7 +18,13 @@ sample and average over the batch. Probabilities are clipped to [1e-7, 1 - 1e-7]
 `from_logits`: nnc models usually end in a Dense layer without activation, i.e. they output
 logits. The Keras default from_logits=False (the output is already probabilities, e.g. after a
 Softmax layer) is kept for compatibility; pass from_logits=True, or use SoftmaxCrossEntropy /
-"softmax_cross_entropy", for the fused and numerically stable path on logits.
+"softmax_cross_entropy", for the fused and numerically stable path on logits. Sequential.fit
+refuses a probability loss after a layer that outputs logits.
+
+Labels, deliberately lenient: CategoricalCrossentropy, SparseCategoricalCrossentropy and
+SoftmaxCrossEntropy all take class ids (N,) or (N, 1) AND one-hot/probability rows (N, K), and
+compute the same loss from either (Keras accepts only one form per loss). Sequential.fit checks
+ids against the number of outputs before training. docs/conventions.md lists the defaults.
 """
 import numpy as np
 
