@@ -356,3 +356,14 @@ def test_read_idx_gzip_with_a_bad_crc(tmp_path):
     p.write_bytes(bytes(blob))
     with pytest.raises(ValueError, match="damaged or truncated gzip"):
         datasets.read_idx(p)
+
+
+def test_read_idx_raw_file_of_the_wrong_size_is_refused_before_allocating(tmp_path):
+    p = tmp_path / "short.idx"
+    p.write_bytes(bytes([0, 0, 0x08, 1]) + struct.pack(">I", 500_000_000) + b"\0" * 10)   # 500 MB declared
+
+    def read():
+        with pytest.raises(ValueError, match=r"is truncated: shape \(500000000,\) of uint8 needs 500000000 bytes "
+                                             r"of data, found 10"):
+            datasets.read_idx(p)
+    assert peak_bytes(read) < 1 << 20

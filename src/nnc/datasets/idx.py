@@ -90,6 +90,12 @@ def _read_idx_stream(path, f, gz, max_bytes):
     if expected > max_bytes:
         raise ValueError(f"read_idx: {path} declares shape {shape} of {dtype.name} = {expected} bytes, more "
                          f"than max_bytes={max_bytes}; if the file is genuine, pass a larger max_bytes")
+    if not gz:   # a raw file's size is known: refuse a wrong one before allocating anything
+        actual = os.fstat(f.fileno()).st_size - 4 - 4 * ndim
+        if actual != expected:
+            what = "truncated" if actual < expected else "longer than its header says"
+            raise ValueError(f"read_idx: {path} is {what}: shape {shape} of {dtype.name} needs {expected} bytes "
+                             f"of data, found {actual}")
     data = bytearray(expected)
     view, pos = memoryview(data), 0
     while pos < expected:
@@ -100,9 +106,8 @@ def _read_idx_stream(path, f, gz, max_bytes):
         view[pos:pos + len(chunk)] = chunk
         pos += len(chunk)
     if f.read(1):   # for gzip this also checks the stream's CRC and length
-        extra = "" if gz else f" ({os.fstat(f.fileno()).st_size - 4 - 4 * ndim - expected} more)"
         raise ValueError(f"read_idx: {path} is longer than its header says: shape {shape} of {dtype.name} "
-                         f"needs {expected} bytes of data, the file has more{extra}")
+                         f"needs {expected} bytes of data, the file has more")
     a = np.frombuffer(data, dtype=dtype).reshape(shape)   # writable: it views the bytearray
     if not dtype.isnative:   # in place: no second copy of the data
         a = a.byteswap(inplace=True).view(dtype.newbyteorder("="))
