@@ -206,9 +206,19 @@ def test_wrong_optimizer_kind_is_refused_by_load(good):
     target = make(seed=99, optimizer="sgd")
     target.build()
     before = snapshot(target)
-    with pytest.raises(CheckpointError, match="holds Adam state but the model is compiled with SGD"):
+    with pytest.raises(CheckpointError, match="holds Adam state but the model is compiled with SGD; compile it "
+                                              r"with Adam, or use nnc.load_model\(path\)"):
         target.load(good)
     assert_same(before, snapshot(target))
+
+
+def test_a_different_model_is_told_how_to_load_the_file(good):
+    wide = nnc.Sequential([Dense(13, input_shape=(6,)), BatchNormalization(), Dense(3)], seed=0)
+    wide.compile(optimizer="adam", loss="softmax_cross_entropy")
+    wide.build()
+    with pytest.raises(CheckpointError, match=r"is float32\[6, 12\], expected float32\[6, 13\]; "
+                                              r"nnc.load_model\(path\) rebuilds the model the file was saved from"):
+        wide.load(good)
 
 
 def test_load_into_an_unbuilt_model_builds_it(good):

@@ -26,7 +26,12 @@ _TMP = re.compile(r"^\.(?P<base>.+)\.(?P<pid>\d+)\.[0-9a-f]{16}\.nnc-tmp$")
 
 
 class ArchiveError(ValueError):
-    """The archive cannot be read as the caller expects it (truncated, corrupted or hostile)."""
+    """The archive cannot be read as the caller expects it (truncated, corrupted or hostile).
+    `mismatch` is True when the member is intact but not the shape or dtype the caller expects."""
+
+    def __init__(self, message, mismatch=False):
+        super().__init__(message)
+        self.mismatch = mismatch
 
 
 # ---- writing ------------------------------------------------------------------------------------
@@ -164,7 +169,8 @@ def read_npy(z, info, shape, dtype):
         with z.open(info) as zf:
             got_shape, fortran, got_dtype, header = _read_header(zf, name)
             if got_shape != shape or got_dtype != dtype:
-                raise ArchiveError(f"member {name!r} is {got_dtype}{list(got_shape)}, expected {dtype}{list(shape)}")
+                raise ArchiveError(f"member {name!r} is {got_dtype}{list(got_shape)}, expected {dtype}{list(shape)}",
+                                   mismatch=True)
             nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             if info.file_size != header + nbytes:
                 raise ArchiveError(f"member {name!r} declares {info.file_size} bytes, but its header and "

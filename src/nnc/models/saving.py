@@ -34,6 +34,7 @@ from ._archive import ArchiveError, npy_header, open_npz, read_npy, write_atomic
 FORMAT, VERSION = "nnc-checkpoint", 1
 MAX_CONFIG_BYTES = 4 << 20    # the JSON of a few hundred layers takes tens of KB (4 bytes a character)
 _NONNEGATIVE_BUFFERS = ("running_var",)
+_DAMAGED = "; the file was damaged or edited: save the model again"
 
 
 class CheckpointError(ValueError):
@@ -179,14 +180,12 @@ def _short(v):
 def _get(fail, parent, where, key, ok, what):
     """parent[key] if ok(it), else the CheckpointError saying what the config should hold there."""
     if not isinstance(parent, dict):
-        raise fail(f"the config's {where.rstrip('.')} must be an object, got {_short(parent)}; the file was "
-                   "damaged or edited: save the model again")
+        raise fail(f"the config's {where.rstrip('.')} must be an object, got {_short(parent)}{_DAMAGED}")
     if key not in parent:
-        raise fail(f"the config lacks {where}{key}; the file was damaged or edited: save the model again")
+        raise fail(f"the config lacks {where}{key}{_DAMAGED}")
     v = parent[key]
     if not ok(v):
-        raise fail(f"the config's {where}{key} must be {what}, got {_short(v)}; the file was damaged or "
-                   "edited: save the model again")
+        raise fail(f"the config's {where}{key} must be {what}, got {_short(v)}{_DAMAGED}")
     return v
 
 
@@ -242,7 +241,8 @@ def _expected_optim(fail, members, comp, opt, params):
     """{member key: (shape, dtype)} of the optimizer state the file must hold for `opt`."""
     saved = comp["optimizer"]["class_name"]
     if saved != type(opt).__name__:
-        raise fail(f"it holds {saved} state but the model is compiled with {type(opt).__name__}")
+        raise fail(f"it holds {saved} state but the model is compiled with {type(opt).__name__}; compile it "
+                   f"with {saved}, or use nnc.load_model(path), which recompiles as saved")
     slots = _slot_names(fail, type(opt), comp["optimizer"]["config"])
     found = {}
     for k in members:
@@ -252,12 +252,12 @@ def _expected_optim(fail, members, comp, opt, params):
     stray = sorted(set(found) - set(params))
     if stray:
         raise fail(f"its optimizer state optim/{stray[0]}/... belongs to no parameter of the model "
-                   f"(parameters: {', '.join(sorted(params))})")
+                   f"(parameters: {', '.join(sorted(params))}){_DAMAGED}")
     expected = {}
     for key, got in sorted(found.items()):
         if got != slots:
             raise fail(f"its optimizer state for {key} has slots {sorted(got)}, but {saved} keeps "
-                       f"{sorted(slots) if slots else 'none'}")
+                       f"{sorted(slots) if slots else 'none'}{_DAMAGED}")
         expected.update({f"optim/{key}/{s}": params[key] for s in slots})
     return expected
 
@@ -271,22 +271,25 @@ def _layout(model):
 def _bit_generator(fail, model, state):
     cls = type(model.rng.bit_generator)
     if state["bit_generator"] != cls.__name__:   # never getattr(np.random, name): that could be np.random.seed
-        raise fail(f"its random generator is {_short(state['bit_generator'])}, the model's is {cls.__name__}")
+        raise fail(f"its random generator is {_short(state['bit_generator'])}, the model's is {cls.__name__}"
+                   f"{_DAMAGED}")
     bg = cls()   # seeded from the OS, not from numpy's global state; overwritten right away
     try:
         bg.state = state
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise fail(f"its random-generator state is invalid ({type(exc).__name__}: {exc})") from None
+        raise fail(f"its random-generator state is invalid ({type(exc).__name__}: {exc}){_DAMAGED}") from None
     return bg
 
 
-def _apply(z, members, cfg, fail, model, shaped):
+def _apply(z, members, cfg, fail, model, shaped, rebuilt):
     """Check every member against `shaped` (`model` itself when built, else a built copy of it) and the
-    config, read them, and only then assign everything into `model` (building it first if needed)."""
+    config, read them, and only then assign everything into `model` (building it first if needed).
+    rebuilt: the model was built from this file's config, so a mismatch means a damaged file."""
+    hint = _DAMAGED if rebuilt else "; nnc.load_model(path) rebuilds the model the file was saved from"
     saved = [(d["class_name"], d["config"]["name"]) for d in cfg["layers"]]
     have = [(type(lyr).__name__, lyr.name) for lyr in shaped.layers]
     if saved != have:
-        raise fail(f"its layers {saved} do not match the model's {have}")
+        raise fail(f"its layers {saved} do not match the model's {have}{hint}")
     params, buffers = _layout(shaped)
     expected = {**{"param/" + k: v for k, v in params.items()}, **{"buffer/" + k: v for k, v in buffers.items()}}
     comp, opt = cfg["compile"], model.optimizer
@@ -299,7 +302,7 @@ def _apply(z, members, cfg, fail, model, shaped):
     names = {k for k in members if k != "__config__" and (use_optim or not k.startswith("optim/"))}
     missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
     if missing or extra:
-        raise fail(f"it does not match the model: missing {missing}, unexpected {extra}")
+        raise fail(f"it does not match the model: missing {missing}, unexpected {extra}{hint}")
     bg = _bit_generator(fail, model, cfg["rng"])
 
     arrays = {}
@@ -307,7 +310,7 @@ def _apply(z, members, cfg, fail, model, shaped):
         try:
             arrays[k] = a = read_npy(z, members[k], shape, dtype)
         except ArchiveError as exc:
-            raise fail(str(exc)) from None
+            raise fail(f"{exc}{hint if exc.mismatch else ''}") from None
         if not all_finite(a):
             raise fail(f"{k} contains NaN or inf; a checkpoint must hold finite numbers (was it written from a "
                        "diverged run by something other than model.save?)")
@@ -347,7 +350,7 @@ def restore(model, path, fn="Sequential.load"):
             except (TypeError, ValueError, MemoryError) as exc:
                 raise fail(f"the model cannot be built for the saved input shape "
                            f"{cfg['model']['input_shape']}: {exc}") from None
-        return _apply(z, members, cfg, fail, model, shaped)
+        return _apply(z, members, cfg, fail, model, shaped, rebuilt=False)
     return _reading(fn, path, use)
 
 
@@ -356,7 +359,7 @@ def load_model(path, compile=True):
     (compile=True) compiled with the saved optimizer, its state, loss and metrics."""
     def use(z, members, cfg, fail):
         model = _rebuild(fail, cfg, compile)
-        return _apply(z, members, cfg, fail, model, model)
+        return _apply(z, members, cfg, fail, model, model, rebuilt=True)
     return _reading("load_model", path, use)
 
 
