@@ -165,3 +165,16 @@ def test_loss_stuck_at_chance_warns():
     model.compile(nnc.optim.SGD(1e-9), "softmax_cross_entropy")
     with pytest.warns(RuntimeWarning, match=r"stayed at log\(3\) = 1.0986"):
         model.fit(x, y, epochs=2, verbose=0)
+
+
+def test_a_refused_fit_leaves_an_unbuilt_model_as_it_was():
+    x, y = data()
+    model = mlp().compile("sgd", "softmax_cross_entropy")
+    state = model.rng.bit_generator.state
+    with pytest.raises(ValueError, match="class ids"):
+        model.fit(x, y + 3, verbose=0)
+    assert not model.built and model.rng.bit_generator.state == state
+    fresh = mlp().compile("sgd", "softmax_cross_entropy")
+    model.fit(x, y, verbose=0)
+    fresh.fit(x, y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh.get_weights()))

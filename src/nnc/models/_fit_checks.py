@@ -104,12 +104,11 @@ def _output_kind(model):
     return None, None
 
 
-def check_loss_output(model, loss):
+def check_loss_output(model, loss, output_shape):
     """Refuse a loss that cannot work with the last layer; warn when it works badly."""
     kind, layer = _output_kind(model)
-    units = model.output_shape[-1] if model.output_shape else None
     where = f"the last layer '{layer.name}'" if layer is not None else "the model"
-    if loss.class_target and model.output_shape and len(model.output_shape) == 1 and units == 1:
+    if loss.class_target and tuple(output_shape) == (1,):
         raise ValueError(f"fit: loss {loss.name!r} needs one output per class, but the model has 1 output unit: "
                          "over one class the loss is the same whatever the weights. For a binary task use "
                          "Dense(2) with this loss, or Dense(1) with loss='binary_crossentropy' "

@@ -123,6 +123,7 @@ class Sequential:
                              "or call build(input_shape) / fit(x, ...)")
         shape = tuple(int(d) for d in input_shape)
         checks.check_input_shape("Sequential.build", declared, shape, name="input_shape")
+        self._infer_output_shape(shape)   # every shape error before the first layer is built
         for layer in self.layers:
             shape = self._build_layer(layer, shape)
             layer.need_input_grad = True
@@ -131,6 +132,12 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.bind(self)
         return self
+
+    def _infer_output_shape(self, shape):
+        """The per-sample output shape for inputs `shape`, computed without building anything."""
+        for layer in self.layers:
+            shape = tuple(layer.output_shape) if layer.built else tuple(layer.compute_output_shape(shape))
+        return shape
 
     # ---- weights and config (Keras' names) ------------------------------------------------------
     def _weight_arrays(self):
@@ -334,14 +341,17 @@ class Sequential:
             x, y = x[:-n_val], y[:-n_val]
             if sample_weight is not None:
                 sample_weight = sample_weight[:-n_val]
+        # Checked against the output shape before building: a refused fit leaves an unbuilt model
+        # unbuilt and its random generator where it was.
+        out_shape = self.output_shape if self.built else self._infer_output_shape(x.shape[1:])
+        checks.check_loss_output(self, self.loss, out_shape)
+        checks.check_targets(fn, "y", y, self.loss, out_shape)
+        weights = checks.sample_weights(fn, y, sample_weight, class_weight, out_shape)
+        if validation_data is not None:
+            checks.check_targets(fn, "validation_data y", validation_data[1], self.loss, out_shape)
+        checks.warn_unscaled(fn, x)
         if not self.built:
             self.build(x.shape[1:])
-        checks.check_loss_output(self, self.loss)
-        checks.check_targets(fn, "y", y, self.loss, self.output_shape)
-        weights = checks.sample_weights(fn, y, sample_weight, class_weight, self.output_shape)
-        if validation_data is not None:
-            checks.check_targets(fn, "validation_data y", validation_data[1], self.loss, self.output_shape)
-        checks.warn_unscaled(fn, x)
 
         n = x.shape[0]
         steps = (n + batch_size - 1) // batch_size
