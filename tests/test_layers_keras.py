@@ -58,7 +58,8 @@ BAD_ARGS = [
     (lambda: Dropout(0.5, seed=1.5), ValueError, r"Dropout: seed must be None or an integer >= 0, got 1.5"),
     (lambda: BatchNormalization(momentun=0.9), TypeError,
      r"BatchNormalization: unknown argument 'momentun'; did you mean 'momentum'\? \(known: axis, "),
-    (lambda: layers.ReLU(alpha=1), TypeError, r"ReLU: unknown argument 'alpha' \(known: input_shape, name, trainable\)"),
+    (lambda: layers.ReLU(alpha=1), TypeError,
+     r"ReLU: unknown argument 'alpha' \(known: input_shape, name, trainable\)"),
     (lambda: Input(None), ValueError, r"Input: shape must be the shape of one sample"),
 ]
 
@@ -187,6 +188,16 @@ def test_dropout_seed_gives_the_layer_its_own_generator(rng):
         np.testing.assert_array_equal(u, v)
     assert not np.array_equal(masks(None, 6)[0], c[0])
     assert SpatialDropout2D(0.5, seed=2).get_config()["seed"] == 2
+
+
+def test_dropout_moved_into_another_model_draws_from_that_models_generator():
+    x = np.ones((8, 10), np.float32)
+    moved = Dropout(0.5)
+    nnc.Sequential([Dense(10, input_shape=(10,)), moved], seed=0).build()
+    nnc.Sequential([Dense(10, input_shape=(10,)), moved], seed=5).build()
+    fresh = Dropout(0.5)
+    nnc.Sequential([Dense(10, input_shape=(10,)), fresh], seed=5).build()
+    np.testing.assert_array_equal(moved.forward(x, training=True), fresh.forward(x, training=True))
 
 
 # ---- repr ------------------------------------------------------------------------------------------------------

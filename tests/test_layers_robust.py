@@ -199,3 +199,12 @@ def test_flatten_backward_checks_dout(rng):
     layer.forward(rng.standard_normal((2, 2, 3)).astype(np.float32))
     with pytest.raises(ValueError, match=r"flat \(Flatten\): dout must have shape \(N, 6\), got \(2, 5\)"):
         layer.backward(np.ones((2, 5), np.float32))
+
+
+def test_an_ndarray_subclass_of_the_right_dtype_is_accepted(tmp_path, rng):
+    layer = Dense(3)
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    out = layer.forward(x)
+    mm = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=x.shape)
+    mm[...] = x
+    np.testing.assert_array_equal(layer.forward(mm), out)

@@ -178,13 +178,15 @@ class Layer:
             if x.shape[1:] != self.input_shape:
                 raise ValueError(f"{self.label}: expected input of shape {_shape_str(self.input_shape)}, "
                                  f"got {x.shape}")
-            raise TypeError(f"{self.label}: the layer is built for {self.dtype} input, got {x.dtype}; "
-                            f"convert it with x.astype(np.{self.dtype})")
+            if x.dtype != self.dtype:
+                raise TypeError(f"{self.label}: the layer is built for {self.dtype} input, got {x.dtype}; "
+                                f"convert it with x.astype(np.{self.dtype})")
+            return      # an ndarray subclass (np.memmap) of the right shape and dtype
         if x.shape[0] == 0:
             raise ValueError(f"{self.label}: the input is empty (shape {x.shape}); a batch needs at least one sample")
         if not x.flags.c_contiguous:
             raise ValueError(f"{self.label}: the input must be C-contiguous; pass np.ascontiguousarray(x)")
-        self.build(x.shape[1:], x.dtype, np.random.default_rng())
+        self.build(x.shape[1:], x.dtype)     # rng None: initializers draw from a fresh, unseeded Generator
 
     def _kernel(self, fn, *args, **kwargs):
         """Call a backend kernel; its ValueError/TypeError comes back as the same type with this

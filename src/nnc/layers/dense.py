@@ -27,8 +27,8 @@ class Dense(KernelLayer):
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 1:
-            raise ValueError(f"{self.label} expects inputs of shape (N, features), got per-sample shape {tuple(input_shape)}; "
-                             "put a Flatten() layer before it")
+            raise ValueError(f"{self.label} expects inputs of shape (N, features), got per-sample shape "
+                             f"{tuple(input_shape)}; put a Flatten() layer before it")
         return (self.units,)
 
     def _weight_shapes(self):

@@ -54,6 +54,14 @@ class Dropout(Layer):
         if self.rng is None:
             self.rng = rng if rng is not None else np.random.default_rng()
 
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        out = super().build(input_shape, dtype, rng)
+        if self.seed is None and rng is not None:
+            # Moved into another model (already built): draw from that model's generator, so its seed
+            # and its checkpoints still fix the masks.
+            self.rng = rng
+        return out
+
     def forward(self, x, training=False):
         self._ensure_built(x)
         B = backend.get()

@@ -1,6 +1,4 @@
 """Pooling layers over NCHW images: MaxPool2D, AvgPool2D, GlobalAveragePooling2D (no parameters)."""
-import numpy as np
-
 from .. import backend
 from ..backend._checks import check_pair
 from .base import Layer
