@@ -218,3 +218,12 @@ def test_bad_weights_are_refused_before_training():
         with pytest.raises((ValueError, TypeError), match=match):
             model.fit(x, y, verbose=0, **kwargs)
     assert all(np.array_equal(p, q) for p, q in zip(before, model.get_weights()))
+
+
+def test_evaluate_weights_the_loss_like_fit():
+    x, y = toy(n=12)
+    model = make().build()
+    w = np.array([0.0, 1.0, 3.0] * 4)
+    weighted = model.evaluate(x, y, batch_size=5, sample_weight=w)["loss"]
+    kept = np.repeat(np.arange(12), w.astype(int))      # sample i counted w_i times
+    assert weighted == pytest.approx(model.evaluate(x[kept], y[kept])["loss"] * len(kept) / 12, rel=1e-5)

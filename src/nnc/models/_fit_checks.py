@@ -53,6 +53,17 @@ def as_targets(fn, y, n, dtype, name="y", x_name="x"):
     return np.ascontiguousarray(y)
 
 
+def validation_pair(fn, data, dtype, input_shape):
+    """validation_data (x_val, y_val), checked like the training data, before any step."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        what = f"a {type(data).__name__}" + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+        raise ValueError(f"{fn}: validation_data must be a tuple (x_val, y_val), got {what}")
+    xv = as_inputs(fn, data[0], dtype, name="validation_data x")
+    check_input_shape(fn, input_shape, xv.shape[1:], name="validation_data x")
+    yv = as_targets(fn, data[1], xv.shape[0], dtype, name="validation_data y", x_name="validation_data x")
+    return xv, yv
+
+
 def check_input_shape(fn, expected, got, name="x"):
     """Refuse data whose per-sample shape is not the one the model was declared or built for."""
     if expected is None:

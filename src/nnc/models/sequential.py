@@ -272,26 +272,27 @@ class Sequential:
         loss = self.loss.forward(out, y)
         dout = self.loss.backward()
         if sample_weight is not None:
-            loss, dout = self._weighted(loss, dout, out, y, np.asarray(sample_weight, dtype=np.float64))
+            w = np.asarray(sample_weight, dtype=np.float64)
+            loss = self._weighted_loss(loss, out, y, w)
+            dout = dout * w.reshape((-1,) + (1,) * (dout.ndim - 1)).astype(dout.dtype)
         loss += self.regularization_loss()   # of the weights this step started from
         self.backward(dout)
         self.optimizer.step()
         return loss, out
 
-    def _weighted(self, loss, dout, out, y, w):
-        """(sum_i w_i l_i / N, rows of dout scaled by w). The loss kernels return only the mean, so
-        samples of equal weight are grouped and each group's mean taken: one call per distinct weight
-        (per class with class_weight)."""
-        dout = dout * w.reshape((-1,) + (1,) * (dout.ndim - 1)).astype(dout.dtype)
+    def _weighted_loss(self, loss, out, y, w):
+        """sum_i w_i l_i / N from the batch's mean loss `loss`. The loss kernels return only the mean,
+        so samples of equal weight are grouped and each group's mean taken: one call per distinct
+        weight (per class with class_weight). Overwrites the loss object's cache."""
         values, group = np.unique(w, return_inverse=True)
         if len(values) == 1:
-            return float(values[0]) * loss, dout
+            return float(values[0]) * loss
         total = 0.0
         for k, v in enumerate(values):
             if v != 0:
                 idx = np.flatnonzero(group == k)
                 total += v * len(idx) * self.loss.forward(out[idx], y[idx])
-        return total / len(w), dout
+        return total / len(w)
 
     def _prepare(self, fn, x, y):
         """Checked, converted (x, y) for this model, before any step."""
@@ -324,15 +325,7 @@ class Sequential:
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val), got "
-                                 f"{type(validation_data).__name__}"
-                                 f"{' of length %d' % len(validation_data) if isinstance(validation_data, (tuple, list)) else ''}")
-            xv = checks.as_inputs(fn, validation_data[0], self.dtype, name="validation_data x")
-            checks.check_input_shape(fn, self.input_shape or x.shape[1:], xv.shape[1:], name="validation_data x")
-            yv = checks.as_targets(fn, validation_data[1], xv.shape[0], self.dtype, name="validation_data y",
-                                   x_name="validation_data x")
-            validation_data = (xv, yv)
+            validation_data = checks.validation_pair(fn, validation_data, self.dtype, self.input_shape or x.shape[1:])
         elif validation_split > 0:
             n_val = int(round(x.shape[0] * validation_split))
             if n_val == 0 or n_val == x.shape[0]:
@@ -408,8 +401,9 @@ class Sequential:
             logs[metrics_mod.name_of(m)] = float(m.result(s)) if s is not None else float("nan")
         return logs
 
-    def evaluate(self, x, y, batch_size=256, verbose=0, *, return_dict=True):
-        """Mean loss (with regularization) and metrics over (x, y).
+    def evaluate(self, x, y, batch_size=256, verbose=0, *, sample_weight=None, return_dict=True):
+        """Mean loss (with regularization) and metrics over (x, y); sample_weight (N,) weights the
+        loss as in fit (the metrics are not weighted).
 
         return_dict=True (nnc's default): {"loss": ..., "accuracy": ...}. return_dict=False gives
         Keras' default form: the loss alone without metrics, else the list [loss, metric, ...]."""
@@ -417,14 +411,19 @@ class Sequential:
         t0 = time.perf_counter()
         x, y = self._prepare("evaluate", x, y)
         batch_size = check_positive_int("evaluate", "batch_size", batch_size)
-        if self.built:
-            checks.check_targets("evaluate", "y", y, self.loss, self.output_shape)
+        out_shape = self.output_shape if self.built else self._infer_output_shape(x.shape[1:])
+        checks.check_targets("evaluate", "y", y, self.loss, out_shape)
+        w = checks.sample_weights("evaluate", y, sample_weight, None, out_shape)
         stats = self._fresh_stats()
         for start in range(0, x.shape[0], batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            batch = slice(start, start + batch_size)
+            xb, yb = x[batch], y[batch]
             out = self.forward(xb, training=False)
+            loss = self.loss.forward(out, yb)
+            if w is not None:
+                loss = self._weighted_loss(loss, out, yb, w[batch])
             # after forward: activity regularizers depend on this batch
-            self._accumulate(stats, self.loss.forward(out, yb) + self.regularization_loss(), out, yb)
+            self._accumulate(stats, loss + self.regularization_loss(), out, yb)
         logs = self._logs(stats)
         if verbose:
             _report("evaluate", x.shape[0], t0, logs)
