@@ -208,3 +208,27 @@ def test_an_ndarray_subclass_of_the_right_dtype_is_accepted(tmp_path, rng):
     mm = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=x.shape)
     mm[...] = x
     np.testing.assert_array_equal(layer.forward(mm), out)
+
+
+@pytest.mark.parametrize("make, kernel, shape", [(lambda: Dense(3), "dense_forward", (2, 4)),
+                                                 (lambda: Conv2D(2, 3), "conv2d_forward", (1, 1, 4, 4)),
+                                                 (lambda: BatchNormalization(), "batchnorm_forward", (4, 3))])
+def test_a_first_call_the_kernel_refuses_leaves_the_layer_unbuilt(B, monkeypatch, make, kernel, shape, rng):
+    layer = make()
+
+    def refuse(*args, **kwargs):
+        raise ValueError(f"{kernel}: refused")
+
+    x = rng.standard_normal(shape).astype(np.float32)
+    with monkeypatch.context() as m:
+        m.setattr(B, kernel, refuse)
+        with pytest.raises(ValueError, match=rf"^{layer.name} \({type(layer).__name__}\): {kernel}: refused"):
+            layer.forward(x, training=True)
+    assert not layer.built and layer.params == {} and layer.buffers == {} and layer.input_shape is None
+    layer.forward(x, training=True)
+    assert layer.built
+    with monkeypatch.context() as m:      # later refusals leave the built layer built
+        m.setattr(B, kernel, refuse)
+        with pytest.raises(ValueError, match="refused"):
+            layer.forward(x)
+    assert layer.built and layer.params

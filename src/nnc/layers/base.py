@@ -88,6 +88,7 @@ class Layer:
         self.built = False
         # The model sets this False on its first layer: nobody needs d(loss)/d(input data).
         self.need_input_grad = True
+        self._undo = None      # the state before a build made by the first forward, until its kernel succeeds
 
     @property
     def label(self):
@@ -186,18 +187,32 @@ class Layer:
             raise ValueError(f"{self.label}: the input is empty (shape {x.shape}); a batch needs at least one sample")
         if not x.flags.c_contiguous:
             raise ValueError(f"{self.label}: the input must be C-contiguous; pass np.ascontiguousarray(x)")
+        saved = self._state()
         self.build(x.shape[1:], x.dtype)     # rng None: initializers draw from a fresh, unseeded Generator
+        self._undo = saved                   # if this first call's kernel refuses x, _kernel unbuilds
 
     def _kernel(self, fn, *args, **kwargs):
         """Call a backend kernel; its ValueError/TypeError comes back as the same type with this
         layer's name in front (`dense_1 (Dense): dense_forward: ...`), the kernel's own as the cause."""
         try:
-            return fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
         except (ValueError, TypeError) as e:
+            self._unbuild()
             new = _renamed(e, self.label)
             if new is e:
                 raise
             raise new from e
+        except BaseException:
+            self._unbuild()
+            raise
+        if self._undo is not None:    # the first call went through: the build stays
+            self._undo = None
+        return out
+
+    def _unbuild(self):
+        """Undo the build a refused first forward made (a built layer's state is never touched)."""
+        if self._undo is not None:
+            self._restore(self._undo)
 
     # ---- the two passes ---------------------------------------------------------------------
     def forward(self, x, training=False):
