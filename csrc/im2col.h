@@ -16,8 +16,9 @@
  *
  * Sizes: Ho = (H + 2*ph - dh*(kh-1) - 1)/sh + 1 (integer division, PyTorch's meaning), same for Wo.
  * Every function assumes the Cython caller checked: all sizes positive, strides/dilations >= 1,
- * padding >= 0, the dilated kernel fits the padded input (Ho, Wo >= 1), all products < INT_MAX
- * per image; pointers are C-contiguous and do not alias.
+ * padding >= 0, the dilated kernel fits the padded input (Ho, Wo >= 1), H + 2*ph + sh and W + 2*pw + sw
+ * <= INT_MAX (the rounded-up divisions by the stride stay in int), all products < INT_MAX per image;
+ * pointers are C-contiguous, aligned and do not alias (nnc/backend/_checks.py check_window).
  */
 #ifndef NNC_IM2COL_H
 #define NNC_IM2COL_H

@@ -5,8 +5,10 @@
  * them as zeros (divides by kh*kw, PyTorch's count_include_pad=True).
  * argmax holds the flat index ih*W + iw of the first maximum in row-major window order (a NaN wins, as
  * numpy's argmax decides), so both backends break ties the same way.
- * Assumes the Cython caller checked: sizes positive and < INT_MAX, ph <= kh/2 and pw <= kw/2 (every
- * window holds a real cell), Ho, Wo >= 1, C-contiguous non-aliasing arrays.
+ * Assumes the Cython caller checked (nnc/backend/_checks.py check_pool_window, the backward's whole cache
+ * in _cache_checks.py): sizes positive with N*C*H*W, kh*kw and H + 2ph + sh (W likewise) <= INT_MAX,
+ * ph <= kh/2 and pw <= kw/2 (every window holds a real cell), Ho, Wo >= 1, C-contiguous aligned
+ * non-aliasing arrays.
  * Backward scatters overlap when stride < kernel, so threads split planes, never positions of one plane.
  */
 #ifndef NNC_POOL_H

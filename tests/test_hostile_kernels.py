@@ -191,6 +191,30 @@ CASES = [
     ("batchnorm forward 2**32 elements", lambda B: B.batchnorm_forward(
         huge(65536, 1, 256, 256), ones(1, dtype=f32), ones(1, dtype=f32), ones(1, dtype=f32), ones(1, dtype=f32)),
      ValueError, r"x of shape \(65536, 1, 256, 256\) has 4294967296 elements"),
+    # caches of more than 2**31 - 1 elements (broadcast views: nothing is allocated)
+    ("dense cache 2**32 elements", lambda B: B.dense_backward(ones(65536, 2), DenseCache(
+        huge(65536, 65536), ones(65536, 2, dtype=f32), True)),
+     ValueError, r"cache\.x of shape \(65536, 65536\) has 4294967296 elements"),
+    ("conv cache 2**32 elements", lambda B: B.conv2d_backward(ones(1, 1, 1, 1), _conv_cache(
+        huge(1, 1, 65536, 65536), ones(1, 1, 65536, 65536, dtype=f32))),
+     ValueError, r"cache\.x of shape \(1, 1, 65536, 65536\) has 4294967296 elements"),
+    ("maxpool cache x_shape 2**32", lambda B: B.maxpool2d_backward(ones(1, 1, 1, 1), PoolCache(
+        (1, 1, 65536, 65536), (2, 2), (2, 2), (0, 0), np.zeros((1, 1, 1, 1), np.int32))),
+     ValueError, r"cache\.x_shape \(1, 1, 65536, 65536\) has 4294967296 elements"),
+    ("avgpool cache x_shape 2**32", lambda B: B.avgpool2d_backward(ones(1, 1, 1, 1), PoolCache(
+        (1, 1, 65536, 65536), (65536, 65536), (1, 1), (0, 0))),
+     ValueError, r"cache\.x_shape \(1, 1, 65536, 65536\) has 4294967296 elements"),
+    ("bn cache 2**32 elements", lambda B: B.batchnorm_backward(huge(65536, 1, 256, 256), _bn(
+        xhat=huge(65536, 1, 256, 256), gamma=ones(1, dtype=f32), inv_std=ones(1, dtype=f32))(B)),
+     ValueError, r"cache\.xhat of shape \(65536, 1, 256, 256\) has 4294967296 elements"),
+    ("activation cache 2**32 elements", lambda B: B.tanh_backward(huge(65536, 65536), ActivationCache(
+        huge(65536, 65536), huge(65536, 65536))),
+     ValueError, r"cache\.x of shape \(65536, 65536\) has 4294967296 elements"),
+    ("loss cache 2**32 elements", lambda B: B.mse_backward(LossCache("mse", huge(65536, 65536), huge(65536, 65536))),
+     ValueError, r"cache\.output of shape \(65536, 65536\) has 4294967296 elements"),
+    ("dropout 2**32 elements", lambda B: B.dropout_backward(huge(65536, 65536), DropoutCache(
+        np.broadcast_to(np.ones(1, bool), (65536, 65536)), 2.0, False)),
+     ValueError, r"dout of shape \(65536, 65536\) has 4294967296 elements"),
     ("misaligned input", lambda B: B.sigmoid_forward(misaligned(4, 4)),
      ValueError, r"x is not aligned to its dtype \(float32\); pass x\.copy\(\)"),
     ("misaligned weights", lambda B: B.dense_forward(ones(2, 4, dtype=f32), misaligned(4, 3), None),
