@@ -42,6 +42,12 @@ BAD_ARGS = [
     (lambda: Conv2D(4, 3, strides=0), ValueError, r"Conv2D: strides must be an integer >= 1, got 0"),
     (lambda: Conv2D(4, 3, padding="full"), ValueError, r"Conv2D: padding must be 'valid', 'same', an int"),
     (lambda: Conv2D(4, 3, padding=-1), ValueError, r"Conv2D: padding must be an integer >= 0, got -1"),
+    (lambda: Conv2D(4, 3, data_format="channels_last"), ValueError,
+     r"Conv2D: data_format must be None or 'channels_first' \(nnc's images are \(N, C, H, W\)\), got "
+     r"'channels_last': transpose NHWC images once with x.transpose\(0, 3, 1, 2\)"),
+    (lambda: MaxPool2D(data_format="nhwc"), ValueError, r"MaxPool2D: data_format must be None or 'channels_first'"),
+    (lambda: layers.GlobalAveragePooling2D(data_format="channels_last"), ValueError,
+     r"GlobalAveragePooling2D: data_format must be"),
     (lambda: MaxPool2D(None), ValueError, r"MaxPool2D: pool_size must be an integer >= 1, got None"),
     (lambda: AvgPool2D(2, strides=(1, 2, 3)), ValueError, r"AvgPool2D: strides must be an int or an \(h, w\) pair"),
     (lambda: BatchNormalization(axis=2), ValueError, r"BatchNormalization: axis must be 1 .* or -1"),
@@ -68,6 +74,11 @@ BAD_ARGS = [
 def test_bad_constructor_arguments_name_the_class_and_argument(make, err, msg):
     with pytest.raises(err, match=msg):
         make()
+
+
+def test_channels_first_is_accepted():
+    assert Conv2D(4, 3, data_format="channels_first").filters == 4
+    assert MaxPool2D(2, data_format="channels_first").pool_size == (2, 2)
 
 
 def test_linear_points_pytorch_users_to_dense():

@@ -12,6 +12,15 @@ def _padding(cls, padding):
     return check_pair(cls, "padding", padding, 0)
 
 
+def check_data_format(cls, data_format):
+    """nnc's images are NCHW: Keras' data_format is accepted only as None / "channels_first"."""
+    if data_format not in (None, "channels_first"):
+        hint = (": transpose NHWC images once with x.transpose(0, 3, 1, 2)" if data_format == "channels_last"
+                else "")
+        raise ValueError(f"{cls}: data_format must be None or 'channels_first' (nnc's images are "
+                         f"(N, C, H, W)), got {data_format!r}{hint}")
+
+
 def resolve_padding(layer, padding, size, k, s, d=(1, 1)):
     """Turn "valid" / "same" / int / (ph, pw) into per-side zero padding (ph, pw) for spatial `size` (H, W).
 
@@ -52,7 +61,8 @@ class Conv2D(KernelLayer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 input_shape=None, **kwargs):
+                 input_shape=None, data_format=None, **kwargs):
+        check_data_format("Conv2D", data_format)
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, activity_regularizer, input_shape=input_shape, **kwargs)
         self.filters = check_positive_int("Conv2D", "filters", filters)

@@ -2,7 +2,7 @@
 from .. import backend
 from ..backend._checks import check_pair
 from .base import Layer
-from .conv import _conv_out, _padding, resolve_padding
+from .conv import _conv_out, _padding, check_data_format, resolve_padding
 
 
 class _Pool2D(Layer):
@@ -10,9 +10,10 @@ class _Pool2D(Layer):
     "valid" / "same" (Ho = ceil(H/sh), symmetric, at most half the window) / int / (ph, pw)."""
     _kernel_name = None   # "maxpool2d" or "avgpool2d": the backend kernel pair
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, **kwargs):
-        super().__init__(input_shape=input_shape, **kwargs)
+    def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, data_format=None, **kwargs):
         cls = type(self).__name__
+        check_data_format(cls, data_format)
+        super().__init__(input_shape=input_shape, **kwargs)
         self.pool_size = check_pair(cls, "pool_size", pool_size, 1)
         self.strides = self.pool_size if strides is None else check_pair(cls, "strides", strides, 1)
         self.padding = _padding(cls, padding)
@@ -62,7 +63,8 @@ class AvgPool2D(_Pool2D):
 class GlobalAveragePooling2D(Layer):
     """(N, C, H, W) -> (N, C): the mean of every channel plane (often replaces Flatten + Dense)."""
 
-    def __init__(self, input_shape=None, **kwargs):
+    def __init__(self, input_shape=None, data_format=None, **kwargs):
+        check_data_format(type(self).__name__, data_format)
         super().__init__(input_shape=input_shape, **kwargs)
         self._cache = None
 
