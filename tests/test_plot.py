@@ -211,8 +211,11 @@ def test_filters_of_a_conv_layer(rng):
     ax = P.filters(conv)
     (image,) = ax.get_images()
     assert image.get_array().shape == (2 * 5 + 1, 3 * 3 + 2)     # 2 rows x 3 columns of 5x3 tiles
+    assert ax.get_title() == "6 filters 5x3"
     assert len(P.filters(rng.normal(size=(4, 3, 3, 3))).get_images()[0].get_array().shape) == 3   # RGB
-    assert P.filters(rng.normal(size=(4, 2, 3, 3))).get_images()[0].get_array().shape == (4 * 4 - 1, 2 * 4 - 1)
+    # one tile per (filter, channel): filters along the longer side
+    assert P.filters(rng.normal(size=(4, 2, 3, 3))).get_images()[0].get_array().shape == (2 * 4 - 1, 4 * 4 - 1)
+    assert P.filters(rng.normal(size=(2, 4, 3, 3))).get_images()[0].get_array().shape == (2 * 4 - 1, 4 * 4 - 1)
     rendered(ax.figure)
 
 
@@ -226,6 +229,7 @@ def test_feature_maps_one_row_per_image_layer():
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert len(shown) == 1 + 3 + 3          # the input, conv1's 3 maps, pool1's 3 maps
     assert shown[1].get_images()[0].get_array().shape == (8, 10)
+    assert shown[0].get_ylabel() == "input" and shown[1].get_ylabel() == "conv1\n(3, 8, 10)"
     fig = P.feature_maps(model, image, layers=["pool1", "fc"], max_maps=2)
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert len(shown) == 1 + 2 + 1 and shown[-1].get_images()[0].get_array().shape == (1, 4)
@@ -264,7 +268,7 @@ def test_gradient_norms_per_layer(trained):
 def test_histograms_one_panel_per_layer(trained):
     model = trained[0]
     fig = P.histograms(model)
-    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "dense: W (2, 8)"
+    assert len(fig.axes) == 2 and fig.axes[0].get_title().startswith("dense: W (2, 8)\nmean ")
     assert sum(p.get_height() for p in fig.axes[0].patches) == 16
     rendered(fig)
 

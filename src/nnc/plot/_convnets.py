@@ -25,7 +25,8 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
     conv_layer_or_W: a built Conv2D (its params["W"]) or an array W (F, C, kh, kw) (also (F, kh, kw)).
     One input channel (C = 1): the F filters on a near-square grid. Three channels and rgb=True
     (the default for C = 3): each filter as a colour image, scaled to [0, 1] per filter. Otherwise
-    one row per filter and one column per input channel. Single-channel tiles share one colour
+    one tile per (filter, input channel): a column per filter and a row per channel (or the
+    other way round when there are fewer filters than channels, so the grid is wider than tall). Single-channel tiles share one colour
     scale symmetric about 0 (red positive, blue negative, white 0), with a colour bar.
     Returns the Axes.
 
@@ -38,7 +39,10 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
     if W.ndim != 4:
         raise ValueError(f"filters: W must be (F, C, kh, kw), got shape {W.shape}")
     F, C, kh, kw = W.shape
-    ax = axes(ax, figsize=(5, 5))
+    if ax is None:
+        cols = max(F, C) if C not in (1, 3) else math.ceil(math.sqrt(F))
+        rows = min(F, C) if C not in (1, 3) else math.ceil(F / cols)
+        ax = axes(None, figsize=(min(12.0, max(4.0, 1.5 + 0.6 * cols)), min(9.0, max(3.0, 1.0 + 0.6 * rows))))
     rgb = C == 3 if rgb is None else rgb
     if rgb and C == 3:
         lo = W.min(axis=(1, 2, 3), keepdims=True)
@@ -53,9 +57,12 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
             ncols = math.ceil(math.sqrt(F))
             image = _mosaic(W[:, 0], math.ceil(F / ncols), ncols)
             title = f"{F} filters {kh}x{kw}"
+        elif F >= C:          # wider than tall: one column per filter
+            image = _mosaic(W.transpose(1, 0, 2, 3).reshape(C * F, kh, kw), C, F)
+            title = f"{F} filters (columns) x {C} channels (rows), {kh}x{kw}"
         else:
             image = _mosaic(W.reshape(F * C, kh, kw), F, C)
-            title = f"{F} filters (rows) x {C} input channels (columns), {kh}x{kw}"
+            title = f"{F} filters (rows) x {C} channels (columns), {kh}x{kw}"
         from matplotlib import colormaps
         cm = colormaps[cmap].with_extremes(bad="0.85")     # the gaps between tiles
         top = float(np.nanmax(np.abs(image))) or 1.0
@@ -85,7 +92,8 @@ def _select(model, layers):
 
 def feature_maps(model, image, layers=None, max_maps=8, fig=None, cmap="viridis"):
     """The feature maps of one image after each chosen layer: one row per layer (the input first),
-    one panel per channel (the first max_maps of them), each on its own colour scale.
+    one panel per channel (the first max_maps of them), each on its own colour scale (a map that is
+    zero everywhere, a dead ReLU channel, is one flat colour). The input is drawn in grey.
 
     model: a Sequential of image layers (built, or built here from the image's shape); image: one
     image (C, H, W), (H, W) or (1, C, H, W). The image goes through model.layers one at a time
@@ -108,7 +116,7 @@ def feature_maps(model, image, layers=None, max_maps=8, fig=None, cmap="viridis"
     for i, layer in enumerate(model.layers):
         out = layer.forward(out, training=False)
         if (chosen is None and out.ndim == 4) or (chosen is not None and i in chosen):
-            rows.append((f"{layer.name}  {tuple(out.shape[1:])}", out))
+            rows.append((f"{layer.name}\n{tuple(out.shape[1:])}", out))
     ncols = max(min(r[1].shape[1], max_maps) if r[1].ndim == 4 else 1 for r in rows)
     if fig is None:
         fig = pyplot().figure(figsize=(1.5 * ncols + 0.5, 1.6 * len(rows)), layout="constrained")
@@ -122,9 +130,9 @@ def feature_maps(model, image, layers=None, max_maps=8, fig=None, cmap="viridis"
             if j >= min(maps.shape[0], max_maps):
                 p.set_visible(False)
                 continue
-            p.imshow(maps[j], cmap=cmap if a.ndim == 3 else "viridis", interpolation="nearest",
+            p.imshow(maps[j], cmap="gray" if label == "input" else cmap, interpolation="nearest",
                      aspect="equal" if a.ndim == 3 else "auto")
-            if a.ndim == 3 and j > 0:
-                p.set_title(f"{j}", fontsize="x-small")
-        row[0].set_title(label, fontsize="small", loc="left")
+            if a.ndim == 3 and maps.shape[0] > 1:
+                p.set_title(f"channel {j}", fontsize="x-small")
+        row[0].set_ylabel(label, fontsize="small")
     return fig

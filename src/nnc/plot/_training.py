@@ -129,10 +129,9 @@ def histograms(model, param="W", bins=40, fig=None, ncols=4):
     for ax, layer in zip(panels, chosen):
         w = np.asarray(layer.params[param], dtype=np.float64).ravel()
         ax.hist(w[np.isfinite(w)], bins=bins, color="C0")
-        ax.set_title(f"{layer.name}: {param} {tuple(layer.params[param].shape)}", fontsize="medium")
+        ax.set_title(f"{layer.name}: {param} {tuple(layer.params[param].shape)}\n"
+                     f"mean {w.mean():.3g}, std {w.std():.3g}", fontsize="medium")
         ax.set_xlabel(param)
-        ax.text(0.02, 0.97, f"mean {w.mean():.3g}\nstd {w.std():.3g}", transform=ax.transAxes,
-                va="top", fontsize="small")
     panels[0].set_ylabel("count")
     return fig
 
