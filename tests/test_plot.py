@@ -31,7 +31,10 @@ def _close_figures():
 
 
 def rendered(fig):
-    """The figure rendered to RGBA pixels; fails if the image is one flat colour."""
+    """The figure rendered to RGBA pixels; fails if the image is one flat colour. The constrained
+    layout is switched off first: it is most of the drawing time and matplotlib's own business."""
+    if hasattr(fig, "set_layout_engine"):   # matplotlib >= 3.6
+        fig.set_layout_engine("none")
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())
     assert image.std() > 0, "the figure rendered to a uniform image"
