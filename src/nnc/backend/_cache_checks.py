@@ -30,11 +30,11 @@ def cache_record(fn, cache, cls):
                     f"({', '.join(cls._fields)}), got {got}")
 
 
-def _number(fn, name, v, **bounds):
+def _number(fn, name, v):
     # Most caches hold a plain float already: one test, no call.
-    if type(v) is float and not bounds and math.isfinite(v):
+    if type(v) is float and math.isfinite(v):
         return v
-    return check_number(fn, name, v, **bounds)
+    return check_number(fn, name, v)
 
 
 # ---- dense and convolution ---------------------------------------------------------------------
@@ -107,7 +107,8 @@ def check_dropout_cache(fn, dout, cache):
     if not (isinstance(keep, np.ndarray) and keep.dtype == np.bool_):
         got = keep.dtype if isinstance(keep, np.ndarray) else type(keep).__name__
         raise TypeError(f"{fn}: cache.keep must be the boolean mask the forward drew, got {got}")
-    scale = _number(fn, "cache.scale", scale, minimum=1)
+    if not (type(scale) is float and 1 <= scale < math.inf):     # 1 / (1 - rate)
+        scale = check_number(fn, "cache.scale", scale, minimum=1)
     if spatial:
         check_float(fn, "dout", dout, 4, "(N, C, H, W)")
         if keep.ndim != 2:
@@ -134,8 +135,7 @@ def check_maxpool_cache(fn, dout, cache):
     if (not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or not argmax.flags.c_contiguous
             or not argmax.flags.aligned or argmax.ndim != 4 or argmax.shape[:2] != x_shape[:2]):
         raise ValueError(f"{fn}: {ARGMAX_ERROR}, C-contiguous, of shape (N, C, Ho, Wo) with x's N and C")
-    check_float(fn, "dout", dout, 4, "(N, C, Ho, Wo)")
-    check_dout(fn, dout, argmax.shape, dout.dtype)
+    check_dout(fn, dout, argmax.shape, dout.dtype, "(N, C, Ho, Wo)")
     return x_shape, argmax
 
 
@@ -145,8 +145,7 @@ def check_avgpool_cache(fn, dout, cache):
     cache = cache_record(fn, cache, PoolCache)
     x_shape = check_dims(fn, "cache.x_shape", cache.x_shape, 4, "(N, C, H, W)")
     k, s, p, _, o = check_pool_window(fn, x_shape, cache.pool_size, cache.stride, cache.padding)
-    check_float(fn, "dout", dout, 4, "(N, C, Ho, Wo)")
-    check_dout(fn, dout, x_shape[:2] + o, dout.dtype)
+    check_dout(fn, dout, x_shape[:2] + o, dout.dtype, "(N, C, Ho, Wo)")
     return x_shape, k, s, p
 
 
@@ -154,8 +153,7 @@ def check_global_pool_cache(fn, dout, cache):
     """global_avgpool2d_backward: cache.x_shape 4 positive ints; dout (N, C). -> x_shape."""
     cache = cache_record(fn, cache, PoolCache)
     x_shape = check_dims(fn, "cache.x_shape", cache.x_shape, 4, "(N, C, H, W)")
-    check_float(fn, "dout", dout, 2, "(N, C)")
-    check_dout(fn, dout, x_shape[:2], dout.dtype)
+    check_dout(fn, dout, x_shape[:2], dout.dtype, "(N, C)")
     return x_shape
 
 

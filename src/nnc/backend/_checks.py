@@ -138,9 +138,9 @@ def check_dense(fn, x, W, b, prefix=""):
         check_shape(fn, "b", b, (W.shape[1],))
 
 
-def check_dout(fn, dout, shape, dtype):
+def check_dout(fn, dout, shape, dtype, layout=None):
     """The upstream gradient must match the forward output exactly."""
-    check_float(fn, "dout", dout, len(shape), dtype=dtype)
+    check_float(fn, "dout", dout, len(shape), layout, dtype=dtype)
     return check_shape(fn, "dout", dout, tuple(shape))
 
 
