@@ -310,6 +310,16 @@ def test_both_backends_raise_the_same_clean_error(call, exc, match):
     assert re.match(r"[a-z0-9_]+: ", messages[0])
 
 
+def test_misaligned_class_ids_are_copied_not_passed_to_c(B):
+    ids = np.zeros(8 * 4 + 1, np.uint8)[1:].view(np.int64)      # int64 at a byte offset of 1
+    ids[:] = [0, 2, 1, 0]
+    assert not ids.flags.aligned
+    loss, cache = B.softmax_cross_entropy_forward(np.eye(4, 3), ids)
+    assert cache.target.flags.aligned and cache.target.flags.c_contiguous
+    np.testing.assert_array_equal(cache.target, [0, 2, 1, 0])
+    assert np.isfinite(loss)
+
+
 def test_pooling_errors_do_not_speak_of_a_column_matrix(B):
     for call in (lambda: B.maxpool2d_forward(ones(1, 1, 1, 1), 2**20, padding=2**19),
                  lambda: B.avgpool2d_forward(ones(1, 1, 1, 1), 2**20, padding=2**19)):

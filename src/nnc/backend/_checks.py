@@ -310,7 +310,8 @@ def check_labels(fn, labels, N, K):
     if lo < 0 or hi >= K:
         bad = lo if lo < 0 else hi
         raise ValueError(f"{fn}: class label {bad!r} out of range [0, {K}) for output with {K} classes")
-    return np.ascontiguousarray(labels, dtype=np.int64)
+    ids = np.ascontiguousarray(labels, dtype=np.int64)
+    return ids if ids.flags.aligned else ids.copy()     # a misaligned view passes ascontiguousarray as it is
 
 
 def check_class_target(fn, output, target):
