@@ -178,3 +178,14 @@ def test_a_refused_fit_leaves_an_unbuilt_model_as_it_was():
     model.fit(x, y, verbose=0)
     fresh.fit(x, y, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fresh.get_weights()))
+
+
+def test_probability_loss_refuses_logits_in_an_explicit_loop():
+    x, y = data()
+    model = mlp()
+    loss_fn = nnc.losses.SparseCategoricalCrossentropy()
+    with pytest.raises(ValueError, match=r"expects probabilities in \[0, 1\].*from_logits=True"):
+        loss_fn.forward(model.forward(x), y)
+    with pytest.raises(ValueError, match="BinaryCrossentropy\\(from_logits=True\\)"):
+        nnc.losses.BinaryCrossentropy().forward(np.array([[2.5], [-1.0]], np.float32), np.array([1, 0]))
+    assert nnc.losses.BinaryCrossentropy().forward(np.array([[0.9], [0.2]]), np.array([1.0, 0.0])) > 0

@@ -127,6 +127,18 @@ class _FromLogits(Loss):
         super().__init__()
         self.from_logits = bool(from_logits)
 
+    def forward(self, output, target):
+        if not self.from_logits and np.size(output):
+            # Logits into a probability loss are clipped into [1e-7, 1 - 1e-7] without an error and give
+            # a loss that falls while nothing is learned: refuse them (a cheap pass over the output).
+            lo, hi = float(np.min(output)), float(np.max(output))
+            if lo < 0 or hi > 1:
+                raise ValueError(f"{type(self).__name__}(from_logits=False) expects probabilities in [0, 1], but "
+                                 f"the output has values from {lo:.4g} to {hi:.4g} (logits?). Use "
+                                 f"{type(self).__name__}(from_logits=True) or 'softmax_cross_entropy' for logits, "
+                                 "or end the model with a softmax (sigmoid for binary) activation")
+        return super().forward(output, target)
+
     def get_config(self):
         return {"from_logits": self.from_logits}
 
