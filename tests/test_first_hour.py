@@ -47,6 +47,8 @@ def test_forward_casts_like_fit_and_predict():
     x = np.random.default_rng(0).standard_normal((5, 4))      # float64 into a float32 model
     np.testing.assert_array_equal(model.forward(x), model.predict(x))
     assert model(x.tolist()).dtype == np.float32
+    with nnc.reference():                                      # the README's reference-mode snippet
+        np.testing.assert_allclose(model.forward(x), model.predict(x), rtol=1e-5, atol=1e-6)
 
 
 # ---- layers used twice ------------------------------------------------------------------------------
