@@ -1,11 +1,12 @@
 """Every nnc.plot figure on small data, written as PNG files (needs matplotlib: pip install "nnc[plot]").
 
     python examples/plot_gallery.py                   # into gallery/
-    python examples/plot_gallery.py --out figs --quick  # fewer epochs and images: under 30 s
+    python examples/plot_gallery.py --out figs --quick  # fewer epochs and images, no GIF: under 30 s
 
 The figures follow the course: training curves and decision regions on moons and spirals, the
 perceptron line -x1 + 4 x2 + 0.4 = 0 and the 3-class linear classifier, a perceptron failing on XOR,
-activations and their derivatives, optimizers' paths on 2-D surfaces, per-layer gradient norms of
+activations and their derivatives, optimizers' paths on 2-D surfaces (and an animated GIF of them
+on the saddle), per-layer gradient norms of
 deep sigmoid and ReLU networks, weight histograms, the filters and feature maps of a small convnet
 on the built-in Fashion-MNIST sample, and its confusion matrix.
 """
@@ -99,7 +100,7 @@ def activations(out):
     save(fig, out, "activations.png")
 
 
-def optimizers(out, steps):
+def optimizers(out, steps, animate):
     def make():
         return {"SGD": nnc.optim.SGD(lr=1e-3), "momentum": nnc.optim.SGD(lr=1e-3, momentum=0.9),
                 "Nesterov": nnc.optim.SGD(lr=1e-3, momentum=0.9, nesterov=True),
@@ -115,6 +116,11 @@ def optimizers(out, steps):
         ax = nnc.plot.trajectories(s.f, paths, minimum=s.minimum, xlim=s.xlim, ylim=s.ylim)
         ax.set_title(f"{name}: {steps} steps from {s.start}")
         save(ax.figure, out, f"optimizers_{name}.png")
+        if name == "saddle" and animate:
+            anim = nnc.plot.animate_trajectories(s.f, paths, every=max(1, steps // 60), xlim=s.xlim, ylim=s.ylim)
+            anim.save(os.path.join(out, "optimizers_saddle.gif"), writer="pillow", dpi=60)
+            plt.close("all")
+            print("wrote", os.path.join(out, "optimizers_saddle.gif"))
 
 
 def gradients(out, epochs):
@@ -171,7 +177,7 @@ def main(argv=None):
     epochs = 10 if args.quick else 40
     classifiers(args.out, epochs)
     activations(args.out)
-    optimizers(args.out, 150 if args.quick else 400)
+    optimizers(args.out, 150 if args.quick else 400, animate=not args.quick)
     gradients(args.out, 3 if args.quick else 10)
     convnet(args.out, 1000 if args.quick else 4000, 1 if args.quick else 4)
     print(f"done in {time.perf_counter() - t0:.1f} s")

@@ -30,11 +30,15 @@ def _close_figures():
         plt.close("all")
 
 
-def rendered(fig):
-    """The figure rendered to RGBA pixels; fails if the image is one flat colour. The constrained
-    layout is switched off first: it is most of the drawing time and matplotlib's own business."""
+def no_layout(fig):
+    """Switch the constrained layout off: it is most of the drawing time, and matplotlib's business."""
     if hasattr(fig, "set_layout_engine"):   # matplotlib >= 3.6
         fig.set_layout_engine("none")
+
+
+def rendered(fig):
+    """The figure rendered to RGBA pixels (without its layout); fails if the image is one flat colour."""
+    no_layout(fig)
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())
     assert image.std() > 0, "the figure rendered to a uniform image"
@@ -295,3 +299,31 @@ def test_plots_draw_into_a_given_axes():
     fig, (a, b) = plt.subplots(1, 2)
     assert P.activation("tanh", ax=a) is a
     assert P.confusion_matrix(np.eye(2), ax=b) is b
+
+
+@needs_mpl
+def test_animate_trajectories_grows_the_paths(tmp_path):
+    paths = {"SGD": minimize(bowl, (-4.0, 1.0), nnc.optim.SGD(lr=0.05), 7),
+             "Adam": minimize(bowl, (-4.0, 1.0), nnc.optim.Adam(lr=0.5), 7)}
+    anim = P.animate_trajectories(bowl, paths, every=5, resolution=30)
+    fig = anim._fig
+    sgd = fig.axes[0].get_lines()[0]           # no minimum given: the first line is SGD's path
+    assert len(sgd.get_xdata()) == 1           # frame 0: the start only
+    no_layout(fig)
+    anim.save(tmp_path / "paths.gif", writer="pillow", dpi=20)   # frames 0, 5, 7
+    np.testing.assert_array_equal(sgd.get_xydata(), paths["SGD"])
+    assert (tmp_path / "paths.gif").stat().st_size > 0
+
+
+@needs_mpl
+def test_decision_regions_with_given_weights_and_score_thresholds():
+    from nnc.plot._classifiers import _scores_to_labels
+    np.testing.assert_array_equal(_scores_to_labels(np.array([[0.2], [0.7]])), [0, 1])       # sigmoid
+    np.testing.assert_array_equal(_scores_to_labels(np.array([-0.3, 2.0])), [0, 1])         # logit
+    np.testing.assert_array_equal(_scores_to_labels(np.array([[1, 3, 2], [5, 0, 0]])), [1, 0])
+    np.testing.assert_array_equal(_scores_to_labels(np.array([2, 0, 1])), [2, 0, 1])       # labels
+    X, y = np.array([[-1.0, 0.0], [1.0, 0.0]]), np.array([0, 1])
+    ax = P.decision_regions(lambda x: x[:, 0], X, y, boundaries=([1.0, 0.0], 0.0), resolution=20)
+    assert ax.get_lines()[0].get_label() == "x1 + 0 = 0"
+    with pytest.raises(ValueError, match="boundaries=True needs a linear model"):
+        P.decision_regions(lambda x: x[:, 0], X, y, boundaries=True, resolution=20)

@@ -9,7 +9,8 @@ notebook the figure appears by itself, in a script call matplotlib.pyplot.show()
     classifiers  decision_regions(model, X, y), linear_boundaries(W, b)
     activations  activation("tanh"), activations(["sigmoid", "tanh", "relu"])
     convnets     filters(conv_layer), feature_maps(model, image)
-    optimizers   trajectories(f, {"SGD": path, ...})  (paths from nnc.optim.trajectory.minimize)
+    optimizers   trajectories(f, {"SGD": path, ...}), animate_trajectories(...)
+                 (paths from nnc.optim.trajectory.minimize)
 """
 try:
     import matplotlib  # noqa: F401
@@ -20,8 +21,9 @@ except ImportError as e:   # pragma: no cover - depends on the environment
 from ._activations import activation, activations
 from ._classifiers import decision_regions, linear_boundaries
 from ._convnets import feature_maps, filters
-from ._optimizers import trajectories
+from ._optimizers import animate_trajectories, trajectories
 from ._training import confusion_matrix, gradient_norms, histograms, history
 
 __all__ = ["history", "gradient_norms", "histograms", "confusion_matrix", "decision_regions",
-           "linear_boundaries", "activation", "activations", "filters", "feature_maps", "trajectories"]
+           "linear_boundaries", "activation", "activations", "filters", "feature_maps", "trajectories",
+           "animate_trajectories"]

@@ -40,7 +40,8 @@ def decision_regions(model, X, y, X_test=None, y_test=None, ax=None, resolution=
     X (N, 2), y (N,) training points, drawn as dots coloured by class; X_test, y_test (optional)
     drawn as crosses. The plane is classified on a resolution x resolution grid covering the points
     plus `margin`. boundaries=True also draws the lines w_k . x + b_k = 0 of a linear model (one
-    with coef_ and intercept_, such as the perceptron): see linear_boundaries. Returns the Axes.
+    with coef_ and intercept_, such as the perceptron), boundaries=(W, b) those of given weights:
+    see linear_boundaries. Returns the Axes.
 
         X, y = nnc.datasets.make_moons(200, noise=0.2, seed=0)
         nnc.plot.decision_regions(model, X, y)
@@ -80,8 +81,13 @@ def decision_regions(model, X, y, X_test=None, y_test=None, ax=None, resolution=
             if m.any():
                 ax.scatter(Xt[m, 0], Xt[m, 1], s=30, color=colors[i], marker="x", linewidths=1.5,
                            label=f"{names[i] if i < len(names) else c} (test)")
-    if boundaries:
+    if boundaries is True:
+        if not hasattr(model, "coef_"):
+            raise ValueError("decision_regions: boundaries=True needs a linear model with coef_ and intercept_ "
+                             "(a Perceptron); for other weights pass boundaries=(W, b)")
         linear_boundaries(model, ax=ax)
+    elif boundaries is not None and boundaries is not False:
+        linear_boundaries(*boundaries, ax=ax)
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.set_xlabel("x1")

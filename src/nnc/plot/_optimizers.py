@@ -3,7 +3,7 @@ import numpy as np
 
 from ._common import axes, finite_limits
 
-__all__ = ["trajectories"]
+__all__ = ["trajectories", "animate_trajectories"]
 
 
 def _surface(f, gx, gy):
@@ -33,6 +33,11 @@ def trajectories(f, paths, ax=None, xlim=None, ylim=None, levels=30, minimum=Non
         paths = {name: minimize(rosenbrock, (-1.5, 2), opt, 300) for name, opt in optimizers.items()}
         nnc.plot.trajectories(rosenbrock, paths, minimum=(1, 1))
     """
+    return _draw(f, paths, ax, xlim, ylim, levels, minimum, resolution, markers)[0]
+
+
+def _draw(f, paths, ax, xlim, ylim, levels, minimum, resolution, markers):
+    """trajectories' drawing -> (ax, paths, {name: (path line, end marker)})."""
     paths = {str(k): np.asarray(v, dtype=np.float64).reshape(-1, 2) for k, v in dict(paths).items()}
     pts = np.concatenate(list(paths.values())) if paths else np.zeros((0, 2))
     xlim = xlim or finite_limits(pts[:, 0], 0.15)
@@ -53,12 +58,14 @@ def trajectories(f, paths, ax=None, xlim=None, ylim=None, levels=30, minimum=Non
     if minimum is not None:
         ax.plot(*np.asarray(minimum, dtype=np.float64), marker="*", ms=14, color="gold", mec="k",
                 ls="none", label="minimum", zorder=5)
+    handles = {}
     for i, (name, p) in enumerate(paths.items()):
         color = f"C{i % 10}"
-        ax.plot(p[:, 0], p[:, 1], "-", color=color, lw=2, label=name,
-                marker="." if markers and len(p) <= 60 else None, ms=4)
+        (line,) = ax.plot(p[:, 0], p[:, 1], "-", color=color, lw=2, label=name,
+                          marker="." if markers and len(p) <= 60 else None, ms=4)
         last = p[np.isfinite(p).all(axis=1)][-1]
-        ax.plot(*last, marker="o", ms=6, color=color, mec="k", ls="none")
+        (head,) = ax.plot(*last, marker="o", ms=6, color=color, mec="k", ls="none")
+        handles[name] = (line, head)
     if paths:
         start = next(iter(paths.values()))[0]
         ax.plot(*start, marker="o", ms=7, color="k", ls="none", label="start", zorder=6)
@@ -67,4 +74,32 @@ def trajectories(f, paths, ax=None, xlim=None, ylim=None, levels=30, minimum=Non
     ax.set_xlabel("w1")
     ax.set_ylabel("w2")
     ax.legend(fontsize="small", loc="best", framealpha=0.8)
-    return ax
+    return ax, paths, handles
+
+
+def animate_trajectories(f, paths, every=1, interval=40, ax=None, xlim=None, ylim=None, levels=30, minimum=None,
+                         resolution=200):
+    """trajectories as an animation: the paths grow `every` steps per frame, `interval` ms apart
+    (the lecture's animated optimizers). The other arguments are trajectories'. Returns the
+    matplotlib FuncAnimation; keep a reference to it while it plays.
+
+        anim = nnc.plot.animate_trajectories(saddle, paths, every=2)
+        anim.save("saddle.gif", writer="pillow")     # or, in a notebook: HTML(anim.to_jshtml())
+    """
+    from matplotlib.animation import FuncAnimation
+
+    ax, paths, handles = _draw(f, paths, ax, xlim, ylim, levels, minimum, resolution, markers=False)
+    n = max((len(p) for p in paths.values()), default=1)
+    frames = list(range(0, n, max(1, int(every))))
+    frames += [n - 1] if frames[-1] != n - 1 else []
+
+    def show(k):
+        for name, (line, head) in handles.items():
+            p = paths[name][:k + 1]
+            line.set_data(p[:, 0], p[:, 1])
+            ok = p[np.isfinite(p).all(axis=1)]
+            head.set_data(ok[-1:, 0], ok[-1:, 1])
+        return [a for pair in handles.values() for a in pair]
+
+    show(0)
+    return FuncAnimation(ax.figure, show, frames=frames, interval=interval, blit=False)
