@@ -48,6 +48,26 @@ def test_resume_is_bit_for_bit(data, tmp_path, dtype):
     assert whole.rng.bit_generator.state == second.rng.bit_generator.state
 
 
+def test_resume_replays_a_seeded_dropout(data, tmp_path):
+    """Dropout(seed=...) draws from a generator of its own: the checkpoint keeps its state too."""
+    def seeded():
+        m = nnc.Sequential([Dense(12, input_shape=(6,)), Dropout(0.5, seed=7), Dense(3)], seed=1)
+        m.compile(optimizer=nnc.optim.SGD(0.1), loss="softmax_cross_entropy")
+        return m
+    whole = seeded()
+    whole.fit(*data, epochs=4, batch_size=8, verbose=0)
+    first = seeded()
+    first.fit(*data, epochs=2, batch_size=8, verbose=0)
+    first.save(tmp_path / "half.npz")
+    for second in (nnc.load_model(tmp_path / "half.npz"), seeded()):
+        if second.optimizer.iterations == 0:   # the in-place load into a fresh model
+            second.load(tmp_path / "half.npz")
+        second.fit(*data, epochs=4, batch_size=8, verbose=0, initial_epoch=2)
+        for a, b in zip(weights(whole), weights(second)):
+            np.testing.assert_array_equal(a, b)
+        assert second.layers[1].rng.bit_generator.state == whole.layers[1].rng.bit_generator.state
+
+
 def test_round_trip_restores_everything(data, tmp_path):
     m = make()
     m.fit(*data, epochs=1, batch_size=8, verbose=0)

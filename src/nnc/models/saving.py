@@ -102,6 +102,8 @@ def save_model(model, path):
             "iterations": opt.iterations, "lr": opt.lr,
             "loss": _loss_id(loss), "metrics": [_metric_id(m) for m in metrics]},
         "rng": model.rng.bit_generator.state,
+        # Layers with a generator of their own (Dropout(seed=...)): resuming must replay their masks too.
+        "layer_rngs": {_key(i, lyr, "rng"): rng.bit_generator.state for i, lyr, rng in _own_rngs(model)},
     }
     arrays = {"__config__": np.array(json.dumps(config, default=_jsonable))}
     for i, lyr in enumerate(model.layers):
@@ -216,6 +218,13 @@ def _check_config(fail, cfg):
         _get(fail, comp, "compile.", "metrics", lambda v: isinstance(v, list), "a list of metric names")
     rng = _get(fail, cfg, "", "rng", lambda v: isinstance(v, dict), "an object")
     _get(fail, rng, "rng.", "bit_generator", lambda v: isinstance(v, str), "a string")
+    layer_rngs = cfg.get("layer_rngs", {})   # absent in files written before layers had their own
+    if not isinstance(layer_rngs, dict):
+        raise fail(f"the config's layer_rngs must be an object, got {_short(layer_rngs)}{_DAMAGED}")
+    for k, state in layer_rngs.items():
+        if not isinstance(state, dict):
+            raise fail(f"the config's layer_rngs.{k} must be an object, got {_short(state)}{_DAMAGED}")
+        _get(fail, state, f"layer_rngs.{k}.", "bit_generator", lambda v: isinstance(v, str), "a string")
 
 
 def _positive(v):
@@ -268,10 +277,16 @@ def _layout(model):
             {_key(i, lyr, n): (a.shape, a.dtype) for i, lyr in enumerate(model.layers) for n, a in lyr.buffers.items()})
 
 
-def _bit_generator(fail, model, state):
-    cls = type(model.rng.bit_generator)
+def _own_rngs(model):
+    """(index, layer, generator) for each layer that draws from a Generator other than the model's."""
+    return [(i, lyr, lyr.rng) for i, lyr in enumerate(model.layers)
+            if isinstance(getattr(lyr, "rng", None), np.random.Generator) and lyr.rng is not model.rng]
+
+
+def _bit_generator(fail, model, state, rng=None, what="the model's"):
+    cls = type((rng or model.rng).bit_generator)
     if state["bit_generator"] != cls.__name__:   # never getattr(np.random, name): that could be np.random.seed
-        raise fail(f"its random generator is {_short(state['bit_generator'])}, the model's is {cls.__name__}"
+        raise fail(f"its random generator is {_short(state['bit_generator'])}, {what} is {cls.__name__}"
                    f"{_DAMAGED}")
     bg = cls()   # seeded from the OS, not from numpy's global state; overwritten right away
     try:
@@ -304,6 +319,13 @@ def _apply(z, members, cfg, fail, model, shaped, rebuilt):
     if missing or extra:
         raise fail(f"it does not match the model: missing {missing}, unexpected {extra}{hint}")
     bg = _bit_generator(fail, model, cfg["rng"])
+    own = {_key(i, lyr, "rng"): rng for i, lyr, rng in _own_rngs(shaped)}
+    saved_rngs = cfg.get("layer_rngs", {})
+    if rebuilt or saved_rngs:   # a file from before layer_rngs existed loads into any model
+        if set(saved_rngs) != set(own):
+            raise fail(f"its layers with their own random generator {sorted(saved_rngs)} are not the model's "
+                       f"{sorted(own)}{hint}")
+    layer_bgs = {k: _bit_generator(fail, model, state, own[k], f"layer {k}'s") for k, state in saved_rngs.items()}
 
     arrays = {}
     for k, (shape, dtype) in expected.items():   # each read only after its header matched: bounded memory
@@ -334,6 +356,9 @@ def _apply(z, members, cfg, fail, model, shaped, rebuilt):
         opt.load_state_dict({"config": comp["optimizer"]["config"], "iterations": comp["iterations"],
                              "lr": float(comp["lr"]), "state": state})
     model.rng.bit_generator.state = bg.state   # in place: layers holding model.rng see it too
+    for i, lyr, rng in _own_rngs(model):
+        if _key(i, lyr, "rng") in layer_bgs:
+            rng.bit_generator.state = layer_bgs[_key(i, lyr, "rng")].state
     model.epoch = cfg["model"]["epoch"]
     return model
 
