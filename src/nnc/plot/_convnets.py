@@ -25,9 +25,10 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
     conv_layer_or_W: a built Conv2D (its params["W"]) or an array W (F, C, kh, kw) (also (F, kh, kw)).
     One input channel (C = 1): the F filters on a near-square grid. Three channels and rgb=True
     (the default for C = 3): each filter as a colour image, scaled to [0, 1] per filter. Otherwise
-    one tile per (filter, input channel): a column per filter and a row per channel (or the
-    other way round when there are fewer filters than channels, so the grid is wider than tall). Single-channel tiles share one colour
-    scale symmetric about 0 (red positive, blue negative, white 0), with a colour bar.
+    one tile per (filter, input channel): a column per filter and a row per channel (the other way
+    round when there are fewer filters than channels, so the grid is wider than tall). Tiles that
+    are not RGB share one colour scale symmetric about 0 (red positive, blue negative, white 0),
+    with a colour bar; grey lines separate them.
     Returns the Axes.
 
         nnc.plot.filters(model.layers[0])          # conv1 of LeNet-5: 6 filters 5x5
