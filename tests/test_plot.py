@@ -107,6 +107,17 @@ def test_minimize_leaves_the_start_and_stops_at_divergence():
     assert path.shape == (201, 2) and np.isnan(path[-1]).all() and np.isfinite(path[:3]).all()
 
 
+def test_minimize_leaves_the_optimizer_given_alone():
+    opt = nnc.optim.Adam(lr=0.1)
+    model = nnc.Sequential([nnc.layers.Dense(2, input_shape=(2,))], seed=0)
+    model.build()
+    opt.bind(model)
+    targets = list(opt._targets)
+    first = minimize(bowl, (-4.0, 1.0), opt, 5)
+    np.testing.assert_array_equal(minimize(bowl, (-4.0, 1.0), opt, 5), first)   # no state carried over
+    assert opt.state == {} and opt.iterations == 0 and opt._targets == targets
+
+
 def test_point_is_what_optimizers_bind():
     point = Point([1.0, 2.0])
     assert point.params["w"].dtype == np.float64 and point.grads["w"].shape == (2,)
@@ -136,6 +147,7 @@ def test_history_draws_train_and_validation_per_quantity(trained):
         assert [line.get_label() for line in ax.get_lines()] == ["train", "validation"]
         assert len(ax.get_lines()[0].get_xdata()) == 4 and ax.get_xlabel() == "epoch"
     assert len(P.history(h.history, metrics=["loss"]).axes) == 1
+    assert len(P.history(trained[0]).axes) == 2          # the model's last History
     rendered(fig)
     with pytest.raises(ValueError, match="no \\['auc'\\]"):
         P.history(h, metrics=["auc"])
@@ -148,6 +160,8 @@ def test_decision_regions_of_a_sequential_with_test_points(trained):
     assert len(ax.collections) >= 1 + 4         # the filled regions + 2 training and 2 test scatters
     markers = [c for c in ax.collections if c.get_label().endswith("(test)")]
     assert len(markers) == 2
+    unlabelled = P.decision_regions(model, X[:80], y[:80], X_test=X[80:], resolution=20)
+    assert [c.get_label() for c in unlabelled.collections][-1] == "test"
     assert ax.get_xlabel() == "x1" and ax.get_ylabel() == "x2"
     rendered(ax.figure)
 
@@ -195,6 +209,8 @@ def test_activation_draws_f_and_its_derivative():
     assert np.max(df.get_ydata()) == pytest.approx(0.25)
     assert ax.get_title() == "sigmoid" and ax.get_xlabel() == "x"
     assert len(ax.collections) == 1      # the shaded saturated tails
+    dense = nnc.layers.Dense(3, activation="tanh")
+    np.testing.assert_allclose(P.activation(dense, x=x).get_lines()[2].get_ydata(), np.tanh(x))
     ax = P.activation("step", x=x)
     np.testing.assert_array_equal(ax.get_lines()[3].get_ydata(), 0)
     with pytest.raises(ValueError, match="softmax"):

@@ -40,8 +40,10 @@ def minimize(f_grad, x0, optimizer, steps):
     """Run `steps` optimizer steps on f from x0; returns the path, an array (steps + 1, 2).
 
     f_grad(w) -> (value, grad) for w of shape (2,) (the surfaces below, or your own).
-    optimizer: an nnc optimizer (it is bound to a `Point`, so its state, e.g. Adam's moments,
-    continues if the same instance is used again) or a name such as "adam" (a fresh one).
+    optimizer: an nnc optimizer or a name such as "adam". The optimizer given is left alone (still
+    bound to its model, its state unchanged): a fresh copy with the same settings
+    (type(opt)(**opt.get_config())) is bound to a `Point`, so every path starts with empty state
+    (no momentum or Adam moments carried over from an earlier path).
     If the point or its gradient stops being finite (a too large lr diverges), the path stops
     there: the remaining rows are NaN and a RuntimeWarning says at which step.
 
@@ -51,6 +53,7 @@ def minimize(f_grad, x0, optimizer, steps):
     if steps < 0:
         raise ValueError(f"minimize: steps must be >= 0, got {steps}")
     opt = _get_optimizer(optimizer)
+    opt = type(opt)(**opt.get_config())
     point = Point(x0)
     opt.bind([point])
     w, g = point.params["w"], point.grads["w"]

@@ -12,6 +12,10 @@ def _curves(name_or_layer, x):
     from ..layers import activations as layers
 
     layer = layers.get(name_or_layer)
+    if layer is not None and getattr(layer, "kernel", None) is None and hasattr(layer, "activation"):
+        layer = layer.activation       # a Dense or Conv2D layer: its fused activation
+        if layer is None:
+            return "linear", x.copy(), np.ones_like(x)
     if layer is None:       # "linear"
         return "linear", x.copy(), np.ones_like(x)
     kernel = getattr(layer, "kernel", None)
@@ -44,7 +48,8 @@ def activation(name_or_layer, x=None, ax=None, saturation=0.05):
     """An activation f (solid) and its derivative f' (dashed) on one Axes.
 
     name_or_layer: a Keras name ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "swish",
-    "softplus", "step", ...) or an activation layer (nnc.layers.LeakyReLU(0.1)). x: the inputs, a
+    "softplus", "step", ...), an activation layer (nnc.layers.LeakyReLU(0.1)) or a layer with a fused
+    activation (Dense(64, activation="tanh"): its tanh). x: the inputs, a
     1-D array (default 401 points in [-5, 5]). The tails where |f'| < saturation (0.05 by default;
     None: no shading) are shaded: the unit saturates there and passes back almost no gradient.
     The step function has no gradient (backpropagation cannot train it): its f' is drawn as 0.

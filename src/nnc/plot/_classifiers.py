@@ -38,7 +38,7 @@ def decision_regions(model, X, y, X_test=None, y_test=None, ax=None, resolution=
     model: a nnc.Perceptron (its predict), a Sequential whose predict gives scores, probabilities or
     logits ((N, k): argmax; (N, 1): threshold), or any callable X (N, 2) -> labels or scores.
     X (N, 2), y (N,) training points, drawn as dots coloured by class; X_test, y_test (optional)
-    drawn as crosses. The plane is classified on a resolution x resolution grid covering the points
+    drawn as crosses (black without y_test). The plane is classified on a resolution x resolution grid covering the points
     plus `margin`. boundaries=True also draws the lines w_k . x + b_k = 0 of a linear model (one
     with coef_ and intercept_, such as the perceptron), boundaries=(W, b) those of given weights:
     see linear_boundaries. Returns the Axes.
@@ -74,7 +74,9 @@ def decision_regions(model, X, y, X_test=None, y_test=None, ax=None, resolution=
         if m.any():
             ax.scatter(X[m, 0], X[m, 1], s=18, color=colors[i], edgecolors="k", linewidths=0.5,
                        label=names[i] if i < len(names) else str(c))
-    if X_test is not None:
+    if X_test is not None and y_test is None:
+        ax.scatter(points[1][:, 0], points[1][:, 1], s=30, color="k", marker="x", linewidths=1.5, label="test")
+    elif X_test is not None:
         Xt, yt = points[1], np.asarray(y_test)
         for i, c in enumerate(classes):
             m = yt == c
