@@ -191,3 +191,18 @@ def test_probability_loss_refuses_logits_in_an_explicit_loop():
     with pytest.raises(ValueError, match="BinaryCrossentropy\\(from_logits=True\\)"):
         nnc.losses.BinaryCrossentropy().forward(np.array([[2.5], [-1.0]], np.float32), np.array([1, 0]))
     assert nnc.losses.BinaryCrossentropy().forward(np.array([[0.9], [0.2]]), np.array([1.0, 0.0])) > 0
+
+
+def test_raw_pixels_into_a_model_trained_on_scaled_ones_warn():
+    rng = np.random.default_rng(0)
+    raw = rng.integers(0, 256, (20, 4)).astype(np.uint8)
+    y = rng.integers(0, 3, 20)
+    model = mlp().compile("sgd", "softmax_cross_entropy")
+    with pytest.warns(UserWarning, match=r"validation_data x has values up to 255 but the model was trained on inputs up to 1;"):
+        model.fit(raw / 255, y, verbose=0, validation_data=(raw, y))
+    for call in (lambda: model.predict(raw), lambda: model.evaluate(raw, y)):
+        with pytest.warns(UserWarning, match="x / 255 for 8-bit images"):
+            call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(raw / 255)

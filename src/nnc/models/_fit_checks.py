@@ -86,11 +86,25 @@ def check_input_shape(fn, expected, got, name="x"):
 
 
 def warn_unscaled(fn, x):
-    """One warning for inputs far outside the unit range (raw pixels): they saturate or kill units."""
+    """One warning for inputs far outside the unit range (raw pixels): they saturate or kill units.
+    Returns the largest |x|, which predict/evaluate compare their inputs with."""
     peak = float(np.max(np.abs(x)))
     if peak > 100:
         warnings.warn(f"{fn}: x has values up to {peak:g}; a network trains poorly (or not at all) on unscaled "
                       f"inputs. Scale them first: x / 255 for 8-bit images, or nnc.data.standardize(x)",
+                      stacklevel=3)
+    return peak
+
+
+def warn_scale_mismatch(fn, x, trained_peak, name="x"):
+    """Warn when x is on a scale far above the data the model was trained on (raw pixels into a model
+    fit on x / 255): the outputs would be confident nonsense."""
+    if trained_peak is None or trained_peak > 10:
+        return
+    peak = float(np.max(np.abs(x)))
+    if peak > 100:
+        warnings.warn(f"{fn}: {name} has values up to {peak:g} but the model was trained on inputs up to "
+                      f"{trained_peak:.3g}; scale {name} as the training data was (x / 255 for 8-bit images)",
                       stacklevel=3)
 
 

@@ -40,6 +40,7 @@ class Sequential:
         self.epoch = 0          # epochs completed; fit(..., initial_epoch=model.epoch) resumes
         self.watchers = []      # diagnostic callbacks that see every layer's output and gradient
         self._compiled_with = None
+        self._trained_peak = None   # largest |x| fit last saw, to catch unscaled data in predict/evaluate
         for layer in layers or []:
             self.add(layer)
 
@@ -342,7 +343,10 @@ class Sequential:
         weights = checks.sample_weights(fn, y, sample_weight, class_weight, out_shape)
         if validation_data is not None:
             checks.check_targets(fn, "validation_data y", validation_data[1], self.loss, out_shape)
-        checks.warn_unscaled(fn, x)
+        peak = checks.warn_unscaled(fn, x)
+        if validation_data is not None:
+            checks.warn_scale_mismatch(fn, validation_data[0], peak, name="validation_data x")
+        self._trained_peak = peak
         if not self.built:
             self.build(x.shape[1:])
 
@@ -374,7 +378,7 @@ class Sequential:
                         break
                 logs = self._logs(stats)
                 if validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    val = self._evaluate_checked(*validation_data, batch_size=max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 self.epoch += 1  # before the callbacks, so a checkpoint saved now resumes after this epoch
                 cb.on_epoch_end(epoch, logs)
@@ -410,10 +414,21 @@ class Sequential:
         self._require_compiled("evaluate")
         t0 = time.perf_counter()
         x, y = self._prepare("evaluate", x, y)
+        checks.warn_scale_mismatch("evaluate", x, self._trained_peak)
         batch_size = check_positive_int("evaluate", "batch_size", batch_size)
         out_shape = self.output_shape if self.built else self._infer_output_shape(x.shape[1:])
         checks.check_targets("evaluate", "y", y, self.loss, out_shape)
         w = checks.sample_weights("evaluate", y, sample_weight, None, out_shape)
+        logs = self._evaluate_checked(x, y, batch_size, w)
+        if verbose:
+            _report("evaluate", x.shape[0], t0, logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_checked(self, x, y, batch_size, w=None):
+        """The loop of evaluate, on data already checked and converted (fit's validation data)."""
         stats = self._fresh_stats()
         for start in range(0, x.shape[0], batch_size):
             batch = slice(start, start + batch_size)
@@ -424,19 +439,14 @@ class Sequential:
                 loss = self._weighted_loss(loss, out, yb, w[batch])
             # after forward: activity regularizers depend on this batch
             self._accumulate(stats, loss + self.regularization_loss(), out, yb)
-        logs = self._logs(stats)
-        if verbose:
-            _report("evaluate", x.shape[0], t0, logs)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return self._logs(stats)
 
     def predict(self, x, batch_size=256, verbose=0):
         """Model outputs (N, *output_shape) for x, computed in batches with training=False."""
         t0 = time.perf_counter()
         x = checks.as_inputs("predict", x, self.dtype)
         checks.check_input_shape("predict", self.input_shape, x.shape[1:])
+        checks.warn_scale_mismatch("predict", x, self._trained_peak)
         batch_size = check_positive_int("predict", "batch_size", batch_size)
         out = np.concatenate([self.forward(x[s:s + batch_size], training=False)
                               for s in range(0, x.shape[0], batch_size)])
