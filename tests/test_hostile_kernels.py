@@ -196,7 +196,7 @@ CASES = [
         huge(65536, 65536), ones(65536, 2, dtype=f32), True)),
      ValueError, r"cache\.x of shape \(65536, 65536\) has 4294967296 elements"),
     ("conv cache 2**32 elements", lambda B: B.conv2d_backward(ones(1, 1, 1, 1), _conv_cache(
-        huge(1, 1, 65536, 65536), ones(1, 1, 65536, 65536, dtype=f32))),
+        huge(1, 1, 65536, 65536), ones(1, 1, 3, 3, dtype=f32))),
      ValueError, r"cache\.x of shape \(1, 1, 65536, 65536\) has 4294967296 elements"),
     ("maxpool cache x_shape 2**32", lambda B: B.maxpool2d_backward(ones(1, 1, 1, 1), PoolCache(
         (1, 1, 65536, 65536), (2, 2), (2, 2), (0, 0), np.zeros((1, 1, 1, 1), np.int32))),
@@ -386,7 +386,8 @@ def test_elementwise_loss_gradients_nan_where_output_nan(B, loss):
 def test_clip_losses_still_zero_outside_the_clip_range(B):
     # the NaN rule must not change the clipped gradient of finite probabilities
     _, cache = B.binary_crossentropy_forward(np.array([[0.0, 1.0, 0.5]]), np.array([[1.0, 0.0, 1.0]]))
-    g = B.binary_crossentropy_backward(cache)
+    with np.errstate(divide="ignore"):      # the reference evaluates the unused arm at p = 0 too
+        g = B.binary_crossentropy_backward(cache)
     assert g[0, 0] == 0 and g[0, 1] == 0 and g[0, 2] != 0
 
 

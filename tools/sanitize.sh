@@ -10,7 +10,8 @@
 # NNC_SANITIZE=1 (setup.py: -fsanitize=address,undefined -O1 -g, UB is fatal; the OpenMP probe is
 # built without those flags), and the tests run from the copy with PYTHONPATH=<copy>/src.
 # Python itself is not instrumented, so libasan is preloaded, and leak detection is off (the
-# interpreter keeps objects alive at exit by design). NNC_SANITIZE_KEEP=1 keeps the copy.
+# interpreter keeps objects alive at exit by design). NNC_SANITIZE_KEEP=1 keeps the copy;
+# NNC_SANITIZE_DIR=<dir> builds in <dir> and keeps it, so a second run rebuilds only what changed.
 set -euo pipefail
 
 root=$(git rev-parse --show-toplevel)
@@ -22,9 +23,14 @@ if [ ! -e "$libasan" ]; then
     exit 2
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/nnc-sanitize.XXXXXX")
-if [ "${NNC_SANITIZE_KEEP:-0}" != 1 ]; then
-    trap 'rm -rf "$work"' EXIT
+if [ -n "${NNC_SANITIZE_DIR:-}" ]; then
+    # a kept build directory: copied over again and rebuilt incrementally (setup.py), never removed
+    work=$(mkdir -p "$NNC_SANITIZE_DIR" && cd "$NNC_SANITIZE_DIR" && pwd)
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/nnc-sanitize.XXXXXX")
+    if [ "${NNC_SANITIZE_KEEP:-0}" != 1 ]; then
+        trap 'rm -rf "$work"' EXIT
+    fi
 fi
 
 # Files deleted in the working tree but still in the index are skipped (tar --ignore-failed-read).
