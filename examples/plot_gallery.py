@@ -46,6 +46,15 @@ def classifiers(out, epochs):
     model.compile(optimizer=nnc.optim.Adam(lr=0.01), loss="softmax_cross_entropy", metrics=["accuracy"])
     h = model.fit(X_tr, y_tr, epochs=epochs, batch_size=32, validation_data=(X_te, y_te), verbose=0)
     save(nnc.plot.history(h), out, "history.png")
+    runs = {}
+    for lr in (1e-4, 1e-2, 3.0):     # too small, right, too large (lecture: learning rates)
+        m = mlp([32, 32], "relu")
+        m.compile(optimizer=nnc.optim.SGD(lr=lr), loss="softmax_cross_entropy", metrics=["accuracy"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # the large rate's divergence is the point
+            runs[f"lr={lr:g}"] = m.fit(X_tr, y_tr, epochs=epochs, batch_size=32, validation_data=(X_te, y_te),
+                                       verbose=0)
+    save(nnc.plot.history(runs), out, "history_learning_rates.png")
     ax = nnc.plot.decision_regions(model, X_tr, y_tr, X_test=X_te, y_test=y_te)
     ax.set_title("MLP 2-32-32-2 (ReLU) on moons")
     save(ax.figure, out, "decision_regions_moons.png")

@@ -148,6 +148,11 @@ def test_history_draws_train_and_validation_per_quantity(trained):
         assert len(ax.get_lines()[0].get_xdata()) == 4 and ax.get_xlabel() == "epoch"
     assert len(P.history(h.history, metrics=["loss"]).axes) == 1
     assert len(P.history(trained[0]).axes) == 2          # the model's last History
+    runs = P.history({"a": h, "b": {"loss": [3.0, 2.0, 1.0]}})
+    assert [line.get_label() for line in runs.axes[0].get_lines()] == ["a", "_validation", "b"]
+    assert len(runs.axes[1].get_lines()) == 2
+    legend = [t.get_text() for t in runs.axes[0].get_legend().get_texts()]
+    assert legend == ["a", "b", "train", "validation"]
     rendered(fig)
     with pytest.raises(ValueError, match="no \\['auc'\\]"):
         P.history(h, metrics=["auc"])

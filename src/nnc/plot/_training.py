@@ -17,21 +17,34 @@ def _history_dict(h):
     raise TypeError(f"history: expected a History (what model.fit returns) or a dict of lists, got {h!r}")
 
 
-def history(history, metrics=None, fig=None, ncols=3):
-    """Training curves: one panel per quantity (loss, then each metric), the training values and,
-    where recorded, the validation values ("val_<name>") on the same panel, against the epoch.
+def _runs(h):
+    """{run label or None: (logs, epochs)}: one History, or a dict {label: History} of several runs."""
+    if isinstance(h, dict) and h and all(not isinstance(v, (list, tuple, np.ndarray)) for v in h.values()):
+        return {str(label): _history_dict(run) for label, run in h.items()}
+    return {None: _history_dict(h)}
 
-    history: what model.fit returns (history.history["loss"] is one value per epoch), or that dict.
-    metrics: the quantities to draw, e.g. ["loss", "accuracy"]; None draws all of them. A learning
-    rate logged by a callback ("lr") gets a log scale.
+
+def history(history, metrics=None, fig=None, ncols=3):
+    """Training curves: one panel per quantity (loss, then each metric), the training values (solid)
+    and, where recorded, the validation values ("val_<name>", dashed) on the same panel, against
+    the epoch.
+
+    history: what model.fit returns (history.history["loss"] is one value per epoch), that dict,
+    or several runs to compare, {label: History} (one colour per run: learning rates, with and
+    without batch norm, ...). metrics: the quantities to draw, e.g. ["loss", "accuracy"]; None
+    draws all of them. A learning rate logged by a callback ("lr") gets a log scale.
     Returns the Figure (one Axes per quantity, in fig.axes).
 
         h = model.fit(x, y, epochs=20, validation_split=0.2, verbose=0)
         nnc.plot.history(h).savefig("curves.png")
+        nnc.plot.history({"lr=0.001": h1, "lr=0.1": h2, "lr=10": h3}, metrics=["loss"])
     """
-    logs, epochs = _history_dict(history)
-    names = [k for k in logs if not k.startswith("val_")]
-    names += [k[4:] for k in logs if k.startswith("val_") and k[4:] not in logs]   # validation only
+    runs = _runs(history)
+    names = []
+    for logs, _ in runs.values():
+        names += [k for k in logs if not k.startswith("val_")]
+        names += [k[4:] for k in logs if k.startswith("val_") and k[4:] not in logs]   # validation only
+    names = list(dict.fromkeys(names))
     if metrics is not None:
         missing = [m for m in metrics if m not in names]
         if missing:
@@ -41,19 +54,30 @@ def history(history, metrics=None, fig=None, ncols=3):
         raise ValueError("history: the history is empty (was the model trained?)")
     fig, panels = grid(len(names), ncols, fig, panel=(4.0, 3.0))
     for ax, name in zip(panels, names):
-        for key, label, style in ((name, "train", "-"), ("val_" + name, "validation", "--")):
-            if key in logs:
+        for i, (run, (logs, epochs)) in enumerate(runs.items()):
+            for key, label, style in ((name, "train", "-"), ("val_" + name, "validation", "--")):
+                if key not in logs:
+                    continue
                 values = np.asarray(logs[key], dtype=np.float64)
                 x = np.arange(1, len(values) + 1) if epochs is None or len(epochs) != len(values) \
                     else np.asarray(epochs) + 1
-                ax.plot(x, values, style, marker="o" if len(values) < 30 else None, ms=3, label=label)
+                if run is not None:    # several runs: one legend entry per run (its colour)
+                    label = run if style == "-" or name not in logs else "_validation"
+                ax.plot(x, values, style, color=f"C{i % 10}", marker="o" if len(values) < 30 else None, ms=3,
+                        label=label)
+        if len(runs) > 1:            # and what solid and dashed mean
+            from matplotlib.lines import Line2D
+            handles, labels = ax.get_legend_handles_labels()
+            handles += [Line2D([], [], color="0.3", ls="-"), Line2D([], [], color="0.3", ls="--")]
+            ax.legend(handles, labels + ["train", "validation"], fontsize="small")
+        else:
+            ax.legend()
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.set_title(name)
         if name == "lr":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend()
     return fig
 
 
