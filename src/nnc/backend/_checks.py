@@ -180,7 +180,8 @@ def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1, columns=
     for axis, size, kk, ss, pp, dd in (("height", H, k[0], s[0], p[0], d[0]), ("width", W, k[1], s[1], p[1], d[1])):
         span = dd * (kk - 1) + 1
         if span > size + 2 * pp:
-            raise ValueError(f"{fn}: the kernel ({span} with dilation) is larger than the padded input "
+            what = f"kernel ({span} with dilation)" if columns else f"pool window ({kk})"
+            raise ValueError(f"{fn}: the {what} is larger than the padded input "
                              f"{axis} ({size} + 2*{pp}) for x of shape {tuple(x_shape)}")
         # The C geometry computes size + 2p and rounds up divisions by the stride in int.
         if size + 2 * pp + ss > INT_MAX:
