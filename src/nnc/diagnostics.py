@@ -154,7 +154,7 @@ class DeadNetworkWarning(_Watcher):
     The usual cause of both is a learning rate that is too large (or, for the second, too small).
     Costs one `out.any()` per ReLU layer per epoch once the layer has shown a nonzero output."""
 
-    def __init__(self, patience=2):
+    def __init__(self, patience=3):
         super().__init__()
         self.patience = int(patience)
 
@@ -197,7 +197,7 @@ class DeadNetworkWarning(_Watcher):
         loss = (logs or {}).get("loss")
         if self._chance is None or loss is None or self._flat < 0:
             return
-        self._flat = self._flat + 1 if abs(loss - self._chance) < 0.01 * self._chance else 0
+        self._flat = self._flat + 1 if abs(loss - self._chance) < 0.005 * self._chance else 0
         if self._flat >= self.patience:
             self._flat = -1   # once per fit
             K = self.model.output_shape[-1]
