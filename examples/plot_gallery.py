@@ -82,8 +82,10 @@ def classifiers(out, epochs):
     X = np.array([(0.5, 0.4), (0.8, 0.3), (0.3, 0.8), (-0.4, 0.3), (-0.3, 0.7), (-0.7, 0.2),
                   (0.7, -0.4), (0.8, -1.15), (-0.4, -0.5)])
     y = np.repeat([0, 1, 2], 3)
-    ax = nnc.plot.decision_regions(lambda x: x @ W.T + b, X, y, margin=0.8)
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    nnc.plot.decision_regions(lambda x: x @ W.T + b, X, y, margin=0.8, ax=ax)
     nnc.plot.linear_boundaries(W, b, ax=ax)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))   # beside the plot: 9 points only
     ax.set_title("linear classifier: argmax of s = W x + b")
     save(ax.figure, out, "linear_classifier.png")
 

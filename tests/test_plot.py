@@ -191,7 +191,9 @@ def test_decision_regions_of_a_callable_returning_scores():
     labels = [c.get_label() for c in ax.collections if not c.get_label().startswith("_")]
     assert labels == ["a", "b", "c"]
     P.linear_boundaries(W, b, ax=ax)
-    assert len(ax.get_lines()) == 3
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "class 0: 1.12 x1 + 0.84 x2 + 0.06 = 0", "class 1: -0.95 x1 + 0.3 x2 + 0.3 = 0",
+        "class 2: 0.35 x1 - 1.44 x2 + 0.35 = 0"]
     rendered(ax.figure)
 
 

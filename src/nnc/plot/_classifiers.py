@@ -38,10 +38,10 @@ def decision_regions(model, X, y, X_test=None, y_test=None, ax=None, resolution=
     model: a nnc.Perceptron (its predict), a Sequential whose predict gives scores, probabilities or
     logits ((N, k): argmax; (N, 1): threshold), or any callable X (N, 2) -> labels or scores.
     X (N, 2), y (N,) training points, drawn as dots coloured by class; X_test, y_test (optional)
-    drawn as crosses (black without y_test). The plane is classified on a resolution x resolution grid covering the points
-    plus `margin`. boundaries=True also draws the lines w_k . x + b_k = 0 of a linear model (one
-    with coef_ and intercept_, such as the perceptron), boundaries=(W, b) those of given weights:
-    see linear_boundaries. Returns the Axes.
+    drawn as crosses (black without y_test). The plane is classified on a resolution x resolution
+    grid covering the points plus `margin`. boundaries=True also draws the lines w_k . x + b_k = 0
+    of a linear model (one with coef_ and intercept_, such as the perceptron), boundaries=(W, b)
+    those of given weights: see linear_boundaries. Returns the Axes.
 
         X, y = nnc.datasets.make_moons(200, noise=0.2, seed=0)
         nnc.plot.decision_regions(model, X, y)
@@ -116,7 +116,8 @@ def linear_boundaries(W, b=None, ax=None, xlim=None, ylim=None, labels=None, nor
     pointing to the side where the score is positive.
 
     W: (k, 2) (or (2,) for one line) and b (k,); or a model with coef_ and intercept_ (nnc.Perceptron).
-    Drawn over the current limits of `ax` (or xlim/ylim, default [-2, 2]^2). Returns the Axes.
+    Each line is labelled with its equation (and its class when k > 1). Drawn over the current
+    limits of `ax` (or xlim/ylim, default [-2, 2]^2). Returns the Axes.
 
         nnc.plot.linear_boundaries([-1, 4], 0.4)          # the lecture's perceptron line
         W = [[1.12, 0.84], [-0.95, 0.30], [0.35, -1.44]]  # the 3-class linear classifier
@@ -134,8 +135,9 @@ def linear_boundaries(W, b=None, ax=None, xlim=None, ylim=None, labels=None, nor
     xlim = xlim or ((-2.0, 2.0) if fresh else ax.get_xlim())
     ylim = ylim or ((-2.0, 2.0) if fresh else ax.get_ylim())
     colors = class_colors(k) if k > 1 else ["k"]
-    labels = [f"w{i} . x + b{i} = 0" for i in range(k)] if labels is None and k > 1 else labels
-    labels = labels or [_equation(W[0], b[0])]
+    if labels is None:
+        labels = [_equation(W[0], b[0])] if k == 1 else [f"class {i}: {_equation(w, bi)}" for i, (w, bi)
+                                                            in enumerate(zip(W, b))]
     t = np.linspace(-1.0, 1.0, 2) * 10 * max(np.ptp(xlim), np.ptp(ylim))
     scale = 0.15 * min(np.ptp(xlim), np.ptp(ylim))
     for i, (w, bi) in enumerate(zip(W, b)):
