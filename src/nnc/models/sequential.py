@@ -54,8 +54,8 @@ class Sequential:
             # One instance twice would overwrite its own cache in forward and get wrong gradients.
             raise ValueError(f"Sequential.add: layer '{layer.name}' is already in this model; a layer keeps the "
                              f"cache of one call, so using it twice gives wrong gradients. Add a new instance, "
-                             f"e.g. {type(layer).__name__}() again, or nnc.layers.get('{type(layer).__name__}')"
-                             f".from_config(layer.get_config()) for a copy")
+                             f"e.g. {type(layer).__name__}() again, or type(layer).from_config(layer.get_config()) "
+                             "for a copy with the same settings")
         names = {lyr.name for lyr in self.layers}
         if layer.name in names:  # unique names keep parameter keys and saved files unambiguous
             base, i = layer.name, 1
