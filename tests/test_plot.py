@@ -222,6 +222,9 @@ def test_activation_draws_f_and_its_derivative():
     np.testing.assert_array_equal(ax.get_lines()[3].get_ydata(), 0)
     with pytest.raises(ValueError, match="softmax"):
         P.activation("softmax")
+    prelu = P.activation(nnc.layers.PReLU(alpha_initializer=0.2), x=x)
+    assert prelu.get_title() == "prelu(0.2)"
+    np.testing.assert_allclose(prelu.get_lines()[3].get_ydata(), np.where(x > 0, 1, 0.2))
     rendered(ax.figure)
 
 
@@ -246,6 +249,8 @@ def test_filters_of_a_conv_layer(rng):
     # one tile per (filter, channel): filters along the longer side
     assert P.filters(rng.normal(size=(4, 2, 3, 3))).get_images()[0].get_array().shape == (2 * 4 - 1, 4 * 4 - 1)
     assert P.filters(rng.normal(size=(2, 4, 3, 3))).get_images()[0].get_array().shape == (2 * 4 - 1, 4 * 4 - 1)
+    with pytest.raises(ValueError, match="is the model built"):
+        P.filters(nnc.layers.Conv2D(2, 3))
     rendered(ax.figure)
 
 

@@ -18,10 +18,16 @@ def _curves(name_or_layer, x):
             return "linear", x.copy(), np.ones_like(x)
     if layer is None:       # "linear"
         return "linear", x.copy(), np.ones_like(x)
+    if type(layer).__name__ == "PReLU":    # a learned slope: draw the layer's (or the initial) alpha
+        alpha = layer.params.get("alpha")
+        alpha = float(np.mean(alpha)) if alpha is not None else float(layer.alpha_initializer)
+        out, cache = reference.prelu_forward(x[:, None], np.asarray([alpha]))
+        grad = reference.prelu_backward(np.ones((x.size, 1)), cache)[0]
+        return f"prelu({alpha:g})", out[:, 0], grad[:, 0]
     kernel = getattr(layer, "kernel", None)
     if kernel is None or kernel == "softmax" or not hasattr(reference, f"{kernel}_forward"):
-        raise ValueError(f"activation: {name_or_layer!r} is not an element-wise activation with a kernel "
-                         "pair (softmax mixes the units of a sample: it has no curve)")
+        raise ValueError(f"activation: {name_or_layer!r} has no element-wise kernel pair to draw (softmax "
+                         "mixes the units of a sample: it has no curve of one x)")
     args = layer._kernel_args() if hasattr(layer, "_kernel_args") else ()
     out, cache = getattr(reference, f"{kernel}_forward")(x, *args)
     try:

@@ -33,7 +33,11 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
 
         nnc.plot.filters(model.layers[0])          # conv1 of LeNet-5: 6 filters 5x5
     """
-    W = conv_layer_or_W.params["W"] if hasattr(conv_layer_or_W, "params") else conv_layer_or_W
+    if hasattr(conv_layer_or_W, "params"):
+        if "W" not in conv_layer_or_W.params:
+            raise ValueError(f"filters: {conv_layer_or_W!r} has no weights W (is the model built?)")
+        conv_layer_or_W = conv_layer_or_W.params["W"]
+    W = conv_layer_or_W
     W = np.asarray(W, dtype=np.float64)
     if W.ndim == 3:
         W = W[:, None]
