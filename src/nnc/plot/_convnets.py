@@ -44,10 +44,6 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
     if W.ndim != 4:
         raise ValueError(f"filters: W must be (F, C, kh, kw), got shape {W.shape}")
     F, C, kh, kw = W.shape
-    if ax is None:
-        cols = max(F, C) if C not in (1, 3) else math.ceil(math.sqrt(F))
-        rows = min(F, C) if C not in (1, 3) else math.ceil(F / cols)
-        ax = axes(None, figsize=(min(12.0, max(4.0, 1.5 + 0.6 * cols)), min(9.0, max(3.0, 1.0 + 0.6 * rows))))
     rgb = C == 3 if rgb is None else rgb
     if rgb and C == 3:
         lo = W.min(axis=(1, 2, 3), keepdims=True)
@@ -55,19 +51,24 @@ def filters(conv_layer_or_W, ax=None, rgb=None, cmap="RdBu_r", colorbar=True):
         tiles = ((W - lo) / span).transpose(0, 2, 3, 1)             # (F, kh, kw, 3)
         ncols = math.ceil(math.sqrt(F))
         image = _mosaic(tiles, math.ceil(F / ncols), ncols)
-        ax.imshow(np.nan_to_num(image, nan=1.0), interpolation="nearest")
         title = f"{F} filters {kh}x{kw} (RGB)"
+    elif C == 1:
+        ncols = math.ceil(math.sqrt(F))
+        image = _mosaic(W[:, 0], math.ceil(F / ncols), ncols)
+        title = f"{F} filters {kh}x{kw}"
+    elif F >= C:          # wider than tall: one column per filter
+        image = _mosaic(W.transpose(1, 0, 2, 3).reshape(C * F, kh, kw), C, F)
+        title = f"{F} filters (columns) x {C} channels (rows), {kh}x{kw}"
     else:
-        if C == 1:
-            ncols = math.ceil(math.sqrt(F))
-            image = _mosaic(W[:, 0], math.ceil(F / ncols), ncols)
-            title = f"{F} filters {kh}x{kw}"
-        elif F >= C:          # wider than tall: one column per filter
-            image = _mosaic(W.transpose(1, 0, 2, 3).reshape(C * F, kh, kw), C, F)
-            title = f"{F} filters (columns) x {C} channels (rows), {kh}x{kw}"
-        else:
-            image = _mosaic(W.reshape(F * C, kh, kw), F, C)
-            title = f"{F} filters (rows) x {C} channels (columns), {kh}x{kw}"
+        image = _mosaic(W.reshape(F * C, kh, kw), F, C)
+        title = f"{F} filters (rows) x {C} channels (columns), {kh}x{kw}"
+    if ax is None:        # a figure shaped like the mosaic, with room for the title and colour bar
+        width = min(10.0, max(3.0, 0.12 * image.shape[1]))
+        height = min(8.0, width * image.shape[0] / image.shape[1])
+        ax = axes(None, figsize=(width + 1.2, height + 0.6))
+    if image.ndim == 3:
+        ax.imshow(np.nan_to_num(image, nan=1.0), interpolation="nearest")
+    else:
         from matplotlib import colormaps
         cm = colormaps[cmap].with_extremes(bad="0.85")     # the gaps between tiles
         top = float(np.nanmax(np.abs(image))) or 1.0
