@@ -12,11 +12,16 @@ notebook the figure appears by itself, in a script call matplotlib.pyplot.show()
     optimizers   trajectories(f, {"SGD": path, ...}), animate_trajectories(...)
                  (paths from nnc.optim.trajectory.minimize)
 """
+import re as _re
+
 try:
-    import matplotlib  # noqa: F401
+    import matplotlib
 except ImportError as e:   # pragma: no cover - depends on the environment
     raise ImportError('nnc.plot needs matplotlib, an optional extra of nnc: pip install "nnc[plot]" '
                       '(or pip install matplotlib)') from e
+if tuple(int(n) for n in _re.findall(r"\d+", matplotlib.__version__)[:2]) < (3, 5):   # layout="constrained"
+    raise ImportError(f'nnc.plot needs matplotlib >= 3.5, found {matplotlib.__version__}: '
+                      'pip install -U "nnc[plot]"')
 
 from ._activations import activation, activations
 from ._classifiers import decision_regions, linear_boundaries
