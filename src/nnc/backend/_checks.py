@@ -177,17 +177,22 @@ def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1, columns=
     p = check_pair(fn, "padding", padding, 0)
     d = check_pair(fn, "dilation", dilation, 1)
     H, W = x_shape[2], x_shape[3]
-    for axis, size, kk, ss, pp, dd in (("height", H, k[0], s[0], p[0], d[0]), ("width", W, k[1], s[1], p[1], d[1])):
-        span = dd * (kk - 1) + 1
-        if span > size + 2 * pp:
-            what = f"kernel ({span} with dilation)" if columns else f"pool window ({kk})"
-            raise ValueError(f"{fn}: the {what} is larger than the padded input "
-                             f"{axis} ({size} + 2*{pp}) for x of shape {tuple(x_shape)}")
-        # The C geometry computes size + 2p and rounds up divisions by the stride in int.
-        if size + 2 * pp + ss > INT_MAX:
-            raise ValueError(f"{fn}: stride {ss} and padding {pp} are too large for the input {axis} {size}: "
-                             f"{axis} + 2*padding + stride must be at most {INT_MAX} (the kernels compute in C int)")
-    out = (conv_output_size(H, k[0], s[0], p[0], d[0]), conv_output_size(W, k[1], s[1], p[1], d[1]))
+    Hp, Wp = H + 2 * p[0], W + 2 * p[1]
+    # The C geometry computes the padded size and rounds up divisions by the stride in int: the padded
+    # size plus the stride must fit. (One test for the passing case; the loop says what is wrong.)
+    if d[0] * (k[0] - 1) >= Hp or d[1] * (k[1] - 1) >= Wp or Hp + s[0] > INT_MAX or Wp + s[1] > INT_MAX:
+        for axis, size, kk, ss, pp, dd in (("height", H, k[0], s[0], p[0], d[0]),
+                                           ("width", W, k[1], s[1], p[1], d[1])):
+            span = dd * (kk - 1) + 1
+            if span > size + 2 * pp:
+                what = f"kernel ({span} with dilation)" if columns else f"pool window ({kk})"
+                raise ValueError(f"{fn}: the {what} is larger than the padded input "
+                                 f"{axis} ({size} + 2*{pp}) for x of shape {tuple(x_shape)}")
+            if size + 2 * pp + ss > INT_MAX:
+                raise ValueError(f"{fn}: stride {ss} and padding {pp} are too large for the input {axis} {size}: "
+                                 f"{axis} + 2*padding + stride must be at most {INT_MAX} "
+                                 "(the kernels compute in C int)")
+    out = ((Hp - d[0] * (k[0] - 1) - 1) // s[0] + 1, (Wp - d[1] * (k[1] - 1) - 1) // s[1] + 1)   # conv_output_size
     if columns and x_shape[1] * k[0] * k[1] * out[0] * out[1] > INT_MAX:
         raise ValueError(f"{fn}: the column matrix of one image ({x_shape[1]}*{k[0]}*{k[1]} x "
                          f"{out[0]}*{out[1]}) has more than {INT_MAX} entries")
