@@ -4,3 +4,4 @@ from .adam import Adam, AdamW  # noqa: F401
 from .adaptive import AdaDelta, Adadelta, AdaGrad, Adagrad, RMSprop  # noqa: F401
 from .base import Optimizer, get  # noqa: F401
 from .sgd import SGD, Momentum, Nesterov  # noqa: F401
+from . import trajectory  # noqa: F401  (minimize and the 2-D test surfaces of the optimizer lectures)
