@@ -1,0 +1,78 @@
+"""Shared helpers of the gallery scripts
+======================================
+
+Not an example: the argument parsing, the output folder and the data loading that every script of
+the gallery shares. Each script is run as ``python examples/NAME.py [--quick] [--full] [--out DIR]``
+and writes its figures into ``gallery/NAME/`` (git-ignored) unless ``--out`` says otherwise.
+``NNC_GALLERY_QUICK=1`` in the environment means ``--quick`` (sphinx-gallery runs the scripts as
+files, without our arguments, so the environment is how its build asks for the small versions).
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")   # the scripts only write files (and sphinx-gallery uses Agg too)
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def options(name, description, argv=None, full=False, extra=None):
+    """Parse the common options -> argparse.Namespace with quick, out (created), full (if asked for).
+
+    parse_known_args: sphinx-gallery (or a notebook kernel) leaves its own arguments in sys.argv;
+    they are ignored rather than refused. extra(parser) may add a script's own options."""
+    ap = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    ap.add_argument("--quick", action="store_true",
+                    help="a small, fast version (a few seconds); also NNC_GALLERY_QUICK=1")
+    ap.add_argument("--out", default=os.path.join("gallery", name),
+                    help=f"folder for the figures (default gallery/{name}/)")
+    if full:
+        ap.add_argument("--full", action="store_true",
+                        help="the whole Fashion-MNIST when installed (else the built-in sample, said so)")
+    if extra is not None:
+        extra(ap)
+    args, _unknown = ap.parse_known_args(sys.argv[1:] if argv is None else argv)
+    args.quick = args.quick or os.environ.get("NNC_GALLERY_QUICK", "") not in ("", "0")
+    if not full:
+        args.full = False
+    os.makedirs(args.out, exist_ok=True)
+    return args
+
+
+def save(fig, out, filename):
+    """Write a figure as PNG into `out` and say so. The figure stays open when sphinx-gallery runs
+    the script (its scraper collects the open figures into the page); otherwise it is closed."""
+    fig = getattr(fig, "figure", fig)     # an Axes -> its Figure
+    path = os.path.join(out, filename)
+    fig.savefig(path, dpi=100)
+    print("wrote", path)
+    if "sphinx_gallery" not in sys.modules:
+        plt.close(fig)
+    return path
+
+
+def load_images(full=False, layout="flat", normalize=True):
+    """((x_train, y_train), (x_test, y_test)), source: the whole Fashion-MNIST if `full` and its files
+    are installed (Debian package dataset-fashion-mnist, or $NNC_DATA), else the built-in sample of
+    4000 training and 1000 test images. A missing Fashion-MNIST is said, not hidden."""
+    import nnc
+    if full:
+        try:
+            data = nnc.datasets.load_fashion_mnist(normalize=normalize, layout=layout)
+            return data, "Fashion-MNIST (60000 train / 10000 test)"
+        except FileNotFoundError as e:
+            print(f"--full: Fashion-MNIST is not installed ({str(e).splitlines()[0]}); "
+                  "using the built-in sample instead (apt-get install dataset-fashion-mnist for the full set)")
+    return nnc.datasets.load_sample(normalize=normalize, layout=layout), "built-in Fashion-MNIST sample (4000 / 1000)"
+
+
+def table(rows, header):
+    """Print rows (tuples) under a header as a plain aligned table."""
+    cells = [[str(h) for h in header]] + [[c if isinstance(c, str) else f"{c:.3f}" if isinstance(c, float)
+                                           else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for j, r in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
