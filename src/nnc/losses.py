@@ -25,15 +25,29 @@ Labels, deliberately lenient: CategoricalCrossentropy, SparseCategoricalCrossent
 SoftmaxCrossEntropy all take class ids (N,) or (N, 1) AND one-hot/probability rows (N, K), and
 compute the same loss from either (Keras accepts only one form per loss). Sequential.fit checks
 ids against the number of outputs before training. docs/conventions.md lists the defaults.
+
+`reduction=` (every loss; the kernels always return their mean, and the loss object scales the value
+and the gradient by the same factor). A batch of N samples with K terms each (K = outputs per sample):
+    "mean" (default)        elementwise losses: the mean over all N*K terms; per-sample losses: the mean
+                            of the N per-sample sums (what every loss did before reduction= existed)
+    "sum"                   the sum of all terms (N*K for elementwise losses; N per-sample sums otherwise)
+    "sum_over_batch_size"   the sum of all terms divided by N: each sample's terms summed, averaged over
+                            the batch. For a per-sample loss this equals "mean".
+So MeanSquaredError(reduction="sum_over_batch_size") is 1/N sum_n ||y_hat_n - y_n||^2, and HalfSquaredError
+("half_squared_error") is the lectures' squared error 1/2 ||y_hat - y||^2 per sample, averaged over the batch.
+Keras's names differ slightly: its MSE first averages each sample over its last axis, so Keras's
+"sum_over_batch_size" MSE is nnc's "mean"; PyTorch's "mean" and "sum" are nnc's.
 """
 import numpy as np
 
 from . import backend
 from ._names import unknown_name
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
+__all__ = ["Loss", "MeanSquaredError", "HalfSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge", "OneVsAllHinge",
-           "KLDivergence", "get"]
+           "KLDivergence", "REDUCTIONS", "get"]
+
+REDUCTIONS = ("mean", "sum", "sum_over_batch_size")
 
 
 def _float_target(target, output):
@@ -56,14 +70,44 @@ def _class_target(target, output):
     return t
 
 
+def _check_reduction(owner, reduction):
+    if not isinstance(reduction, str) or reduction.strip().lower() not in REDUCTIONS:
+        err = unknown_name("reduction", reduction, REDUCTIONS)
+        raise ValueError(f"{owner}: {err}; pass reduction='mean' (the default), 'sum' or 'sum_over_batch_size'")
+    return reduction.strip().lower()
+
+
 class Loss:
-    """Base class: subclasses name their kernel pair and say how targets are prepared."""
+    """Base class: subclasses name their kernel pair and say how targets are prepared.
+
+    reduction: "mean" | "sum" | "sum_over_batch_size" (the module docstring defines each)."""
     kernel = None          # "mse" -> backend.mse_forward / backend.mse_backward
     name = "loss"
     class_target = False   # True: targets may be class ids (N,)
+    elementwise = False    # True: the kernel's mean is over every element; False: over the N samples
+    scale = 1.0            # the loss is scale * the kernel's (HalfSquaredError: 1/2 of a sum)
 
-    def __init__(self):
+    def __init__(self, reduction="mean"):
+        self.reduction = _check_reduction(type(self).__name__, reduction)
         self._cache = None
+        self._factor = 1.0     # what forward multiplied the kernel's mean by; backward scales the same
+
+    def _reduction_factor(self, output):
+        """The factor from the kernel's mean to this loss under self.reduction."""
+        n = output.shape[0] if output.ndim else 1
+        if not n or not output.size:
+            return self.scale
+        terms = output.size if self.elementwise else n      # what the kernel's mean divides by
+        per_sample = self._per_sample_terms(output)         # terms one sample of this loss sums over
+        if self.reduction == "sum":
+            return self.scale * terms
+        if self.reduction == "sum_over_batch_size":
+            return self.scale * terms / n
+        return self.scale * terms / (n * per_sample)
+
+    def _per_sample_terms(self, output):
+        """How many terms "mean" averages within a sample: all of them for an elementwise loss."""
+        return output.size // output.shape[0] if self.elementwise else 1
 
     def _kernel(self):
         return self.kernel
@@ -73,21 +117,25 @@ class Loss:
         return ()
 
     def forward(self, output, target):
-        """Mean loss of the batch (a Python float); remembers what backward() needs."""
+        """The batch's loss under self.reduction (a Python float); remembers what backward() needs."""
         target = _class_target(target, output) if self.class_target else _float_target(target, output)
-        loss, self._cache = getattr(backend.get(), f"{self._kernel()}_forward")(output, target, *self._args())
-        return loss
+        loss, cache = getattr(backend.get(), f"{self._kernel()}_forward")(output, target, *self._args())
+        self._cache, self._factor = cache, self._reduction_factor(np.asarray(output))
+        return loss * self._factor if self._factor != 1.0 else loss
 
     def backward(self):
-        """d(loss)/d(output) of the last forward, the 1/N of the mean included."""
+        """d(loss)/d(output) of the last forward, the reduction's 1/N (or 1/(N K)) included."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
-        return getattr(backend.get(), f"{self._kernel()}_backward")(self._cache)
+        grad = getattr(backend.get(), f"{self._kernel()}_backward")(self._cache)
+        if self._factor != 1.0:
+            grad = grad * np.asarray(self._factor, dtype=grad.dtype)   # keeps the output's dtype
+        return grad
 
     __call__ = forward
 
     def get_config(self):
-        return {}
+        return {"reduction": self.reduction}
 
     @classmethod
     def from_config(cls, config):
@@ -98,33 +146,49 @@ class Loss:
 
 
 class MeanSquaredError(Loss):
-    """mean((output - target)**2) over every element."""
-    kernel, name = "mse", "mean_squared_error"
+    """mean((output - target)**2) over every element (reduction="mean").
+
+    output, target: (N, K). dL/d(output) = 2 (output - target) / (N K). With
+    reduction="sum_over_batch_size": L = 1/N sum_n sum_k (output_nk - target_nk)**2."""
+    kernel, name, elementwise = "mse", "mean_squared_error", True
+
+
+class HalfSquaredError(Loss):
+    """The lectures' squared error: per sample L_n = 1/2 ||y_hat_n - y_n||^2 = 1/2 sum_k (y_hat_nk - y_nk)^2,
+    averaged over the batch (reduction="mean" and "sum_over_batch_size"; "sum" adds the N samples' L_n).
+
+    output y_hat, target y: (N, K). dL/dy_hat = (y_hat - y) / N, so for one sample dL/dy_hat = y_hat - y
+    and with a sigmoid output delta_L = (a_L - y) * a_L (1 - a_L). Name: "half_squared_error".
+    Computed from the MSE kernel: L = K/2 * mean over the N K elements."""
+    kernel, name, elementwise, scale = "mse", "half_squared_error", True, 0.5
+
+    def _per_sample_terms(self, output):
+        return 1   # a sample's loss is the sum over its K outputs, not their mean
 
 
 class MeanAbsoluteError(Loss):
-    """mean(|output - target|) over every element."""
-    kernel, name = "mae", "mean_absolute_error"
+    """mean(|output - target|) over every element (reduction="mean")."""
+    kernel, name, elementwise = "mae", "mean_absolute_error", True
 
 
 class Huber(Loss):
-    """Quadratic within `delta` of the target, linear beyond (delta > 0)."""
-    kernel, name = "huber", "huber"
+    """Quadratic within `delta` of the target, linear beyond (delta > 0); mean over every element."""
+    kernel, name, elementwise = "huber", "huber", True
 
-    def __init__(self, delta=1.0):
-        super().__init__()
+    def __init__(self, delta=1.0, reduction="mean"):
+        super().__init__(reduction)
         self.delta = float(delta)
 
     def _args(self):
         return (self.delta,)
 
     def get_config(self):
-        return {"delta": self.delta}
+        return {"delta": self.delta, **super().get_config()}
 
 
 class _FromLogits(Loss):
-    def __init__(self, from_logits=False):
-        super().__init__()
+    def __init__(self, from_logits=False, reduction="mean"):
+        super().__init__(reduction)
         self.from_logits = bool(from_logits)
 
     def forward(self, output, target):
@@ -140,12 +204,13 @@ class _FromLogits(Loss):
         return super().forward(output, target)
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        return {"from_logits": self.from_logits, **super().get_config()}
 
 
 class BinaryCrossentropy(_FromLogits):
-    """Binary cross-entropy on probabilities, or on logits (stable) with from_logits=True."""
-    name = "binary_crossentropy"
+    """Binary cross-entropy on probabilities, or on logits (stable) with from_logits=True; mean over
+    every element (reduction="mean")."""
+    name, elementwise = "binary_crossentropy", True
 
     def _kernel(self):
         return "binary_crossentropy_with_logits" if self.from_logits else "binary_crossentropy"
@@ -177,15 +242,15 @@ class MulticlassHinge(Loss):
     kernel, name = "multiclass_hinge", "multiclass_hinge"
     class_target = True
 
-    def __init__(self, delta=1.0):
-        super().__init__()
+    def __init__(self, delta=1.0, reduction="mean"):
+        super().__init__(reduction)
         self.delta = float(delta)
 
     def _args(self):
         return (self.delta,)
 
     def get_config(self):
-        return {"delta": self.delta}
+        return {"delta": self.delta, **super().get_config()}
 
 
 class OneVsAllHinge(Loss):
@@ -201,6 +266,7 @@ class KLDivergence(Loss):
 
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "half_squared_error": HalfSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "huber": Huber, "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
