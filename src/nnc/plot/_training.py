@@ -92,8 +92,8 @@ def _stats(logger):
 def gradient_norms(logger, stat="grad_norm/W", by="epoch", ax=None, log=True):
     """Per-layer gradient norms recorded by nnc.callbacks.LayerStatsLogger during fit.
 
-    stat: a recorded statistic: "grad_norm/W" (||dL/dW||, default), "grad_norm/b", "grad_ratio/W"
-    (lr ||dW|| / ||W||), "dx_norm", "act_std", ...; layers that did not record it are left out.
+    stat: a recorded statistic: "grad_norm/W" (||dL/dW||, default), "grad_norm/b", "update_ratio/W"
+    (||W_after - W_before|| / ||W_before|| of a step), "dead_frac", "dx_norm", "act_std", ...; layers that did not record it are left out.
     by="epoch": one line per layer against the recorded epochs (gradients that shrink or blow up
     over training). by="layer": the value against the layer's depth, one line per recorded epoch
     (vanishing gradients: the norms fall towards the input in a deep sigmoid network).
