@@ -1,4 +1,5 @@
 """Sequential: a list of layers and the training loop, written out so it can be read and stepped through."""
+import functools
 import sys
 import time
 
@@ -12,6 +13,7 @@ from ..backend._checks import check_positive_int
 from ..callbacks import CallbackList, History, ProgressLogger
 from ..diagnostics import DeadNetworkWarning
 from . import _fit_checks as checks
+from . import hooks as hooks_mod
 
 
 class Sequential:
@@ -38,7 +40,8 @@ class Sequential:
         self.stop_training = False
         self.history = None
         self.epoch = 0          # epochs completed; fit(..., initial_epoch=model.epoch) resumes
-        self.watchers = []      # diagnostic callbacks that see every layer's output and gradient
+        self._hooks = ()        # register_hook's functions, in order (a tuple: a hook may remove itself mid-pass)
+        self.watchers = []      # older API kept for nnc.diagnostics (after_forward/after_backward), run as a hook
         self._compiled_with = None
         self._trained_peak = None   # largest |x| fit last saw, to catch unscaled data in predict/evaluate
         for layer in layers or []:
@@ -227,20 +230,41 @@ class Sequential:
             self.build(x.shape[1:])
         elif x.shape[1:] != self.layers[0].input_shape:
             checks.check_input_shape("forward", self.layers[0].input_shape, x.shape[1:])
-        for i, layer in enumerate(self.layers):
+        hooks = self._pass_hooks()
+        for layer in self.layers:
             x = layer.forward(x, training=training)
-            for w in self.watchers:  # nnc.diagnostics: NaN guard, activation statistics
-                w.after_forward(i, layer, x)
+            for fn in hooks:
+                fn(layer, "forward", x)
         return x
 
     __call__ = forward
 
     def backward(self, dout):
-        for i in reversed(range(len(self.layers))):
-            dout = self.layers[i].backward(dout)
-            for w in self.watchers:  # nnc.diagnostics: NaN guard, gradient statistics
-                w.after_backward(i, self.layers[i], dout)
+        """dL/dx for dout = dL/d(output); fills every layer's grads on the way back."""
+        hooks = self._pass_hooks()
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+            for fn in hooks:
+                fn(layer, "backward", dout)
         return dout
+
+    # ---- hooks ----------------------------------------------------------------------------------
+    def register_hook(self, fn):
+        """Call fn(layer, event, array) after every layer's forward ("forward", array = its output a_l)
+        and backward ("backward", array = dL/da_{l-1}, the gradient w.r.t. its input; layer.grads are
+        filled by then). Returns a HookHandle: `handle.remove()`, or `with model.register_hook(fn): ...`.
+        nnc/models/hooks.py says more; nnc.trace records z and delta as well, for one sample."""
+        self._hooks = self._hooks + (hooks_mod.check_hook(fn),)
+        return hooks_mod.HookHandle(self, fn)
+
+    def _pass_hooks(self):
+        if self.watchers:   # the older API rides on one hook
+            return self._hooks + (functools.partial(hooks_mod.call_watchers, self),)
+        return self._hooks
+
+    def __getstate__(self):
+        # A copy starts without hooks: their handles belong to this model.
+        return {**self.__dict__, "_hooks": ()}
 
     def regularization_loss(self):
         return float(sum(layer.regularization_loss() for layer in self.layers))
