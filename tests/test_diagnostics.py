@@ -142,3 +142,24 @@ def test_nan_report_without_growth_points_elsewhere(data):
     assert guard.report["batch"] == 3 and guard.report["batches"] == [(0, b) for b in range(4)]
     assert "They did not grow before it" in message and "exploding" not in message
     assert len(guard.report["grad_norms"]) == 2 and all(np.isnan(v[-1]) for v in guard.report["grad_norms"].values())
+
+
+def test_history_splits_data_and_regularization_loss(rng):
+    x = rng.standard_normal((40, 3))
+    y = rng.integers(0, 2, 40)
+    m = nnc.Sequential([Dense(2, input_shape=(3,), kernel_regularizer=nnc.regularizers.L2(0.1))],
+                       seed=0, dtype="float64")
+    m.compile(optimizer=nnc.optim.SGD(0.1), loss="softmax_cross_entropy")
+    m.build()
+    W, b = m.layers[0].params["W"].copy(), m.layers[0].params["b"].copy()
+    z = x @ W + b                           # one batch = the whole set: epoch 0 is the initial weights
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    data_loss = -np.log(p[np.arange(40), y]).mean()
+    h = m.fit(x, y, epochs=2, batch_size=40, verbose=0).history
+    assert h["data_loss"][0] == pytest.approx(data_loss, rel=1e-10)
+    assert h["reg_loss"][0] == pytest.approx(0.1 * (W ** 2).sum(), rel=1e-10)
+    np.testing.assert_allclose(h["loss"], np.add(h["data_loss"], h["reg_loss"]), rtol=1e-12)
+    plain = nnc.Sequential([Dense(2, input_shape=(3,))], seed=0)
+    plain.compile(optimizer="sgd", loss="softmax_cross_entropy")
+    assert set(plain.fit(x, y, epochs=1, verbose=0).history) == {"loss"}   # no regularizer: no split

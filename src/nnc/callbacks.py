@@ -62,7 +62,11 @@ class CallbackList:
 
 
 class History(Callback):
-    """Records the logs of every epoch: history.history["loss"] is a list, one value per epoch."""
+    """Records the logs of every epoch: history.history["loss"] is a list, one value per epoch.
+
+    With a regularizer in the model (kernel_regularizer=L2(...), ...), fit also logs the two parts of
+    the training loss: loss = data_loss + reg_loss, the data term (mean over the samples) and the
+    penalty (of the weights each step started from), so one sees which of the two training lowers."""
 
     def __init__(self):
         super().__init__()

@@ -300,7 +300,8 @@ class Sequential:
             w = np.asarray(sample_weight, dtype=np.float64)
             loss = self._weighted_loss(loss, out, y, w)
             dout = dout * w.reshape((-1,) + (1,) * (dout.ndim - 1)).astype(dout.dtype)
-        loss += self.regularization_loss()   # of the weights this step started from
+        self._reg_loss = self.regularization_loss()   # of the weights this step started from (fit logs it)
+        loss += self._reg_loss
         self.backward(dout)
         self.optimizer.step()
         return loss, out
@@ -382,6 +383,9 @@ class Sequential:
         if verbose:
             cbs.append(ProgressLogger(epochs, steps, verbose))
         cb = CallbackList(cbs, self)
+        # With a regularizer, the training logs split loss = data_loss + reg_loss (is the penalty the loss?)
+        split = any(v is not None for lyr in self.layers for k, v in vars(lyr).items()
+                    if k.endswith("_regularizer"))
         self.stop_training = False
         cb.on_train_begin({})
         try:
@@ -396,11 +400,11 @@ class Sequential:
                     xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
                     cb.on_batch_begin(step, {})
                     loss, out = self.train_on_batch(xb, yb, None if weights is None else weights[batch])
-                    self._accumulate(stats, loss, out, yb)
-                    cb.on_batch_end(step, self._logs(stats))
+                    self._accumulate(stats, loss, out, yb, self._reg_loss)
+                    cb.on_batch_end(step, self._logs(stats, split))
                     if self.stop_training:  # a callback (TerminateOnNaN) stopped in mid-epoch
                         break
-                logs = self._logs(stats)
+                logs = self._logs(stats, split)
                 if validation_data is not None:
                     val = self._evaluate_checked(*validation_data, batch_size=max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
@@ -412,19 +416,23 @@ class Sequential:
             cb.on_train_end({})
         return self.history
 
-    # Loss and metrics over many batches: the loss as [sum of loss x batch size, samples], each
-    # metric as its additive statistics (metrics_mod.Metric), so epoch values are exact.
+    # Loss and metrics over many batches: the loss as [sum of loss x batch size, samples, sum of its
+    # regularization part x batch size], each metric as its additive statistics (metrics_mod.Metric),
+    # so epoch values are exact.
     def _fresh_stats(self):
-        return [np.zeros(2)] + [None] * len(self.metrics)
+        return [np.zeros(3)] + [None] * len(self.metrics)
 
-    def _accumulate(self, stats, loss, out, y):
-        stats[0] += (float(loss) * len(out), len(out))
+    def _accumulate(self, stats, loss, out, y, reg_loss=0.0):
+        stats[0] += (float(loss) * len(out), len(out), float(reg_loss) * len(out))
         for i, m in enumerate(self.metrics, 1):
             s = m.stats(out, y)
             stats[i] = s if stats[i] is None else stats[i] + s
 
-    def _logs(self, stats):
+    def _logs(self, stats, split=False):
         logs = {"loss": float(stats[0][0] / stats[0][1]) if stats[0][1] else float("nan")}
+        if split:
+            reg = float(stats[0][2] / stats[0][1]) if stats[0][1] else float("nan")
+            logs["data_loss"], logs["reg_loss"] = logs["loss"] - reg, reg
         for m, s in zip(self.metrics, stats[1:]):
             logs[metrics_mod.name_of(m)] = float(m.result(s)) if s is not None else float("nan")
         return logs
