@@ -149,7 +149,7 @@ def test_terminate_on_nan_names_the_first_bad_tensor(data, where, layer_index, t
     assert batches == [0]                       # stopped after the first batch
     assert guard.report["layer_index"] == layer_index and guard.report["layer"] == "poison"
     assert guard.report["tensor"] == tensor
-    assert m.watchers == []                     # the hook is removed after training
+    assert m._hooks == ()                       # the hook is removed after training
 
 
 def test_terminate_on_nan_finds_an_exploding_gradient(data):

@@ -2,12 +2,11 @@
 and shows how the gradients grew before it, per-layer statistics (vanishing and exploding gradients,
 the update/weight ratio, dead ReLU units), and the dead-network warning fit always runs.
 
-They watch through a small hook in Sequential.forward/backward: while training, every object in
-`model.watchers` gets `after_forward(i, layer, out)` after layer i's forward and
-`after_backward(i, layer, dx)` after its backward (layer.grads are filled by then). fit calls
-on_batch_begin before a batch's forward and on_batch_end after the optimizer's step, so what changes
-between the two is the step. The callbacks add themselves at on_train_begin and remove themselves at
-on_train_end.
+They watch through the model's hook (Sequential.register_hook): while training, each gets
+`after_forward(i, layer, out)` after layer i's forward and `after_backward(i, layer, dx)` after its
+backward (layer.grads are filled by then). fit calls on_batch_begin before a batch's forward and
+on_batch_end after the optimizer's step, so what changes between the two is the step. The callbacks
+register their hook at on_train_begin and remove it at on_train_end.
 """
 import collections
 import math
@@ -32,11 +31,16 @@ def _norm(a):
 
 class _Watcher(Callback):
     def on_train_begin(self, logs=None):
-        self.model.watchers.append(self)
+        index = {id(layer): i for i, layer in enumerate(self.model.layers)}
+
+        def hook(layer, event, array):
+            (self.after_forward if event == "forward" else self.after_backward)(index[id(layer)], layer, array)
+        self._hook = self.model.register_hook(hook)
 
     def on_train_end(self, logs=None):
-        if self in self.model.watchers:
-            self.model.watchers.remove(self)
+        if getattr(self, "_hook", None) is not None:
+            self._hook.remove()
+            self._hook = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
