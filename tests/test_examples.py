@@ -1,0 +1,71 @@
+"""Smoke tests of the gallery (examples/): each script runs with --quick in a child process that
+imports the same nnc as this one, writes non-empty PNG files into the folder given by --out, and
+prints the numbers the lectures give, where they give one."""
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import run_python
+
+pytest.importorskip("matplotlib")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run_example(name, tmp_path, *extra):
+    out = tmp_path / name
+    r = run_python([str(EXAMPLES / f"{name}.py"), "--quick", "--out", str(out), *extra],
+                   env_remove=("NNC_BACKEND",), timeout=300)
+    assert r.returncode == 0, f"{name}.py failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    pngs = sorted(out.glob("*.png"))
+    assert pngs, f"{name}.py wrote no PNG into {out}"
+    for p in pngs:
+        data = p.read_bytes()
+        assert data.startswith(PNG) and len(data) > 1000, f"{p.name} is not a real PNG"
+    return r.stdout, {p.name for p in pngs}
+
+
+def test_perceptron(tmp_path):
+    out, pngs = run_example("perceptron", tmp_path)
+    # The lecture's line -x1 + 4 x2 + 0.4: (2, 0.4) -> z 0 -> 1, (1, 0.6) -> 1.8 -> 1, (3, 0.4) -> -1 -> 0
+    assert re.search(r"\(2, 0\.4\)\s+0\.0\s+1\b", out)
+    assert re.search(r"\(1, 0\.6\)\s+1\.8\s+1\b", out)
+    assert re.search(r"\(3, 0\.4\)\s+-1\.0\s+0\b", out)
+    assert "never 0" in out
+    assert {"perceptron_line.png", "perceptron_learning.png", "perceptron_xor.png"} <= pngs
+
+
+def test_activations(tmp_path):
+    out, pngs = run_example("activations", tmp_path)
+    assert re.search(r"sigmoid\s+0\.25\s", out)
+    assert {"activations.png", "saturation.png"} <= pngs
+
+
+def test_linear_classifier(tmp_path):
+    out, _ = run_example("linear_classifier", tmp_path)
+    # data loss 0.19, L2 0.51-0.52, total 0.71; one step: 0.709 -> 0.708
+    m = re.search(r"multiclass SVM \(Weston-Watkins\)\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    data, reg, total = map(float, m.groups())
+    assert round(data, 2) == 0.19 and 0.51 <= reg <= 0.52 and round(total, 2) == 0.71
+    assert "total 0.709 -> 0.708" in out
+
+
+def test_backprop_by_hand(tmp_path):
+    out, _ = run_example("backprop_by_hand", tmp_path)
+    gap = float(re.search(r"over all 26 gradients: (\S+)", out).group(1))
+    assert gap < 1e-12
+    assert "FAIL" not in out
+
+
+def test_softmax_by_hand(tmp_path):
+    out, _ = run_example("softmax_by_hand", tmp_path)
+    # scores (5.1, 3.2, -1.7, -2.0): exp (164.0, 24.5, 0.18, 0.14), p (0.87, 0.13, 0.00, 0.00)
+    assert re.search(r"5\.1\s+164\.0\s+0\.87", out)
+    assert re.search(r"3\.2\s+24\.5\s+0\.13", out)
+
+
+@pytest.mark.parametrize("name", ["optimizers", "playground"])
+def test_quick_runs(name, tmp_path):
+    run_example(name, tmp_path)
