@@ -163,3 +163,33 @@ def test_history_splits_data_and_regularization_loss(rng):
     plain = nnc.Sequential([Dense(2, input_shape=(3,))], seed=0)
     plain.compile(optimizer="sgd", loss="softmax_cross_entropy")
     assert set(plain.fit(x, y, epochs=1, verbose=0).history) == {"loss"}   # no regularizer: no split
+
+
+def test_dead_channels_of_a_conv_layer(rng):
+    x = np.abs(rng.standard_normal((12, 1, 6, 5))) + 0.1
+    y = rng.integers(0, 2, 12)
+    m = nnc.Sequential([nnc.layers.Conv2D(3, 3, activation="relu", input_shape=(1, 6, 5)), nnc.layers.Flatten(),
+                        Dense(2)], seed=0)
+    m.compile(optimizer=nnc.optim.SGD(0.01), loss="softmax_cross_entropy")
+    m.build()
+    W, b = m.layers[0].params["W"], m.layers[0].params["b"]
+    W[...], b[...] = 0.1, 0.0
+    W[2], b[2] = 0.0, -1.0               # channel 2 never fires, at any position
+    stats = cbs.LayerStatsLogger()
+    m.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[stats])
+    assert stats.history[("conv2d", "dead_units")] == [1]
+
+
+def test_gradient_norms_draws_the_per_epoch_update_ratio(data):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nnc.plot
+    stats = cbs.LayerStatsLogger(every=2)
+    mlp(nnc.optim.SGD(0.1)).fit(*data, epochs=3, batch_size=10, verbose=0, callbacks=[stats])
+    ax = nnc.plot.gradient_norms(stats, stat="update_ratio/W")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"dense", "dense_1"}
+    np.testing.assert_allclose(lines["dense"].get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(lines["dense"].get_ydata(), stats.history[("dense", "update_ratio/W")])
+    plt.close(ax.figure)

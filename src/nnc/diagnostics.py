@@ -110,8 +110,8 @@ class TerminateOnNaN(_Watcher):
             i, layer, what = self._first
             name, kind = layer.name, type(layer).__name__
         batches = [at for at, _ in self._recent]
-        layers = list(dict.fromkeys(k for _, norms in self._recent for k in norms))[::-1]  # input side first
-        norms = {k: [norms.get(k, math.nan) for _, norms in self._recent] for k in layers}
+        layers = list(dict.fromkeys(k for _, seen in self._recent for k in seen))[::-1]  # input side first
+        norms = {k: [seen.get(k, math.nan) for _, seen in self._recent] for k in layers}
         self.report = {"epoch": self.epoch, "batch": batch, "layer_index": i, "layer": name, "tensor": what,
                        "batches": batches, "grad_norms": norms}
         where = f"layer {i} '{name}' ({kind}): {what}" if i is not None else what
