@@ -67,9 +67,13 @@ def load_images(full=False, layout="flat", normalize=True):
     return nnc.datasets.load_sample(normalize=normalize, layout=layout), "built-in Fashion-MNIST sample (4000 / 1000)"
 
 
+def _num(v):
+    return f"{v:.3g}" if v != 0 and not 1e-3 <= abs(v) < 1e4 else f"{v:.3f}"
+
+
 def table(rows, header):
     """Print rows (tuples) under a header as a plain aligned table."""
-    cells = [[str(h) for h in header]] + [[c if isinstance(c, str) else f"{c:.3f}" if isinstance(c, float)
+    cells = [[str(h) for h in header]] + [[c if isinstance(c, str) else _num(c) if isinstance(c, float)
                                            else str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for j, r in enumerate(cells):
