@@ -16,7 +16,8 @@ def test_hook_sees_each_layers_output_and_input_gradient_in_order(B, rng):
     model = _model()
     x, dout = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
     seen = []
-    handle = model.register_hook(lambda layer, event, a: seen.append((layer.name, event, None if a is None else a.copy())))
+    handle = model.register_hook(
+        lambda layer, event, a: seen.append((layer.name, event, None if a is None else a.copy())))
     out = model.forward(x)
     dx = model.backward(dout)
     names = [lyr.name for lyr in model.layers]

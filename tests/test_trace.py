@@ -48,7 +48,7 @@ def by_hand():
     y = {8: Y[0], 9: Y[1]}
     loss = 0.5 * ((y[8] - a[8]) ** 2 + (y[9] - a[9]) ** 2)                 # 1/2 ||y - a||^2
     delta = {k: a[k] * (1 - a[k]) * (a[k] - y[k]) for k in (8, 9)}        # delta8 = a8 (1 - a8)(a8 - y8)
-    for j in (4, 5, 6, 7):                                                  # delta4 = (delta8 W48 + delta9 W49) a4 (1 - a4)
+    for j in (4, 5, 6, 7):               # delta4 = (delta8 W48 + delta9 W49) a4 (1 - a4)
         delta[j] = (delta[8] * w[j, 8] + delta[9] * w[j, 9]) * a[j] * (1 - a[j])
     dW2 = np.array([[a[i] * delta[k] for k in (8, 9)] for i in (4, 5, 6, 7)])     # dL/dW48 = a4 delta8
     dW1 = np.array([[a[i] * delta[j] for j in (4, 5, 6, 7)] for i in (1, 2, 3)])

@@ -43,8 +43,9 @@ import numpy as np
 from . import backend
 from ._names import unknown_name
 
-__all__ = ["Loss", "MeanSquaredError", "HalfSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge", "OneVsAllHinge",
+__all__ = ["Loss", "MeanSquaredError", "HalfSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge",
+           "OneVsAllHinge",
            "KLDivergence", "REDUCTIONS", "get"]
 
 REDUCTIONS = ("mean", "sum", "sum_over_batch_size")

@@ -115,7 +115,7 @@ class Trace:
     def _backward_items(self, lt):
         l, full = lt.index, self._full(lt)
         items = [("dL_da", f"dL/da_{l}", lt.dL_da, full, "vec")]
-        if lt.z is not None:
+        if lt.delta is not None:   # None: a first activation layer, which skips dL/dx
             items.append(("delta", f"delta_{l} = dL/dz_{l}", lt.delta, full, "vec"))
         if lt.W is not None:
             items.append(("dW", f"dW_{l}", lt.dW, full, "weight"))
@@ -188,7 +188,8 @@ class Trace:
                          f"<td><pre style='margin:0'>{vals}</pre></td><td><code>{html.escape(eq)}</code></td></tr>")
         return (f"<p>trace, loss {html.escape(self.loss_name)} = {self.loss:.{self.digits}g} "
                 f"(notation: {self.notation})</p><table>"
-                "<tr><th>quantity</th><th>shape</th><th>values</th><th>equation</th></tr>" + "".join(cells) + "</table>")
+                "<tr><th>quantity</th><th>shape</th><th>values</th><th>equation</th></tr>"
+                + "".join(cells) + "</table>")
 
 
 def _row(v, digits):
@@ -235,7 +236,7 @@ class _Recorder:
         return False
 
 
-def _loss_equations(loss, n, act, lecture):
+def _loss_equations(loss, n):
     """(L's equation, dL/da_L's equation, its factor as text for delta_L)."""
     per_n = "" if n == 1 else " / N"
     name = getattr(loss, "name", "")
@@ -288,7 +289,8 @@ def _equations(lt, nxt, last, n, loss_eqs, lecture):
         eq["dL_da"] = loss_eqs[1]
         upstream = loss_eqs[2]
     elif nxt is not None and nxt.kind == "Dense":
-        eq["dL_da"] = (f"dL/da_{l} = W_{l + 1}^T delta_{l + 1}" if lecture else f"dL/da_{l} = delta_{l + 1} W_{l + 1}^T")
+        eq["dL_da"] = (f"dL/da_{l} = W_{l + 1}^T delta_{l + 1}" if lecture
+                       else f"dL/da_{l} = delta_{l + 1} W_{l + 1}^T")
         upstream = f"(W_{l + 1}^T delta_{l + 1})" if lecture else f"(delta_{l + 1} W_{l + 1}^T)"
     else:
         eq["dL_da"] = f"dL/da_{l} = dL/da_{l} of layer {l + 1}"
@@ -383,8 +385,6 @@ def trace(model, x, y, loss=None, notation="nnc", max_entries=64, digits=4):
                 lt.delta = r.delta
             elif lt.z is not None:
                 lt.delta = lt.dL_da if lt.W is not None else lt.dx   # no activation / activation layer: dL/dz
-        if traced[0].z is not None and traced[0].W is None and traced[0].delta is None:
-            traced[0].delta = None   # a first activation layer skips dL/dx
     finally:
         for r in recorders:
             if r is not None:
@@ -394,8 +394,7 @@ def trace(model, x, y, loss=None, notation="nnc", max_entries=64, digits=4):
             layer.grads.update(g)
 
     lecture = notation == "lecture"
-    last_act = traced[-1].activation
-    loss_eqs = _loss_equations(loss_fn, x.shape[0], last_act, lecture)
+    loss_eqs = _loss_equations(loss_fn, x.shape[0])
     for i, lt in enumerate(traced):
         nxt = traced[i + 1] if i + 1 < len(traced) else None
         lt.equations = _equations(lt, nxt, nxt is None, x.shape[0], loss_eqs, lecture)
