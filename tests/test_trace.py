@@ -161,3 +161,24 @@ def test_bad_calls_are_refused():
         nnc.trace(model, X, Y)
     with pytest.raises(TypeError, match="model must be an nnc.Sequential"):
         nnc.trace(model.layers[0], X, Y, loss="mse")
+
+
+def test_a_few_samples_sum_db_over_the_samples(B, rng):
+    x, y = rng.normal(size=(3, 3)), rng.uniform(size=(3, 2))
+    t = nnc.trace(lecture_net(), x, y, loss="half_squared_error")
+    a1 = sig(x @ W1 + B1)
+    a2 = sig(a1 @ W2 + B2)
+    delta2 = (a2 - y) / 3 * a2 * (1 - a2)           # dL/da_2 = (a_2 - y) / N for the batch mean
+    delta1 = (delta2 @ W2.T) * a1 * (1 - a1)
+    np.testing.assert_allclose(t.layers[1].delta, delta2, rtol=1e-12)
+    np.testing.assert_allclose(t.layers[0].db, delta1.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(t.layers[0].dW, x.T @ delta1, rtol=1e-12)
+    assert "db_1 = sum over samples of delta_1" in str(t) and "dL/da_L = (a_L - y) / N" in str(t)
+
+
+def test_a_refused_loss_leaves_the_model_as_it_was():
+    model = lecture_net()
+    with pytest.raises(ValueError):
+        nnc.trace(model, X, np.zeros(5), loss="half_squared_error")   # 5 targets for 2 outputs
+    assert "forward" not in vars(model.layers[0].activation) and model.layers[0].grads == {}
+    assert nnc.trace(model, X, Y, loss="half_squared_error").loss == pytest.approx(by_hand()["loss"])
