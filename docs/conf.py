@@ -123,8 +123,15 @@ def _api_pages():
             continue
         present.append(name)
         head = f"``{name}``: {title}"
+        # A package re-exports what its modules define: document those names here, under it.
+        spec = importlib.util.find_spec(name)
+        extra = ""
+        if spec.submodule_search_locations is not None:
+            # ... except a name that has a page of its own (nnc.trace the function, nnc.trace the module)
+            own = [m[len(name) + 1:] for m, _ in API_MODULES if m.startswith(name + ".") and "." not in m[len(name) + 1:]]
+            extra = "   :imported-members:\n" + (f"   :exclude-members: {', '.join(own)}\n" if own else "")
         _write_if_changed(os.path.join(out, f"{name}.rst"),
-                          f"{head}\n{'=' * len(head)}\n\n.. automodule:: {name}\n")
+                          f"{head}\n{'=' * len(head)}\n\n.. automodule:: {name}\n{extra}")
     for stale in os.listdir(out):
         if stale.endswith(".rst") and stale[:-4] not in present:
             os.remove(os.path.join(out, stale))
@@ -179,7 +186,7 @@ def _literal_blocks(app, what, name, obj, options, lines):
 # Outside ``literals`` and `roles`, the characters that reST reads as markup in plain text: |x| (a
 # substitution), a lone * (emphasis), coef_ (a link target). Escaped so they print as written.
 _INLINE = re.compile(r"(``.+?``|:[\w:]+:`[^`]+`|`[^`]+`_{0,2})")
-_MARKUP = re.compile(r"(\|)|(?<![\w*])(\*{1,2})(?=[\w(])|(?<=\w)(_{1,2})(?!\w)")
+_MARKUP = re.compile(r"(\|)|(?<![\w*\\])(\*{1,2})(?=[^\s*])|(?<=\w)(_{1,2})(?!\w)")
 
 
 def _escape(text):
