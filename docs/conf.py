@@ -37,6 +37,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
+default_role = "literal"      # docstrings write `name` for code, as Markdown does
 language = "en"
 exclude_patterns = ["_build", "_gallery_src", "_gallery_header.rst", "Thumbs.db", ".DS_Store"]
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
