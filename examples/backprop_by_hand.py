@@ -11,7 +11,7 @@ unit) and each backward value next to its formula:
 - hidden delta ``delta4 = (delta8 W48 + delta9 W49) a4 (1 - a4)``, ``dL/dW14 = x1 delta4``, ``dL/db4 = delta4``,
 
 then checks the formulas against what nnc's layers compute in ``backward`` and both against
-centered finite differences (``nnc.gradcheck``).
+centered finite differences (``nnc.gradcheck``), and prints ``nnc.trace``'s account of the same pass.
 
     python examples/backprop_by_hand.py [--quick] [--out DIR]
 """
@@ -116,6 +116,22 @@ def check(model):
     return rep
 
 
+# %%
+# The whole pass in one call: nnc.trace
+# -------------------------------------
+# ``nnc.trace`` prints every layer's a, z, delta, dW and db with its equation, here in the lecture's
+# notation (z = W a + b, W (out, in)): the same numbers as the table above. Traced on the same
+# weights in the fused form Dense(..., activation="sigmoid"), so layer l is the lecture's layer l.
+def traced(model):
+    fused = nnc.Sequential([Dense(4, activation="sigmoid", input_shape=(3,)), Dense(2, activation="sigmoid")],
+                           dtype="float64", seed=0)
+    fused.build((3,))
+    fused.set_weights(model.get_weights())
+    t = nnc.trace(fused, x[0], y[0], loss="half_squared_error", notation="lecture")
+    print("\n" + str(t))
+    return t
+
+
 def figure(out, h):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained", width_ratios=[4, 2.6])
     for ax, key, title, rows, cols in ((axes[0], "dW1", "dL/dW, input -> hidden", "input", "hidden unit"),
@@ -143,6 +159,7 @@ def main(argv=None):
     h = by_hand(model)
     gap = report(model, acts, loss, h)
     rep = check(model)
+    traced(model)
     assert gap < 1e-12 and rep.ok, "the formulas, the layers and finite differences should agree"
     figure(args.out, h)
     return h, gap, rep
