@@ -195,3 +195,17 @@ def test_plug_trains_with_the_students_kernel_and_restores_it():
 def test_plug_refuses_what_layers_never_call():
     with pytest.raises(ValueError, match="cannot be plugged"):
         ex.plug("im2col", lambda *a, **k: None)
+
+
+def test_plug_an_update_rule_gives_an_optimizer_that_uses_it():
+    steps = []
+
+    def sgd_momentum_update(w, dw, v, lr=0.01, momentum=0.9):
+        steps.append(w.shape)
+        v = momentum * v - lr * dw
+        return w + v, v
+    history = ex.plug("sgd_momentum_update", sgd_momentum_update).train(epochs=1, samples=100, batch_size=50)
+    assert len(steps) == 2 * 4 and np.isfinite(history.history["loss"]).all()   # 2 steps x (W, b) x 2 layers
+    with pytest.raises(ValueError, match="only the update exercises"):
+        ex.plug("dense_backward", dense_backward).optimizer()
+    assert type(nnc.optim.get("sgd")) is nnc.optim.SGD      # the library's optimizers are untouched

@@ -49,7 +49,7 @@ def _stub(ex, filename):
             f"Write the body of {ex.name} below, then check it:\n"
             f"    python -m nnc.exercises check {ex.name} {os.path.basename(filename)}\n"
             f"or in Python: nnc.exercises.check(\"{ex.name}\", {ex.name}){pair}\n"
-            f"Stride and padding, where they appear, are an int or an (h, w) pair.\n"
+            + ("Stride and padding are an int or an (h, w) pair.\n" if "stride" in ex.signature else "") +
             f"Try it yourself first; the reference solution is {ex.solution}.\n"
             f'"""\n{imports}\n\n'
             f"def {ex.name}{ex.signature}:\n"

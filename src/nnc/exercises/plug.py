@@ -6,6 +6,7 @@ from the backend that was active; leaving the block puts that backend back, even
 The update exercises plug an optimizer instead (`plug(...).optimizer()`).
 """
 import inspect
+import types
 
 import numpy as np
 
@@ -56,23 +57,29 @@ def _adapted(fn):
 
 
 def _optimizer_class(ex_name, fn):
+    """A factory of nnc optimizers whose update runs the student's rule. The method is set on the
+    instance: a subclass would enter (and, through the inherited aliases, replace) the optimizer
+    registry that compile("sgd") reads."""
     from ..optim import SGD, Adam
 
-    class StudentSGD(SGD):
-        def update(self, key, param, grad):
-            v = self._slot(key, "velocity", param)
-            w_new, v_new = fn(param.copy(), grad, v.copy(), self.lr, self.momentum)
-            param[...], v[...] = w_new, v_new      # in place: the layer keeps the same arrays
+    def sgd_update(self, key, param, grad):
+        v = self._slot(key, "velocity", param)
+        w_new, v_new = fn(param.copy(), grad, v.copy(), self.lr, self.momentum)
+        param[...], v[...] = w_new, v_new      # in place: the layer keeps the same arrays
 
-    class StudentAdam(Adam):
-        def update(self, key, param, grad):
-            m, v = self._slot(key, "m", param), self._slot(key, "v", param)
-            w_new, m_new, v_new = fn(param.copy(), grad, m.copy(), v.copy(), self.iterations + 1, self.lr,
-                                     self.beta_1, self.beta_2, self.epsilon)
-            param[...], m[...], v[...] = w_new, m_new, v_new
+    def adam_update(self, key, param, grad):
+        m, v = self._slot(key, "m", param), self._slot(key, "v", param)
+        w_new, m_new, v_new = fn(param.copy(), grad, m.copy(), v.copy(), self.iterations + 1, self.lr,
+                                 self.beta_1, self.beta_2, self.epsilon)
+        param[...], m[...], v[...] = w_new, m_new, v_new
 
-    return (lambda lr=0.05, momentum=0.9: StudentSGD(lr, momentum=momentum)) if ex_name == "sgd_momentum_update" \
-        else (lambda lr=0.001: StudentAdam(lr))
+    def make(opt, update):
+        opt.update = types.MethodType(update, opt)
+        return opt
+
+    if ex_name == "sgd_momentum_update":
+        return lambda lr=0.05, momentum=0.9: make(SGD(lr, momentum=momentum), sgd_update)
+    return lambda lr=0.001: make(Adam(lr), adam_update)
 
 
 class Plug:
