@@ -158,9 +158,10 @@ def _hints(ex, got, expected, ctx):
             wrong = m.wrong(expected, ctx)
         except Exception:  # noqa: BLE001 - a mistake that does not apply to this case
             continue
-        if wrong and all(k in got and _close(got[k], w) for k, w in wrong.items()) \
-                and not all(_close(expected[k], w) for k, w in wrong.items()):
-            hints.append(m.hint)
+        # per output: a mistake in db alone (db / N) must be named even though dx and dW are right
+        matched = [k for k, w in wrong.items() if k in got and _close(got[k], w) and not _close(expected[k], w)]
+        if matched:
+            hints.append(m.hint if set(matched) == set(wrong) else f"{', '.join(matched)}: {m.hint}")
     return hints
 
 
