@@ -1,6 +1,7 @@
 """Smoke tests of the gallery (examples/): each script runs with --quick in a child process that
 imports the same nnc as this one, writes non-empty PNG files into the folder given by --out, and
 prints the numbers the lectures give, where they give one."""
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from conftest import run_python
 
 pytest.importorskip("matplotlib")
 
+# The examples that train for more than a few seconds even with --quick run only when asked for
+# (NNC_TEST_ALL_EXAMPLES=1), so this file stays well under a minute on a busy 2-core machine.
+slow = pytest.mark.skipif(os.environ.get("NNC_TEST_ALL_EXAMPLES") != "1",
+                          reason="a slower example: NNC_TEST_ALL_EXAMPLES=1 runs it")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -66,6 +71,44 @@ def test_softmax_by_hand(tmp_path):
     assert re.search(r"3\.2\s+24\.5\s+0\.13", out)
 
 
-@pytest.mark.parametrize("name", ["optimizers", "playground"])
-def test_quick_runs(name, tmp_path):
+def test_resume_training(tmp_path):
+    out, _ = run_example("resume_training", tmp_path)
+    assert re.search(r"resumed from the checkpoint\s+yes\s+0\.0e\+00", out)
+    assert not re.search(r"restarted schedule.*\byes\b", out)
+
+
+def test_lenet5(tmp_path):
+    out, pngs = run_example("lenet5", tmp_path)
+    assert re.search(r"32x32\s+61,706", out) and re.search(r"28x28 \(conv1 padding 2\)\s+61,706", out)
+    assert {"lenet5_filters.png", "lenet5_feature_maps.png"} <= pngs
+
+
+def test_optimizers(tmp_path):
+    _, pngs = run_example("optimizers", tmp_path)
+    assert {f"optimizers_{s}.png" for s in ("beale", "rosenbrock", "saddle", "bowl")} <= pngs
+
+
+def test_exploding_gradients(tmp_path):
+    out, _ = run_example("exploding_gradients", tmp_path)
+    assert re.search(r"no clipping\s+stopped: epoch 1", out)
+
+
+@slow
+@pytest.mark.parametrize("name", ["playground", "learning_rates", "batchnorm_experiment", "overfitting", "freezing"])
+def test_slower_examples(name, tmp_path):
     run_example(name, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["vanishing_gradients", "autoencoder"])
+def test_quick_examples(name, tmp_path):
+    run_example(name, tmp_path)
+
+
+def test_every_example_is_tested_and_indexed():
+    tested = set(re.findall(r'run_example\("(\w+)"', Path(__file__).read_text()))
+    tested |= {"playground", "learning_rates", "vanishing_gradients", "batchnorm_experiment", "overfitting",
+               "freezing", "autoencoder"}
+    scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_") and p.stem != "plot_gallery"}
+    assert scripts <= tested, f"untested examples: {sorted(scripts - tested)}"
+    index = (EXAMPLES / "README.txt").read_text()
+    assert all(f"{s}.py" in index for s in scripts), "every example needs a line in examples/README.txt"
