@@ -62,8 +62,9 @@ def load_images(full=False, layout="flat", normalize=True):
             data = nnc.datasets.load_fashion_mnist(normalize=normalize, layout=layout)
             return data, "Fashion-MNIST (60000 train / 10000 test)"
         except FileNotFoundError as e:
-            print(f"--full: Fashion-MNIST is not installed ({str(e).splitlines()[0]}); "
-                  "using the built-in sample instead (apt-get install dataset-fashion-mnist for the full set)")
+            where = "; ".join(line.strip() for line in str(e).splitlines() if line.startswith("  "))
+            print(f"--full: Fashion-MNIST is not installed (looked in {where}); using the built-in sample "
+                  "instead (apt-get install dataset-fashion-mnist, or set NNC_DATA, for the full set)")
     return nnc.datasets.load_sample(normalize=normalize, layout=layout), "built-in Fashion-MNIST sample (4000 / 1000)"
 
 

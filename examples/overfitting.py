@@ -57,7 +57,7 @@ def fit_augmented(m, x, y, val, epochs, seed=0):
 def main(argv=None):
     args = options("overfitting", "overfitting and its remedies", argv, full=True)
     (x, y), (xt, yt) = load_images(args.full)[0]
-    n, epochs = (300, 8) if args.quick else (500, 30)
+    n, epochs = (300, 5) if args.quick else (500, 30)
     x, y = x[:n], y[:n]
     val = (xt[:1000], yt[:1000])
     R = nnc.regularizers
