@@ -43,7 +43,6 @@ def main(argv=None):
     if args.quick:
         x, y, xt, yt = x[:1000], y[:1000], xt[:500], yt[:500]
 
-    # %%
     # Train the autoencoder: the target is the input
     ae = autoencoder()
     ae.compile(optimizer=nnc.optim.Adam(1e-3), loss="mse")
@@ -52,7 +51,6 @@ def main(argv=None):
     print(f"784-128-32-128-784 on {len(x)} images, {epochs} epochs of Adam: reconstruction MSE "
           f"train {train_mse:.4f}, test {test_mse:.4f} (pixel variance {float(np.var(xt)):.4f})")
 
-    # %%
     # Originals (top) and reconstructions (bottom)
     rec = ae.predict(xt[:10])
     fig, axes = plt.subplots(2, 10, figsize=(12, 2.8), layout="constrained")
@@ -68,7 +66,6 @@ def main(argv=None):
     fig = nnc.plot.history(h)
     save(fig, args.out, "autoencoder_history.png")
 
-    # %%
     # The encoder as a feature extractor: frozen, with a linear classifier on its 32 outputs
     n_lab = 200 if args.quick else 500
     rows = []

@@ -19,7 +19,6 @@ import warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import load_images, options, save, table  # noqa: E402
 
-import numpy as np  # noqa: E402
 
 import nnc  # noqa: E402
 import nnc.plot  # noqa: E402

@@ -49,20 +49,17 @@ def main(argv=None):
     if args.quick:
         xa, ya = xa[:600], ya[:600]
 
-    # %%
     # Task A
     a = nnc.Sequential(body() + [Dense(5, name="head_a")], seed=0)
     a.compile(optimizer=nnc.optim.Adam(1e-3), loss="softmax_cross_entropy", metrics=["accuracy"])
     a.fit(xa, ya, epochs=ep_a, batch_size=64, verbose=0)
     print(f"task A (even classes, {len(xa)} images): training accuracy {a.evaluate(xa, ya)['accuracy']:.3f}")
 
-    # %%
     # Task B: the trained body, frozen, and a new head
     b = nnc.Sequential(body() + [Dense(5, name="head_b")], seed=1)
     b.build((784,))
     for src, dst in zip(a.layers[:2], b.layers[:2]):
-        dst.set_weights(src.get_weights()) if hasattr(dst, "set_weights") else \
-            [dst.params[k].__setitem__(Ellipsis, v) for k, v in src.params.items()]
+        dst.set_weights(src.get_weights())
         dst.trainable = False
     before = [layer.params["W"].copy() for layer in b.layers[:2]]
     b.compile(optimizer=nnc.optim.Adam(1e-3), loss="softmax_cross_entropy", metrics=["accuracy"])
@@ -70,7 +67,6 @@ def main(argv=None):
     unchanged = all(np.array_equal(w, layer.params["W"]) for w, layer in zip(before, b.layers[:2]))
     head_acc = b.evaluate(xbt, ybt)["accuracy"]
 
-    # %%
     # Fine-tuning: unfreeze, a 10x smaller learning rate (compile again so the optimizer sees every layer)
     for layer in b.layers:
         layer.trainable = True
@@ -78,7 +74,6 @@ def main(argv=None):
     h_fine = b.fit(xb, yb, epochs=ep_b // 2, batch_size=32, validation_data=(xbt, ybt), verbose=0)
     fine_acc = b.evaluate(xbt, ybt)["accuracy"]
 
-    # %%
     # From scratch on the same 200 images
     s = nnc.Sequential(body() + [Dense(5, name="head_b")], seed=1)
     s.compile(optimizer=nnc.optim.Adam(1e-3), loss="softmax_cross_entropy", metrics=["accuracy"])

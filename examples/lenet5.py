@@ -88,7 +88,6 @@ def main(argv=None):
         models[modern] = m
     table(rows, ["LeNet-5", "train acc", "test acc", "time per epoch"])
 
-    # %%
     # What the modern network learned: conv1's filters and one image's feature maps
     m = models[True]
     ax = nnc.plot.filters(m.get_layer("conv1"))

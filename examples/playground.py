@@ -3,8 +3,8 @@
 
 Lecture item 18 (in the style of a browser-based 2-D classification playground, ConvNetJS's or
 TensorFlow's). Three data sets (XOR, two spirals, two moons), each with few noisy training points
-(dots) and many test points (crosses; accuracy over 500, 120 drawn); three networks of two tanh hidden layers: width 2 (too
-little capacity for the spirals), width 20 (fits the training points, noise included, after a long
+(dots) and many test points (crosses; accuracy over 500, 120 drawn); three networks of two tanh
+hidden layers: width 2 (too little capacity for the spirals), width 20 (fits the training points, noise included, after a long
 run: the gap between train and test accuracy is overfitting) and width 20 with an L2 penalty on
 the weights (a smoother boundary, a smaller gap). The script prints the train and test accuracy of
 each setting and says which parts of that story hold on this run.

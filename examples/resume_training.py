@@ -50,12 +50,10 @@ def main(argv=None):
         x, y = x[:1000], y[:1000]
     total = 2 * N * (-(-len(x) // 64))
 
-    # %%
     # 2N epochs at once
     one_go = make(total)
     h_one = one_go.fit(x, y, epochs=2 * N, batch_size=64, verbose=0)
 
-    # %%
     # N epochs, a checkpoint, a fresh process would load it: N more
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "half.npz")
@@ -85,7 +83,8 @@ def main(argv=None):
     same = identical(one_go, resumed)
     print(f"Adam with CosineDecay, dropout 0.3, {len(x)} images, batch 64; {N} + {N} epochs vs {2 * N} at once:")
     rows = [("resumed from the checkpoint", "yes" if same else "NO", f"{max_diff(one_go, resumed):.1e}")]
-    rows += [(label, "yes" if identical(one_go, m) else "no", f"{max_diff(one_go, m):.1e}") for label, m in broken.items()]
+    rows += [(label, "yes" if identical(one_go, m) else "no", f"{max_diff(one_go, m):.1e}")
+             for label, m in broken.items()]
     table(rows, ["N + N epochs", "bit-identical to 2N", "max |W difference|"])
     print(f"(the checkpoint held {resumed_iterations} Adam steps, the schedule's position and the generator state)")
 

@@ -43,7 +43,6 @@ def main(argv=None):
     print(f"scores + 1000: exp overflows to {naive[0]}, nnc's softmax still gives "
           f"{np.array2string(nnc.layers.Softmax().forward(big[None, :])[0], precision=2)}")
 
-    # %%
     # The figure: scores, exp, probabilities
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
     names = [f"class {k}" for k in range(4)]
