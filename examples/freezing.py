@@ -71,7 +71,9 @@ def main(argv=None):
     for layer in b.layers:
         layer.trainable = True
     b.compile(optimizer=nnc.optim.Adam(1e-4), loss="softmax_cross_entropy", metrics=["accuracy"])
-    h_fine = b.fit(xb, yb, epochs=ep_b // 2, batch_size=32, validation_data=(xbt, ybt), verbose=0)
+    # epochs counted on from the head's (initial_epoch), so the curves continue where those stopped
+    h_fine = b.fit(xb, yb, epochs=b.epoch + ep_b // 2, initial_epoch=b.epoch, batch_size=32,
+                   validation_data=(xbt, ybt), verbose=0)
     fine_acc = b.evaluate(xbt, ybt)["accuracy"]
 
     # From scratch on the same 200 images
@@ -89,7 +91,8 @@ def main(argv=None):
     print(f"frozen layers unchanged by training the head: {unchanged} ({n_frozen:,} parameters)")
     fig = nnc.plot.history({"from scratch": h_scratch, "frozen body + new head": h_head,
                             "fine-tuned after": h_fine}, metrics=["accuracy"], ncols=1)
-    fig.axes[0].set_title(f"task B with {n_b} images (fine-tuning: epochs after the head's)")
+    fig.set_size_inches(8, 4.5)
+    fig.axes[0].set_title(f"task B, {n_b} training images: accuracy")
     save(fig, args.out, "freezing.png")
     return scratch_acc, head_acc, fine_acc, unchanged
 
