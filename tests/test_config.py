@@ -84,14 +84,14 @@ def test_show_config_prints_the_build_line(capsys, native):
 
 def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_user():
     from conftest import run_python
-    code = ("import os, nnc; print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('KMP_BLOCKTIME'));"
+    code = ("import os, nnc; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'));"
             "print(nnc._config.config()['openmp_wait'])")
     # This process already imported nnc, which put its policy in os.environ: children start without it.
     unset = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "NNC_OMP_WAIT")
     out = run_python(["-c", code], env_remove=unset, check=True).stdout.splitlines()
-    assert out[0] == "300 0" and out[1].startswith("short spin")
-    out = run_python(["-c", code], {"OMP_WAIT_POLICY": "active"}, env_remove=unset[1:],
-                     check=True).stdout.splitlines()
-    assert out[0] == "None None" and out[1] == "as set in the environment: OMP_WAIT_POLICY=active"
+    assert out[0] == "PASSIVE None" and out[1].startswith("passive")
+    out = run_python(["-c", code], {"GOMP_SPINCOUNT": "1000"}, env_remove=("OMP_WAIT_POLICY", "KMP_BLOCKTIME",
+                     "NNC_OMP_WAIT"), check=True).stdout.splitlines()
+    assert out[0] == "None 1000" and out[1] == "as set in the environment: GOMP_SPINCOUNT=1000"
     out = run_python(["-c", code], {"NNC_OMP_WAIT": "default"}, env_remove=unset[:3], check=True).stdout.splitlines()
     assert out[0] == "None None" and "NNC_OMP_WAIT=default" in out[1]

@@ -28,12 +28,14 @@ _blas_lock = threading.RLock()   # threads() blocks in several Python threads ch
 
 
 # OpenMP threads that finish a parallel region spin, waiting for the next one: libgomp for 300,000 turns,
-# LLVM's libomp for 200 ms. On a quiet machine that saves a wake-up per region; beside one busy process
-# on 2 cores it made 2 threads 5-6x slower than 1, since the spinning thread holds the core the
-# descheduled one needs. A short spin (300 turns, then sleep) keeps the quiet speed and degrades
-# gracefully (benchmarks/contention.py measures both). It must be in the environment before the OpenMP
-# runtime loads, so nnc sets it on import, only where the user set none; NNC_OMP_WAIT=default opts out.
-_WAIT_POLICY = {"GOMP_SPINCOUNT": "300", "KMP_BLOCKTIME": "0"}
+# LLVM's libomp for 200 ms. On a quiet machine that saves a wake-up per region; on a machine where any other
+# process is busy it is a disaster: the spinning thread holds the core the descheduled one needs (2 threads
+# ran the demo's MLP 3-50x slower than 1 on 2 cores). Passive waiting (sleep at once) costs a few percent
+# on a quiet machine and keeps 2 threads at or below 1 thread's time beside a busy process; a short spin
+# (GOMP_SPINCOUNT=300) lay in between (benchmarks/contention.py measures all three). It must be in the
+# environment before the OpenMP runtime loads, so nnc sets it on import, only where the user set none;
+# NNC_OMP_WAIT=default opts out.
+_WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 _wait_policy = "not set"
 
@@ -59,7 +61,7 @@ def set_openmp_wait_policy():
         _wait_policy = "the OpenMP runtime's default (it was loaded before nnc)"
     else:
         os.environ.update(_WAIT_POLICY)
-        _wait_policy = "short spin, then sleep (" + " ".join(f"{k}={v}" for k, v in _WAIT_POLICY.items()) + ")"
+        _wait_policy = "passive: threads sleep while they wait (" + " ".join(f"{k}={v}" for k, v in _WAIT_POLICY.items()) + ")"
     return _wait_policy
 
 
