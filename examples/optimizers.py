@@ -86,6 +86,14 @@ def on_images(out, full, quick):
     print(f"\nMLP 784-128-10, {len(x)} training images, {epochs} epochs: test accuracy")
     table(rows, ["optimizer", "val_accuracy"])
     fig = nnc.plot.history(runs, metrics=["loss", "accuracy"], ncols=2)
+    # eight runs: one legend, beside the panels rather than over the curves
+    fig.set_size_inches(12, 4.2)
+    leg = fig.axes[-1].get_legend()
+    handles = getattr(leg, "legend_handles", None) or leg.legendHandles
+    labels = [t.get_text() for t in leg.get_texts()]
+    for ax in fig.axes:
+        ax.get_legend().remove()
+    fig.axes[-1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
     fig.suptitle("the optimizers on the Fashion-MNIST sample (solid: train, dashed: validation)")
     save(fig, out, "optimizers_fashion.png")
     return dict(rows)
