@@ -51,7 +51,7 @@ def derivative_table():
 # %%
 # The figures
 # -----------
-# ``nnc.plot.activations`` draws f (solid) and f' (dashed) and shades the tails where |f'| < 0.05.
+# ``nnc.plot.activations`` draws f (solid) and f' (dashed) and shades the tails where ``|f'| < 0.05``.
 def figures(out):
     fig = nnc.plot.activations(["sigmoid", "tanh", "relu", "leaky_relu", "elu", "step"])
     fig.suptitle("activations f (solid) and their derivatives f' (dashed); shaded: |f'| < 0.05 (saturated)")
