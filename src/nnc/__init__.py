@@ -14,6 +14,7 @@ from ._config import get_num_threads, set_num_threads, show_config, threads
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .trace import trace  # noqa: E402
+from . import debug  # noqa: E402,F401  (nnc.debug.step_into(model, x): pdb at the first line of math)
 from . import exercises  # noqa: E402,F401  (nnc.exercises.check(...) after a bare `import nnc`)
 from .models import Perceptron, Sequential, load_model  # noqa: E402
 from . import regularizers  # noqa: E402,F401

@@ -2,6 +2,7 @@
 
     native     Cython over C/OpenMP and BLAS (nnc/backend/native, csrc/)
     reference  plain Python that reads like the math (nnc/backend/reference)
+    textbook   the reference with conv, batch norm and max pooling as scalar loops (nnc/backend/textbook.py)
 
 Both expose the same functions with the same signatures (`dense_forward(x, W, b)`,
 `conv2d_backward(dout, cache)`, ...). Layers call `nnc.backend.get()` on every forward and
@@ -12,7 +13,7 @@ import contextlib
 import os
 import warnings
 
-from . import reference
+from . import reference, textbook
 
 try:
     from . import native
@@ -37,7 +38,7 @@ def native_error():
         return f"the compiled kernels of nnc are not built in {os.path.dirname(here)}: {_BUILD_HINT}"
     return f"the compiled kernels of nnc failed to import ({_native_error}): {_BUILD_HINT}"
 
-BACKENDS = ("native", "reference")
+BACKENDS = ("native", "reference", "textbook")
 _active = None
 
 
@@ -53,11 +54,11 @@ def _module(name):
         if native is None:
             raise RuntimeError(native_error() + ", or use nnc.use('reference')")
         return native
-    return reference
+    return textbook if name == "textbook" else reference
 
 
 def use(name):
-    """Route every layer through backend `name` ("native" or "reference") from now on."""
+    """Route every layer through backend `name` ("native", "reference" or "textbook") from now on."""
     global _active
     _active = _module(name)
 
@@ -69,6 +70,8 @@ def get():
 
 def name():
     """Name of the active backend."""
+    if _active is textbook:
+        return "textbook"
     return "native" if _active is native and native is not None else "reference"
 
 
