@@ -51,9 +51,11 @@ class Initializer:
         return np.ascontiguousarray(self.sample(tuple(shape), rng, fan_in, fan_out), dtype=dtype)
 
     def sample(self, shape, rng, fan_in, fan_out):
+        """The values, a float64 array of `shape`, drawn from the numpy Generator rng (subclasses)."""
         raise NotImplementedError
 
     def get_config(self):
+        """Constructor arguments, JSON-serializable: `type(init)(**init.get_config())` rebuilds it."""
         return {}
 
     def __repr__(self):
@@ -93,6 +95,10 @@ def _fans(shape, fan_in, fan_out):
 
 
 class GlorotUniform(_Random):
+    """Glorot / Xavier uniform: W ~ U(-l, l), l = sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010).
+
+    Var(W) = 2 / (fan_in + fan_out), which keeps the variance of activations and gradients about
+    equal across layers with tanh or sigmoid (the default kernel_initializer of Dense and Conv2D)."""
     aliases = ("glorot_uniform", "xavier_uniform")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -101,6 +107,7 @@ class GlorotUniform(_Random):
 
 
 class GlorotNormal(_Random):
+    """Glorot / Xavier normal: W ~ N(0, 2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     aliases = ("glorot_normal", "xavier_normal")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -108,6 +115,9 @@ class GlorotNormal(_Random):
 
 
 class HeUniform(_Random):
+    """He / Kaiming uniform: W ~ U(-l, l), l = sqrt(6 / fan_in) (He et al. 2015).
+
+    Var(W) = 2 / fan_in, which keeps the variance of the activations across ReLU layers."""
     aliases = ("he_uniform", "kaiming_uniform")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -116,6 +126,7 @@ class HeUniform(_Random):
 
 
 class HeNormal(_Random):
+    """He / Kaiming normal: W ~ N(0, 2 / fan_in) (He et al. 2015), for ReLU layers."""
     aliases = ("he_normal", "kaiming_normal")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -123,6 +134,7 @@ class HeNormal(_Random):
 
 
 class Zeros(Initializer):
+    """Every entry 0: W = 0 (the default bias_initializer; as weights it would make every unit of a layer the same)."""
     aliases = ("zeros", "zero")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -130,6 +142,7 @@ class Zeros(Initializer):
 
 
 class Ones(Initializer):
+    """Every entry 1: W = 1 (the default gamma_initializer of BatchNormalization)."""
     aliases = ("ones", "one")
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -175,6 +188,7 @@ Uniform, Normal = RandomUniform, RandomNormal
 
 
 class LecunUniform(_Random):
+    """LeCun uniform: W ~ U(-l, l), l = sqrt(3 / fan_in) (LeCun et al. 1998), so Var(W) = 1 / fan_in."""
     aliases = ("lecun_uniform",)
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -183,6 +197,7 @@ class LecunUniform(_Random):
 
 
 class LecunNormal(_Random):
+    """LeCun normal: W ~ N(0, 1 / fan_in) (LeCun et al. 1998), the one SELU networks use."""
     aliases = ("lecun_normal",)
 
     def sample(self, shape, rng, fan_in, fan_out):
@@ -218,6 +233,7 @@ class Orthogonal(_Random):
 
 
 class Constant(Initializer):
+    """Every entry the same number: W = value (default 0.0)."""
     aliases = ("constant",)
 
     def __init__(self, value=0.0):
@@ -252,4 +268,6 @@ def _lookup(name):
 
 
 def serialize(init):
+    """The config dict of an Initializer, {"class_name": ..., "config": init.get_config()};
+    get(serialize(init)) builds an equal one."""
     return {"class_name": type(init).__name__, "config": init.get_config()}
