@@ -54,6 +54,16 @@ def _interrupts_held():
 
 
 class Optimizer:
+    """Base class of the optimizers: bind(model) once, then step() after each backward pass.
+
+    step() updates every trainable parameter theta in place from its gradient g = dL/dtheta
+    (layer.grads, clipped first as the options say) with the current learning rate lr (the number,
+    or the schedule's value at t = iterations, the updates done so far):
+
+        theta <- theta + update(g, lr, state)        plain SGD: theta <- theta - lr * g
+
+    A subclass implements update(key, param, grad); its per-parameter state (velocity, moments)
+    lives in self.state[key]. The options every optimizer takes are in the module docstring."""
     aliases = ()
 
     def __init_subclass__(cls, **kwargs):

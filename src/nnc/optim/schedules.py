@@ -26,6 +26,10 @@ _REGISTRY = {}
 
 
 class Schedule:
+    """Base class of the learning-rate schedules: schedule(step) -> lr, a float.
+
+    step is the number of optimizer updates done so far (0, 1, ...), or the epoch number under
+    LearningRateScheduler. A subclass implements __call__ and get_config (its constructor arguments)."""
     aliases = ()
 
     def __init_subclass__(cls, **kwargs):
@@ -34,9 +38,11 @@ class Schedule:
             _REGISTRY[key.lower()] = cls
 
     def __call__(self, step):
+        """The learning rate at `step` (subclasses)."""
         raise NotImplementedError
 
     def get_config(self):
+        """Constructor arguments, JSON-serializable: `type(s)(**s.get_config())` rebuilds it."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -48,6 +54,9 @@ def _lr0(cls, lr):
 
 
 class StepDecay(Schedule):
+    """Piecewise-constant decay: lr(t) = lr0 * gamma ** floor(t / step_size).
+
+    lr0 = initial_learning_rate; the rate is multiplied by gamma every step_size steps (PyTorch's StepLR)."""
     aliases = ("step_decay",)
 
     def __init__(self, initial_learning_rate, step_size, gamma=0.1):
@@ -64,6 +73,10 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
+    """Exponential decay: lr(t) = lr0 * decay_rate ** (t / decay_steps) (Keras' ExponentialDecay).
+
+    lr0 = initial_learning_rate. staircase=True uses floor(t / decay_steps), so the rate drops in
+    steps, once every decay_steps updates."""
     aliases = ("exponential_decay",)
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
@@ -82,6 +95,11 @@ class ExponentialDecay(Schedule):
 
 
 class CosineDecay(Schedule):
+    """Cosine annealing without restarts (Loshchilov & Hutter 2017), Keras' CosineDecay:
+
+        lr(t) = lr0 * (alpha + (1 - alpha) * (1 + cos(pi * min(t, T) / T)) / 2),   T = decay_steps
+
+    from lr0 = initial_learning_rate at t = 0 down to alpha * lr0 at t = T, and constant after."""
     aliases = ("cosine_decay", "cosine_annealing")
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
@@ -137,4 +155,6 @@ def get(identifier):
 
 
 def serialize(schedule):
+    """The config dict of a Schedule, {"class_name": ..., "config": schedule.get_config()};
+    get(serialize(s)) builds an equal schedule."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
