@@ -21,6 +21,13 @@ _REGISTRY = {}
 
 
 class Regularizer:
+    """Base class of the regularizers: a penalty R(w) added to the loss and its gradient dR/dw.
+
+    reg(w) returns (penalty, gradient): a float, and an array shaped and typed like w. A layer with
+    kernel_regularizer=R adds R(W) to the loss, L = data_loss + R(W), and dR/dW to W's gradient
+    (bias_regularizer likewise for b); activity_regularizer=R adds R(out) / N for its output out of a
+    batch of N samples, and (dR/dout) / N to the gradient flowing back into it. A subclass
+    implements penalty and gradient."""
     aliases = ()
 
     def __init_subclass__(cls, **kwargs):
@@ -40,6 +47,7 @@ class Regularizer:
         return self.penalty(w), self.gradient(w)
 
     def get_config(self):
+        """Constructor arguments, JSON-serializable: `type(reg)(**reg.get_config())` rebuilds it."""
         return {}
 
     def __repr__(self):
@@ -120,4 +128,6 @@ def _lookup(name):
 
 
 def serialize(reg):
+    """The config dict of a Regularizer, {"class_name": ..., "config": reg.get_config()}, or None for
+    None; get(serialize(reg)) builds an equal one."""
     return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}
