@@ -29,6 +29,8 @@ def register(cls):
 
 
 def get(class_name):
+    """The layer class registered under `class_name` ("Dense", "Conv2D", ...), for building a layer
+    from a saved config; every Layer subclass is registered when it is defined."""
     try:
         return _REGISTRY[class_name]
     except (KeyError, TypeError):

@@ -30,6 +30,19 @@ def _activation_from_config(cfg):
 
 
 class KernelLayer(Layer):
+    """Base class of Dense and Conv2D: a kernel W, an optional bias b, a fused activation f and the
+    three regularizers.
+
+        forward:   out = f(kernel_op(x, W, b))
+                   Dense:  x (N, D), W (D, M), b (M,)  ->  x @ W + b  (N, M)
+                   Conv2D: x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,)  ->  (N, C_out, H', W')
+        backward:  dout (plus the activity penalty's gradient) back through f gives dz (f'(z) * dout
+                   for an elementwise f), the kernel's backward of dz gives dx, dW, db, and the
+                   weight penalties add dR/dW, dR/db
+
+    W and b are drawn by kernel_initializer (default glorot_uniform) and bias_initializer (default
+    zeros) with the fan_in and fan_out of the subclass's shapes; use_bias=False drops b."""
+
     def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, **kwargs):
