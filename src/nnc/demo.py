@@ -15,6 +15,10 @@ from nnc.layers import Dense, Flatten
 
 
 def perceptron_demo(seed):
+    """Part 1: a Rosenblatt perceptron on 200 linearly separable 2-D points, X (200, 2), y in {0, 1}.
+
+    Rule: y_hat = step(w . x + b); on a mistake w <- w + lr (y - y_hat) x, b <- b + lr (y - y_hat).
+    Prints the epochs it took, the mistakes per epoch, the training accuracy and the learned w, b."""
     X, y = nnc.datasets.make_linearly_separable(200, seed=seed)
     p = nnc.Perceptron(lr=1.0, max_iter=100, seed=seed).fit(X, y)
     print(f"perceptron: {p.n_iter_} epochs, mistakes per epoch {p.errors_[:8]}{' ...' if len(p.errors_) > 8 else ''}, "
@@ -23,6 +27,12 @@ def perceptron_demo(seed):
 
 
 def mlp_demo(seed, epochs, n_train):
+    """Part 2: an MLP 784-256-128-10 (ReLU, He-uniform) on the built-in Fashion-MNIST sample.
+
+    Images (N, 28, 28) scaled to [0, 1] are flattened to (N, 784); the output (N, 10) holds logits,
+    trained with softmax cross-entropy, L = -log softmax(z)_y, by SGD (lr 0.01, momentum 0.9, batch 32)
+    for `epochs` epochs on the first n_train training images (None: all 4000). Returns
+    model.evaluate on the 1000 test images: {"loss": ..., "accuracy": ...}."""
     (x_train, y_train), (x_test, y_test) = nnc.datasets.load_sample()
     x_train, y_train = x_train[:n_train].astype(np.float32) / 255.0, y_train[:n_train]   # (N, 28, 28) in [0, 1]
     x_test = x_test.astype(np.float32) / 255.0
@@ -43,6 +53,8 @@ def mlp_demo(seed, epochs, n_train):
 
 
 def main(argv=None):
+    """`python -m nnc.demo [--quick] [--reference] [--epochs 10] [--seed 0]`: the configuration,
+    then both parts. --quick trains 1 epoch on 512 images; returns mlp_demo's result."""
     ap = argparse.ArgumentParser(prog="python -m nnc.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few batches only (smoke test)")
     ap.add_argument("--reference", action="store_true", help="use the pure-Python reference kernels")

@@ -27,6 +27,7 @@ def balanced_pick(y, per_class, rng):
 
 
 def main(argv=None):
+    """The command line (see the module docstring): writes the .npz to --out and prints its size."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default=None, help="folder with the four Fashion-MNIST IDX files")
     ap.add_argument("--seed", type=int, default=0)
