@@ -18,12 +18,17 @@ from ._cases import (BN_CASES, CONV_CASES, DENSE_CASES, DROPOUT_CASES, IM2COL_CA
 
 @dataclass(frozen=True)
 class Mistake:
+    """A common wrong answer: wrong(expected, context) gives the outputs that mistake would produce;
+    when a student's outputs match them, check() shows `hint`."""
     hint: str
     wrong: Callable         # (expected outputs dict, context dict) -> the outputs this mistake gives
 
 
 @dataclass(frozen=True)
 class Exercise:
+    """One exercise of the catalogue: the kernel to write (`name`), its reference solution, the names
+    of its outputs, the docstring of the stub (shapes and the equation), the cases check() runs and
+    the mistakes it recognizes; for a backward exercise, the forward that makes its cache."""
     name: str
     reference: Callable            # the solution, called like the student's function
     solution: str                  # where a teacher points: "nnc.backend.reference.dense.dense_forward"

@@ -24,6 +24,8 @@ PAIR_TOL = 1e-5
 
 @dataclass
 class CaseResult:
+    """The outcome of one case: passed, a message in words when it failed, the largest relative
+    error of the outputs, the first wrong entry and the hints of the catalogue's matching mistakes."""
     label: str
     passed: bool
     message: str = ""
@@ -34,6 +36,8 @@ class CaseResult:
 
 @dataclass
 class CheckReport:
+    """What check() returns: one CaseResult per case; ok is True when there are cases and all passed.
+    print(report) gives the report in words, report.to_dict() the same as plain data."""
     exercise: str
     solution: str
     cases: List[CaseResult]
@@ -276,6 +280,12 @@ def _pair_check(ex, fn, fwd):
 
 
 def run_check(ex, fn, forward=None):
+    """What nnc.exercises.check runs, for the catalogue entry `ex` itself -> CheckReport.
+
+    fn is run on every case of ex and each output compared with the reference's; for a backward
+    exercise the pair (forward, fn) is also checked by finite differences, forward being the given
+    one or the function named like the forward beside fn in its module. A case that fn refuses
+    with NotImplementedError stops the run (every case would say the same)."""
     if not callable(fn):
         raise TypeError(f"check: fn must be your function (a callable), got {type(fn).__name__}")
     if forward is not None and not callable(forward):

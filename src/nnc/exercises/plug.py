@@ -28,6 +28,7 @@ class _Plugged:
 
 
 def backend_name(mod):
+    """The name of a backend module, "native" for nnc.backend.native and "reference" otherwise."""
     return "native" if mod is backend.native and mod is not None else "reference"
 
 
