@@ -2,6 +2,7 @@
 import io
 import pdb
 import re
+import signal
 import sys
 
 import numpy as np
@@ -27,8 +28,11 @@ def _mlp():
 
 @pytest.fixture(autouse=True)
 def _no_tracer_left():
+    """No test leaves a pdb tracing, or pdb's Ctrl-C handler installed (later tests send SIGINT)."""
+    handler = signal.getsignal(signal.SIGINT)
     yield
     assert sys.gettrace() is None or "pdb" not in type(getattr(sys.gettrace(), "__self__", None)).__module__
+    assert signal.getsignal(signal.SIGINT) == handler
 
 
 @pytest.mark.parametrize("name", ["reference", "textbook"])
@@ -138,7 +142,7 @@ def test_the_plain_pdb_recipe_takes_two_commands(rng):
     x = rng.standard_normal((2, 3)).astype(np.float32)
     filename, lineno, code = debug.math_line("dense_forward", "reference")
     out = io.StringIO()
-    p = pdb.Pdb(stdin=io.StringIO(f"b {filename}:{lineno}\nc\ncl {filename}:{lineno}\nc\n"), stdout=out, readrc=False)
+    p = pdb.Pdb(stdin=io.StringIO(f"b {filename}:{lineno}\nc\ncl {filename}:{lineno}\nc\n"), stdout=out, readrc=False, nosigint=True)
     with nnc.reference():
         p.runcall(model.forward, x)
     sys.settrace(None)

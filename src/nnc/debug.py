@@ -1,12 +1,12 @@
 """Stepping into a kernel with pdb, straight to its first line of math.
 
-Stepping with `s` from `model.forward(x)` to `y = x @ W` walks through the model's and the layer's
-argument checks first (some 40 steps). Three ways to land on the math line itself:
+Stepping with `s` from `model.forward(x)` to `y = x @ W` takes some fifty steps, most of them through the
+model's, the layer's and the kernel's argument checks. Three ways to land on the math line itself:
 
 1. One call (the model or layer runs under a Python backend, and pdb stops in the first kernel it reaches):
 
-       >>> nnc.debug.step_into(model, x)              # or step_into(model.layers[2], a), training=True
-       > .../nnc/backend/reference/dense.py(17)dense_forward()
+       >>> nnc.debug.step_into(model, x)              # or step_into(model.layers[2], a, training=True)
+       > .../nnc/backend/reference/dense.py(18)dense_forward()
        -> y = x @ W
        (Pdb) p x.shape, W.shape                       # look around; n, s, u, d, w as usual
        (Pdb) c                                        # the rest of the forward pass runs on
@@ -23,7 +23,9 @@ argument checks first (some 40 steps). Three ways to land on the math line itsel
 
 3. In a pdb session you started yourself (`breakpoint()` before model.forward), two commands:
 
-       (Pdb) b nnc/backend/reference/dense.py:17      # nnc.debug.math_line("dense_forward") gives the place
+       >>> nnc.debug.math_line("dense_forward")       # where to break: (file, line, its code)
+       ('.../nnc/backend/reference/dense.py', 18, 'y = x @ W')
+       (Pdb) b .../nnc/backend/reference/dense.py:18   # that file and line
        (Pdb) c
 
 `math_line(kernel)` finds the line: the first statement of the kernel after its argument checks (the
@@ -32,6 +34,7 @@ calls to check_* and the `if ...: raise` lines), so the breakpoint follows the c
 import ast
 import inspect
 import pdb
+import signal
 import sys
 import textwrap
 
@@ -127,6 +130,7 @@ class Break:
         # up, and stop only at a breakpoint.
         self._frame = frame or sys._getframe(1)
         self._previous_trace = sys.gettrace()
+        self._previous_sigint = signal.getsignal(signal.SIGINT)   # pdb's `c` replaces it and never puts it back
         self.pdb.reset()
         f = self._frame
         while f is not None:
@@ -144,6 +148,12 @@ class Break:
             f.f_trace = None
             f = f.f_back
         self.pdb.forget_places()
+        if signal.getsignal(signal.SIGINT) == self.pdb.sigint_handler:
+            try:
+                signal.signal(signal.SIGINT, self._previous_sigint)
+            except ValueError:   # not the main thread: pdb could not have installed it either
+                pass
+            pdb.Pdb._previous_sigint_handler = None
         if self._switch is not None:
             switch, self._switch = self._switch, None
             switch.__exit__(None, None, None)
