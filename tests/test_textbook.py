@@ -230,3 +230,45 @@ def test_a_small_model_trains_one_step_alike(other, rng):
     np.testing.assert_allclose(out_t, out_o, rtol=1e-8, atol=1e-10)
     for a, b in zip(w_t, w_o):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(N=st.integers(1, 2), C=st.integers(1, 2), C_out=st.integers(1, 2), H=st.integers(1, 7),
+                  W=st.integers(1, 7), kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3),
+                  sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2), dh=st.integers(1, 2),
+                  dw=st.integers(1, 2))
+def test_property_textbook_conv_matches_reference(N, C, C_out, H, W, kh, kw, sh, sw, ph, pw, dh, dw):
+    hypothesis.assume(dh * (kh - 1) + 1 <= H + 2 * ph and dw * (kw - 1) + 1 <= W + 2 * pw)
+    rng = np.random.default_rng(N * 1000 + H * 10 + W)
+    x = rng.standard_normal((N, C, H, W))
+    Wt = rng.standard_normal((C_out, C, kh, kw))
+    b = rng.standard_normal(C_out)
+    args = ((sh, sw), (ph, pw), (dh, dw))
+    out_t, cache_t = T.conv2d_forward(x, Wt, b, *args)
+    out_r, cache_r = R.conv2d_forward(x, Wt, b, *args)
+    assert_close(out_t, out_r)
+    dout = rng.standard_normal(out_t.shape)
+    for got, want in zip(T.conv2d_backward(dout, cache_t), R.conv2d_backward(dout, cache_r)):
+        assert_close(got, want)
+
+
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(N=st.integers(1, 2), C=st.integers(1, 2), H=st.integers(1, 8), W=st.integers(1, 8),
+                  kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 3),
+                  ph=st.integers(0, 1), pw=st.integers(0, 1), ties=st.booleans())
+def test_property_textbook_maxpool_matches_reference(N, C, H, W, kh, kw, sh, sw, ph, pw, ties):
+    hypothesis.assume(ph <= kh // 2 and pw <= kw // 2 and kh <= H + 2 * ph and kw <= W + 2 * pw)
+    rng = np.random.default_rng(N * 1000 + H * 10 + W)
+    x = rng.standard_normal((N, C, H, W))
+    if ties:
+        x = np.round(x)
+    out_t, cache_t = T.maxpool2d_forward(x, (kh, kw), (sh, sw), (ph, pw))
+    out_r, cache_r = R.maxpool2d_forward(x, (kh, kw), (sh, sw), (ph, pw))
+    np.testing.assert_array_equal(out_t, out_r)
+    np.testing.assert_array_equal(cache_t.argmax, cache_r.argmax)
+    dout = rng.standard_normal(out_t.shape)
+    assert_close(T.maxpool2d_backward(dout, cache_t), R.maxpool2d_backward(dout, cache_r))
