@@ -17,6 +17,12 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 python=${PYTHON:-python}
+# A relative PYTHON (build/venv/bin/python) must survive the cd into the scratch copy below; the
+# venv's symlink is kept (resolving it would leave the venv).
+case "$python" in
+    /*) ;;
+    */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;;
+esac
 libasan=$(gcc -print-file-name=libasan.so)
 if [ ! -e "$libasan" ]; then
     echo "sanitize.sh: gcc's libasan.so not found ($libasan); install gcc's sanitizer runtime" >&2
