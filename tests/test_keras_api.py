@@ -120,7 +120,7 @@ def test_keras_names_and_typos():
         nnc.optim.get("adma")
     with pytest.raises(ValueError, match="did you mean 'sparse_categorical_crossentropy'"):
         nnc.losses.get("sparse_categorical_crossentropi")
-    with pytest.raises(ValueError, match="unknown learning-rate schedule 'CosineDecy'; did you mean 'cosinedecay'"):
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'CosineDecy'; did you mean 'CosineDecay'"):
         nnc.optim.schedules.get({"class_name": "CosineDecy", "config": {}})
 
 

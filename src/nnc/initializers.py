@@ -21,11 +21,10 @@ initializer gives the same values each time it is called (as in Keras 3), whatev
 """
 import numpy as np
 
-from ._names import unknown_name
+from ._names import Registry
 from .backend._checks import check_number
 
-_REGISTRY = {}
-_NAMES = set()    # the snake_case names, for "did you mean"
+INITIALIZERS = Registry("initializer")
 
 
 class Initializer:
@@ -34,11 +33,8 @@ class Initializer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.__name__.startswith("_"):    # a shared base such as _Random, not an initializer
-            return
-        for key in (cls.__name__, *cls.aliases):
-            _REGISTRY[key.lower()] = cls
-        _NAMES.update(cls.aliases)
+        if not cls.__name__.startswith("_"):    # a shared base such as _Random is not an initializer
+            INITIALIZERS.register(cls)
 
     seed = None
 
@@ -252,19 +248,11 @@ def get(identifier):
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, dict):
-        cls = _lookup(identifier.get("class_name", ""))
-        return cls(**identifier.get("config", {}))
+        return INITIALIZERS[identifier.get("class_name", "")](**identifier.get("config", {}))
     if isinstance(identifier, str):
-        return _lookup(identifier)()
+        return INITIALIZERS[identifier]()
     raise TypeError(f"initializer must be a name such as 'he_normal', an Initializer or a config dict, "
                     f"got {identifier!r}")
-
-
-def _lookup(name):
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise unknown_name("initializer", name, _NAMES)
-    return _REGISTRY[key]
 
 
 def serialize(init):

@@ -41,7 +41,7 @@ Keras's names differ slightly: its MSE first averages each sample over its last 
 import numpy as np
 
 from . import backend
-from ._names import unknown_name
+from ._names import Registry, unknown_name
 
 __all__ = ["Loss", "MeanSquaredError", "HalfSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge",
@@ -78,6 +78,9 @@ def _check_reduction(owner, reduction):
     return reduction.strip().lower()
 
 
+LOSS_CLASSES = Registry("loss class", exact=True)     # every Loss subclass, by class name (saved configs)
+
+
 class Loss:
     """Base class: subclasses name their kernel pair and say how targets are prepared.
 
@@ -87,6 +90,11 @@ class Loss:
     class_target = False   # True: targets may be class ids (N,)
     elementwise = False    # True: the kernel's mean is over every element; False: over the N samples
     scale = 1.0            # the loss is scale * the kernel's (HalfSquaredError: 1/2 of a sum)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):    # a shared base such as _FromLogits is not a loss
+            LOSS_CLASSES.register(cls)
 
     def __init__(self, reduction="mean"):
         self.reduction = _check_reduction(type(self).__name__, reduction)
@@ -265,17 +273,16 @@ class KLDivergence(Loss):
     kernel, name = "kl_divergence", "kl_divergence"
 
 
-_BY_NAME = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "half_squared_error": HalfSquaredError,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-    "huber": Huber, "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "kl_divergence": KLDivergence, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
-    "softmax_cross_entropy": SoftmaxCrossEntropy, "multiclass_hinge": MulticlassHinge, "ova_hinge": OneVsAllHinge,
-}
-_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
+# Keras' names (what compile(loss=...) takes) and the class names (what serialize writes)
+LOSSES = Registry("loss")
+for _cls, *_names in ((MeanSquaredError, "mse", "mean_squared_error"), (HalfSquaredError, "half_squared_error"),
+                      (MeanAbsoluteError, "mae", "mean_absolute_error"), (Huber, "huber"),
+                      (BinaryCrossentropy, "binary_crossentropy"), (CategoricalCrossentropy, "categorical_crossentropy"),
+                      (SparseCategoricalCrossentropy, "sparse_categorical_crossentropy"),
+                      (KLDivergence, "kl_divergence", "kld", "kullback_leibler_divergence"),
+                      (SoftmaxCrossEntropy, "softmax_cross_entropy"), (MulticlassHinge, "multiclass_hinge"),
+                      (OneVsAllHinge, "ova_hinge")):
+    LOSSES.add(_cls, *_names)
 
 
 def get(identifier):
@@ -284,12 +291,9 @@ def get(identifier):
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise unknown_name("loss", identifier, _BY_NAME)
-        return _BY_NAME[key]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+        return LOSSES[identifier]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in LOSS_CLASSES:
+        return LOSS_CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     raise ValueError(f"cannot make a loss from {identifier!r}: pass a Loss, a name or a serialize() dict")
 
 

@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from ._names import unknown_name
+from ._names import Registry
 
 __all__ = ["Metric", "accuracy", "mean_squared_error", "mean_absolute_error", "TopKAccuracy", "Precision",
            "Recall", "F1Score", "confusion_matrix", "get", "name_of"]
@@ -211,12 +211,13 @@ class F1Score(_FromConfusion):
         return 2 * tp / (predicted + actual)
 
 
-_METRICS = {"accuracy": accuracy, "acc": accuracy,
-            "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-            "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
-            "top_k_accuracy": TopKAccuracy, "top_k_categorical_accuracy": TopKAccuracy,
-            "sparse_top_k_categorical_accuracy": TopKAccuracy,
-            "precision": Precision, "recall": Recall, "f1": F1Score, "f1_score": F1Score}
+METRICS = Registry("metric")     # Keras' names; top_<k>_accuracy is parsed by get
+for _metric, *_names in ((accuracy, "accuracy", "acc"), (mean_squared_error, "mse", "mean_squared_error"),
+                         (mean_absolute_error, "mae", "mean_absolute_error"),
+                         (TopKAccuracy, "top_k_accuracy", "top_k_categorical_accuracy",
+                          "sparse_top_k_categorical_accuracy"),
+                         (Precision, "precision"), (Recall, "recall"), (F1Score, "f1", "f1_score")):
+    METRICS.add(_metric, *_names)
 _NAMES = {accuracy: "accuracy", mean_squared_error: "mse", mean_absolute_error: "mae"}
 
 
@@ -230,9 +231,7 @@ def get(identifier):
         top = re.fullmatch(r"top_(\d+)_accuracy", key)
         if top:
             return TopKAccuracy(int(top.group(1)))
-        if key not in _METRICS:
-            raise unknown_name("metric", identifier, _METRICS)
-        m = _METRICS[key]
+        m = METRICS[key]
         return m() if isinstance(m, type) else _Mean(m, _NAMES[m])
     if callable(identifier):
         return _Mean(identifier)

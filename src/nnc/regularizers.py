@@ -14,10 +14,10 @@ instance, a name "l1"/"l2"/"l1_l2", or a config dict); the penalties appear in t
 """
 import numpy as np
 
-from ._names import unknown_name
+from ._names import Registry
 from .backend._checks import check_number
 
-_REGISTRY = {}
+REGULARIZERS = Registry("regularizer")
 
 
 class Regularizer:
@@ -32,8 +32,7 @@ class Regularizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for key in (cls.__name__, *cls.aliases):
-            _REGISTRY[key.lower()] = cls
+        REGULARIZERS.register(cls)
 
     def penalty(self, w):
         """The scalar added to the loss (a Python float)."""
@@ -111,20 +110,13 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name", ""))(**identifier.get("config", {}))
+        return REGULARIZERS[identifier.get("class_name", "")](**identifier.get("config", {}))
     if isinstance(identifier, str):
-        if identifier.lower() == "l1_l2":
+        if identifier.strip().lower() == "l1_l2":
             return l1_l2()
-        return _lookup(identifier)()
+        return REGULARIZERS[identifier]()
     raise TypeError(f"regularizer must be None, a name ('l1', 'l2', 'l1_l2'), a Regularizer such as L2(1e-4) "
                     f"or a config dict, got {identifier!r}")
-
-
-def _lookup(name):
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise unknown_name("regularizer", name, ["l1", "l2", "l1_l2"])
-    return _REGISTRY[key]
 
 
 def serialize(reg):

@@ -1,8 +1,9 @@
 """Activation layers: thin objects around the activation kernels of the active backend.
 
-Each layer calls `nnc.backend.get().<name>_forward(x)` on every forward (so switching backends
-takes effect at once), keeps the kernel's cache in `self._cache`, and hands it back to
-`<name>_backward(dout, cache)`. They have no parameters except PReLU's `alpha`.
+Each layer calls its kernel pair (`relu_forward(x)`, `relu_backward(dout, cache)`; the table
+KERNELS below names every pair) in the active backend, looked up on every call (so switching
+backends takes effect at once), and keeps the kernel's cache in `self._cache`. They have no
+parameters except PReLU's `alpha`.
 
 Use them as layers (`Sequential([Dense(64), ReLU()])`) or by name (`Dense(64, activation="relu")`:
 Dense and Conv2D call `get("relu")` below). Defaults follow PyTorch where Keras differs:
@@ -14,7 +15,7 @@ import functools
 import numpy as np
 
 from .. import backend
-from .._names import unknown_name
+from .._names import Registry
 from ..backend._checks import check_number
 from .base import Layer
 
@@ -22,9 +23,28 @@ __all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "PReLU", "ELU",
            "Softplus", "Softsign", "Softmax", "Identity", "Linear", "Step", "get"]
 
 
+# The kernel pair of each activation in a backend module B, by the activation's kernel name.
+KERNELS = {
+    "identity": lambda B: (B.identity_forward, B.identity_backward),
+    "step": lambda B: (B.step_forward, B.step_backward),
+    "sigmoid": lambda B: (B.sigmoid_forward, B.sigmoid_backward),
+    "tanh": lambda B: (B.tanh_forward, B.tanh_backward),
+    "relu": lambda B: (B.relu_forward, B.relu_backward),
+    "leaky_relu": lambda B: (B.leaky_relu_forward, B.leaky_relu_backward),
+    "elu": lambda B: (B.elu_forward, B.elu_backward),
+    "selu": lambda B: (B.selu_forward, B.selu_backward),
+    "gelu": lambda B: (B.gelu_forward, B.gelu_backward),
+    "gelu_tanh": lambda B: (B.gelu_tanh_forward, B.gelu_tanh_backward),
+    "swish": lambda B: (B.swish_forward, B.swish_backward),
+    "softplus": lambda B: (B.softplus_forward, B.softplus_backward),
+    "softsign": lambda B: (B.softsign_forward, B.softsign_backward),
+    "softmax": lambda B: (B.softmax_forward, B.softmax_backward),
+}
+
+
 class _ActivationLayer(Layer):
-    """An activation without parameters: forward/backward call the kernel pair `kernel`."""
-    kernel = None   # the kernel name in the backend, e.g. "relu" for relu_forward/relu_backward
+    """An activation without parameters: forward/backward call the kernel pair KERNELS[kernel]."""
+    kernel = None   # the activation's kernel name, e.g. "relu" for relu_forward/relu_backward
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -36,11 +56,13 @@ class _ActivationLayer(Layer):
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = self._kernel(getattr(backend.get(), f"{self.kernel}_forward"), x, *self._kernel_args())
+        forward, _ = KERNELS[self.kernel](backend.get())
+        out, self._cache = self._kernel(forward, x, *self._kernel_args())
         return out
 
     def backward(self, dout):
-        return self._kernel(getattr(backend.get(), f"{self.kernel}_backward"), dout, self._check_cache(self._cache))
+        _, backward = KERNELS[self.kernel](backend.get())
+        return self._kernel(backward, dout, self._check_cache(self._cache))
 
 
 def _simple(class_name, kernel, doc):
@@ -189,17 +211,13 @@ class PReLU(Layer):
 
 # ---- names ---------------------------------------------------------------------------------------
 
-_BY_NAME = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, "leaky_relu": LeakyReLU,
-            "prelu": PReLU, "elu": ELU, "selu": SELU, "gelu": GELU,
-            "gelu_tanh": functools.partial(GELU, approximate="tanh"), "swish": Swish, "silu": Swish,
-            "softplus": Softplus, "softsign": Softsign, "step": Step, "identity": Identity}
-
-
-def _lookup(name):
-    key = name.strip().lower()
-    if key not in _BY_NAME:
-        raise unknown_name("activation", name, list(_BY_NAME) + ["linear"])
-    return _BY_NAME[key]
+ACTIVATIONS = Registry("activation")    # Keras' names; "linear" (no activation) is handled by get
+for _name, _make in {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, "leaky_relu": LeakyReLU,
+                     "prelu": PReLU, "elu": ELU, "selu": SELU, "gelu": GELU,
+                     "gelu_tanh": functools.partial(GELU, approximate="tanh"), "swish": Swish, "silu": Swish,
+                     "softplus": Softplus, "softsign": Softsign, "step": Step, "identity": Identity,
+                     "linear": Identity}.items():
+    ACTIVATIONS.add(_make, _name)
 
 
 class Activation(_ActivationLayer):
@@ -208,7 +226,7 @@ class Activation(_ActivationLayer):
     def __init__(self, activation, **kwargs):
         if not isinstance(activation, str):
             raise TypeError(f"Activation: activation must be a name such as 'relu', got {activation!r}")
-        make = Identity if activation.strip().lower() == "linear" else _lookup(activation)
+        make = ACTIVATIONS[activation]
         kwargs.setdefault("name", activation.strip().lower())
         super().__init__(**kwargs)
         self.activation = activation.strip().lower()
@@ -230,5 +248,5 @@ def get(identifier):
     if isinstance(identifier, str):
         if identifier.strip().lower() == "linear":
             return None
-        return _lookup(identifier)()
+        return ACTIVATIONS[identifier]()
     raise TypeError(f"activation must be a name such as 'relu', an activation layer or None, got {identifier!r}")

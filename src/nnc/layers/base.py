@@ -16,25 +16,21 @@ import os
 
 import numpy as np
 
-from .._names import unknown_name
+from .._names import Registry, unknown_name
 from ..backend._checks import FLOAT_DTYPES, INT_MAX
 
-_REGISTRY = {}
+LAYERS = Registry("layer class", exact=True)   # saved configs name the class as written
 
 
 def register(cls):
     """Make a layer class constructible by name from a saved config."""
-    _REGISTRY[cls.__name__] = cls
-    return cls
+    return LAYERS.register(cls)
 
 
 def get(class_name):
     """The layer class registered under `class_name` ("Dense", "Conv2D", ...), for building a layer
     from a saved config; every Layer subclass is registered when it is defined."""
-    try:
-        return _REGISTRY[class_name]
-    except (KeyError, TypeError):
-        raise unknown_name("layer class", class_name, _REGISTRY) from None
+    return LAYERS[class_name]
 
 
 def _shape_str(shape):
@@ -335,8 +331,8 @@ def _is_default(v, d):
 def _short(v):
     """A config value as it reads in code: {"class_name": "HeNormal", "config": {}} -> HeNormal()."""
     if isinstance(v, dict) and set(v) == {"class_name", "config"}:
-        if v["class_name"] in _REGISTRY:
-            return _layer_repr(_REGISTRY[v["class_name"]], v["config"])
+        if v["class_name"] in LAYERS:
+            return _layer_repr(LAYERS[v["class_name"]], v["config"])
         return f"{v['class_name']}({', '.join(f'{k}={_short(e)}' for k, e in v['config'].items())})"
     if isinstance(v, list):
         return repr(tuple(v))

@@ -28,13 +28,15 @@ import os
 
 import numpy as np
 
-from ..backend._checks import all_finite, check_number
-from ._archive import ArchiveError, npy_header, open_npz, read_npy, write_atomic
+from .._names import Registry
+from ..backend._checks import all_finite
+from ._archive import ArchiveError, open_npz, read_npy, write_atomic
+from ._checkpoint_checks import DAMAGED, FORMAT, VERSION, read_config, short
 
-FORMAT, VERSION = "nnc-checkpoint", 1
-MAX_CONFIG_BYTES = 4 << 20    # the JSON of a few hundred layers takes tens of KB (4 bytes a character)
 _NONNEGATIVE_BUFFERS = ("running_var",)
-_DAMAGED = "; the file was damaged or edited: save the model again"
+# The model classes a checkpoint can name (Sequential registers itself), so loading builds one without
+# this module importing the models that import it.
+MODELS = Registry("model class", exact=True)
 
 
 class CheckpointError(ValueError):
@@ -141,98 +143,7 @@ def _reading(fn, path, use):
         except ArchiveError as exc:
             raise fail(str(exc)) from None
         with z:
-            return use(z, members, _read_config(fail, z, members), fail)
-
-
-def _read_config(fail, z, members):
-    info = members.get("__config__")
-    if info is None:
-        raise fail("it has no __config__ member: it is a .npz archive but not an nnc checkpoint "
-                   "(model.save writes those)")
-    try:
-        shape, _, dtype, _ = npy_header(z, info)
-        if shape != () or dtype.kind != "U" or dtype.itemsize > MAX_CONFIG_BYTES:
-            raise ArchiveError(f"its __config__ is {dtype}{list(shape)}, expected one JSON string of at most "
-                               f"{MAX_CONFIG_BYTES // 4} characters")
-        text = str(read_npy(z, info, (), dtype)[()])
-    except ArchiveError as exc:
-        raise fail(str(exc)) from None
-    try:
-        cfg = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise fail(f"its __config__ is not valid JSON ({exc})") from None
-    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
-        got = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
-        raise fail(f"it is not an nnc checkpoint (format {got!r}, expected {FORMAT!r})")
-    if cfg.get("version") != VERSION:
-        raise fail(f"it has checkpoint version {cfg.get('version')!r}; this nnc reads version {VERSION}")
-    _check_config(fail, cfg)
-    return cfg
-
-
-def _is_int(v, minimum):
-    return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
-
-
-def _short(v):
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
-
-
-def _get(fail, parent, where, key, ok, what):
-    """parent[key] if ok(it), else the CheckpointError saying what the config should hold there."""
-    if not isinstance(parent, dict):
-        raise fail(f"the config's {where.rstrip('.')} must be an object, got {_short(parent)}{_DAMAGED}")
-    if key not in parent:
-        raise fail(f"the config lacks {where}{key}{_DAMAGED}")
-    v = parent[key]
-    if not ok(v):
-        raise fail(f"the config's {where}{key} must be {what}, got {_short(v)}{_DAMAGED}")
-    return v
-
-
-def _check_config(fail, cfg):
-    """Every value the loader uses has the right type and range (before anything is built or changed)."""
-    m = _get(fail, cfg, "", "model", lambda v: isinstance(v, dict), "an object")
-    _get(fail, m, "model.", "class_name", lambda v: v == "Sequential", "'Sequential'")
-    _get(fail, m, "model.", "name", lambda v: isinstance(v, str), "a string")
-    _get(fail, m, "model.", "dtype", lambda v: v in ("float32", "float64"), "'float32' or 'float64'")
-    _get(fail, m, "model.", "seed", lambda v: v is None or _is_int(v, 0), "null or an integer >= 0")
-    _get(fail, m, "model.", "input_shape", lambda v: isinstance(v, list) and v and all(_is_int(d, 1) for d in v),
-         "a list of integers >= 1")
-    _get(fail, m, "model.", "epoch", lambda v: _is_int(v, 0), "an integer >= 0")
-    layers = _get(fail, cfg, "", "layers", lambda v: isinstance(v, list) and v, "a non-empty list")
-    for i, d in enumerate(layers):
-        _get(fail, d, f"layers[{i}].", "class_name", lambda v: isinstance(v, str), "a string")
-        c = _get(fail, d, f"layers[{i}].", "config", lambda v: isinstance(v, dict), "an object")
-        _get(fail, c, f"layers[{i}].config.", "name", lambda v: isinstance(v, str), "a string")
-    comp = _get(fail, cfg, "", "compile", lambda v: v is None or isinstance(v, dict), "null or an object")
-    if comp is not None:
-        o = _get(fail, comp, "compile.", "optimizer", lambda v: isinstance(v, dict), "an object")
-        _get(fail, o, "compile.optimizer.", "class_name", lambda v: isinstance(v, str), "a string")
-        _get(fail, o, "compile.optimizer.", "config", lambda v: isinstance(v, dict), "an object")
-        _get(fail, comp, "compile.", "iterations", lambda v: _is_int(v, 0), "an integer >= 0")
-        _get(fail, comp, "compile.", "lr", _positive, "a finite number > 0")
-        _get(fail, comp, "compile.", "loss", lambda v: v is None or isinstance(v, (str, dict)),
-             "a loss name or {class_name, config}")
-        _get(fail, comp, "compile.", "metrics", lambda v: isinstance(v, list), "a list of metric names")
-    rng = _get(fail, cfg, "", "rng", lambda v: isinstance(v, dict), "an object")
-    _get(fail, rng, "rng.", "bit_generator", lambda v: isinstance(v, str), "a string")
-    layer_rngs = cfg.get("layer_rngs", {})   # absent in files written before layers had their own
-    if not isinstance(layer_rngs, dict):
-        raise fail(f"the config's layer_rngs must be an object, got {_short(layer_rngs)}{_DAMAGED}")
-    for k, state in layer_rngs.items():
-        if not isinstance(state, dict):
-            raise fail(f"the config's layer_rngs.{k} must be an object, got {_short(state)}{_DAMAGED}")
-        _get(fail, state, f"layer_rngs.{k}.", "bit_generator", lambda v: isinstance(v, str), "a string")
-
-
-def _positive(v):
-    try:
-        check_number("", "", v, minimum=0, strict=True)
-    except ValueError:
-        return False
-    return True
+            return use(z, members, read_config(fail, z, members), fail)
 
 
 # ---- reading: the arrays, checked against the model --------------------------------------------------
@@ -242,7 +153,7 @@ def _slot_names(fail, cls, config):
         probe = cls(**config)
         probe.update("probe", np.zeros(1), np.zeros(1))
     except (TypeError, ValueError, KeyError) as exc:
-        raise fail(f"the saved optimizer config {_short(config)} is invalid for {cls.__name__} ({exc})") from None
+        raise fail(f"the saved optimizer config {short(config)} is invalid for {cls.__name__} ({exc})") from None
     return set(probe.state.get("probe", {}))
 
 
@@ -261,12 +172,12 @@ def _expected_optim(fail, members, comp, opt, params):
     stray = sorted(set(found) - set(params))
     if stray:
         raise fail(f"its optimizer state optim/{stray[0]}/... belongs to no parameter of the model "
-                   f"(parameters: {', '.join(sorted(params))}){_DAMAGED}")
+                   f"(parameters: {', '.join(sorted(params))}){DAMAGED}")
     expected = {}
     for key, got in sorted(found.items()):
         if got != slots:
             raise fail(f"its optimizer state for {key} has slots {sorted(got)}, but {saved} keeps "
-                       f"{sorted(slots) if slots else 'none'}{_DAMAGED}")
+                       f"{sorted(slots) if slots else 'none'}{DAMAGED}")
         expected.update({f"optim/{key}/{s}": params[key] for s in slots})
     return expected
 
@@ -286,13 +197,13 @@ def _own_rngs(model):
 def _bit_generator(fail, model, state, rng=None, what="the model's"):
     cls = type((rng or model.rng).bit_generator)
     if state["bit_generator"] != cls.__name__:   # never getattr(np.random, name): that could be np.random.seed
-        raise fail(f"its random generator is {_short(state['bit_generator'])}, {what} is {cls.__name__}"
-                   f"{_DAMAGED}")
+        raise fail(f"its random generator is {short(state['bit_generator'])}, {what} is {cls.__name__}"
+                   f"{DAMAGED}")
     bg = cls()   # seeded from the OS, not from numpy's global state; overwritten right away
     try:
         bg.state = state
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise fail(f"its random-generator state is invalid ({type(exc).__name__}: {exc}){_DAMAGED}") from None
+        raise fail(f"its random-generator state is invalid ({type(exc).__name__}: {exc}){DAMAGED}") from None
     return bg
 
 
@@ -300,7 +211,7 @@ def _apply(z, members, cfg, fail, model, shaped, rebuilt):
     """Check every member against `shaped` (`model` itself when built, else a built copy of it) and the
     config, read them, and only then assign everything into `model` (building it first if needed).
     rebuilt: the model was built from this file's config, so a mismatch means a damaged file."""
-    hint = _DAMAGED if rebuilt else "; nnc.load_model(path) rebuilds the model the file was saved from"
+    hint = DAMAGED if rebuilt else "; nnc.load_model(path) rebuilds the model the file was saved from"
     saved = [(d["class_name"], d["config"]["name"]) for d in cfg["layers"]]
     have = [(type(lyr).__name__, lyr.name) for lyr in shaped.layers]
     if saved != have:
@@ -368,9 +279,8 @@ def restore(model, path, fn="Sequential.load"):
     def use(z, members, cfg, fail):
         shaped = model
         if not model.built:   # check against a built copy, so a refused file leaves the model unbuilt
-            from .sequential import Sequential
             try:
-                shaped = Sequential(copy.deepcopy(model.layers), dtype=model.dtype, name=model.name)
+                shaped = type(model)(copy.deepcopy(model.layers), dtype=model.dtype, name=model.name)
                 shaped.build(cfg["model"]["input_shape"])
             except (TypeError, ValueError, MemoryError) as exc:
                 raise fail(f"the model cannot be built for the saved input shape "
@@ -391,11 +301,10 @@ def load_model(path, compile=True):
 def _rebuild(fail, cfg, compile):
     from .. import layers as layers_mod
     from .. import optim
-    from .sequential import Sequential
     m = cfg["model"]
     try:
         layers = [layers_mod.get(d["class_name"]).from_config(d["config"]) for d in cfg["layers"]]
-        model = Sequential(layers, seed=m["seed"], dtype=m["dtype"], name=m["name"])
+        model = MODELS[m["class_name"]](layers, seed=m["seed"], dtype=m["dtype"], name=m["name"])
         model.build(m["input_shape"])
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, MemoryError) as exc:
         raise fail(f"cannot rebuild the model from the saved config ({type(exc).__name__}: {exc})") from None

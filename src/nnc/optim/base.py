@@ -22,11 +22,11 @@ import threading
 
 import numpy as np
 
-from .._names import unknown_name
+from .._names import Registry
 from ..backend._checks import check_number
 from . import schedules
 
-_REGISTRY = {}
+OPTIMIZERS = Registry("optimizer")
 
 
 @contextlib.contextmanager
@@ -68,8 +68,7 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for key in (cls.__name__, *cls.aliases):
-            _REGISTRY[key.lower()] = cls
+        OPTIMIZERS.register(cls)
 
     def __init__(self, lr=0.01, learning_rate=None, clipvalue=None, clipnorm=None, global_clipnorm=None):
         name = type(self).__name__
@@ -178,14 +177,7 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
-        return _lookup(identifier["class_name"])(**identifier.get("config", {}))
+        return OPTIMIZERS[identifier["class_name"]](**identifier.get("config", {}))
     if isinstance(identifier, str):
-        return _lookup(identifier)()
+        return OPTIMIZERS[identifier]()
     raise TypeError(f"optimizer must be a name or an Optimizer, got {identifier!r}")
-
-
-def _lookup(name):
-    try:
-        return _REGISTRY[name.lower()]
-    except KeyError:
-        raise unknown_name("optimizer", name, _REGISTRY) from None

@@ -19,10 +19,10 @@ with the epoch number). Reduce-on-plateau depends on the validation loss, so it 
 """
 import math
 
-from .._names import unknown_name
+from .._names import Registry
 from ..backend._checks import check_number, check_positive_int
 
-_REGISTRY = {}
+SCHEDULES = Registry("learning-rate schedule", list_classes=True)   # configs name them by class
 
 
 class Schedule:
@@ -34,8 +34,7 @@ class Schedule:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for key in (cls.__name__, *cls.aliases):
-            _REGISTRY[key.lower()] = cls
+        SCHEDULES.register(cls)
 
     def __call__(self, step):
         """The learning rate at `step` (subclasses)."""
@@ -145,12 +144,7 @@ def get(identifier):
     if isinstance(identifier, Schedule):
         return identifier
     if isinstance(identifier, dict):
-        name = identifier.get("class_name", "")
-        try:
-            cls = _REGISTRY[name.lower()]
-        except KeyError:
-            raise unknown_name("learning-rate schedule", name, _REGISTRY) from None
-        return cls(**identifier.get("config", {}))
+        return SCHEDULES[identifier.get("class_name", "")](**identifier.get("config", {}))
     raise TypeError(f"expected a Schedule or a config dict, got {identifier!r}")
 
 
