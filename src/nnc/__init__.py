@@ -11,6 +11,7 @@ _config.set_openmp_wait_policy()   # before the native modules load the OpenMP r
 
 from . import backend  # noqa: E402
 from ._config import get_num_threads, set_num_threads, show_config, threads
+from ._seed import set_seed  # noqa: E402
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
 from .trace import trace  # noqa: E402

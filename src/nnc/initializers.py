@@ -22,6 +22,7 @@ initializer gives the same values each time it is called (as in Keras 3), whatev
 import numpy as np
 
 from ._names import Registry
+from ._seed import new_rng
 from .backend._checks import check_number
 
 INITIALIZERS = Registry("initializer")
@@ -42,7 +43,7 @@ class Initializer:
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         elif rng is None:
-            rng = np.random.default_rng()
+            rng = new_rng()     # nnc.set_seed's default
         fan_in, fan_out = _fans(shape, fan_in, fan_out)
         return np.ascontiguousarray(self.sample(tuple(shape), rng, fan_in, fan_out), dtype=dtype)
 

@@ -78,6 +78,24 @@ def _check_reduction(owner, reduction):
     return reduction.strip().lower()
 
 
+# The kernel pair of each loss in a backend module (kernels = nnc.backend.get()), by the loss's
+# kernel name: written out, so a search for mse_forward finds its caller.
+KERNELS = {
+    "mse": lambda kernels: (kernels.mse_forward, kernels.mse_backward),
+    "mae": lambda kernels: (kernels.mae_forward, kernels.mae_backward),
+    "huber": lambda kernels: (kernels.huber_forward, kernels.huber_backward),
+    "binary_crossentropy": lambda kernels: (kernels.binary_crossentropy_forward,
+                                            kernels.binary_crossentropy_backward),
+    "binary_crossentropy_with_logits": lambda kernels: (kernels.binary_crossentropy_with_logits_forward,
+                                                        kernels.binary_crossentropy_with_logits_backward),
+    "categorical_crossentropy": lambda kernels: (kernels.categorical_crossentropy_forward,
+                                                 kernels.categorical_crossentropy_backward),
+    "softmax_cross_entropy": lambda kernels: (kernels.softmax_cross_entropy_forward,
+                                              kernels.softmax_cross_entropy_backward),
+    "multiclass_hinge": lambda kernels: (kernels.multiclass_hinge_forward, kernels.multiclass_hinge_backward),
+    "ova_hinge": lambda kernels: (kernels.ova_hinge_forward, kernels.ova_hinge_backward),
+    "kl_divergence": lambda kernels: (kernels.kl_divergence_forward, kernels.kl_divergence_backward),
+}
 LOSS_CLASSES = Registry("loss class", exact=True)     # every Loss subclass, by class name (saved configs)
 
 
@@ -85,7 +103,7 @@ class Loss:
     """Base class: subclasses name their kernel pair and say how targets are prepared.
 
     reduction: "mean" | "sum" | "sum_over_batch_size" (the module docstring defines each)."""
-    kernel = None          # "mse" -> backend.mse_forward / backend.mse_backward
+    kernel = None          # "mse": KERNELS["mse"], backend.mse_forward / backend.mse_backward
     name = "loss"
     class_target = False   # True: targets may be class ids (N,)
     elementwise = False    # True: the kernel's mean is over every element; False: over the N samples
@@ -128,7 +146,8 @@ class Loss:
     def forward(self, output, target):
         """The batch's loss under self.reduction (a Python float); remembers what backward() needs."""
         target = _class_target(target, output) if self.class_target else _float_target(target, output)
-        loss, cache = getattr(backend.get(), f"{self._kernel()}_forward")(output, target, *self._args())
+        forward, _ = KERNELS[self._kernel()](backend.get())
+        loss, cache = forward(output, target, *self._args())
         self._cache, self._factor = cache, self._reduction_factor(np.asarray(output))
         return loss * self._factor if self._factor != 1.0 else loss
 
@@ -136,7 +155,8 @@ class Loss:
         """d(loss)/d(output) of the last forward, the reduction's 1/N (or 1/(N K)) included."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward() called before forward()")
-        grad = getattr(backend.get(), f"{self._kernel()}_backward")(self._cache)
+        _, backward = KERNELS[self._kernel()](backend.get())
+        grad = backward(self._cache)
         if self._factor != 1.0:
             grad = grad * np.asarray(self._factor, dtype=grad.dtype)   # keeps the output's dtype
         return grad
@@ -273,11 +293,12 @@ class KLDivergence(Loss):
     kernel, name = "kl_divergence", "kl_divergence"
 
 
-# Keras' names (what compile(loss=...) takes) and the class names (what serialize writes)
+# Keras' names: what compile(loss=...) takes (serialize writes class names: LOSS_CLASSES)
 LOSSES = Registry("loss")
 for _cls, *_names in ((MeanSquaredError, "mse", "mean_squared_error"), (HalfSquaredError, "half_squared_error"),
                       (MeanAbsoluteError, "mae", "mean_absolute_error"), (Huber, "huber"),
-                      (BinaryCrossentropy, "binary_crossentropy"), (CategoricalCrossentropy, "categorical_crossentropy"),
+                      (BinaryCrossentropy, "binary_crossentropy"),
+                      (CategoricalCrossentropy, "categorical_crossentropy"),
                       (SparseCategoricalCrossentropy, "sparse_categorical_crossentropy"),
                       (KLDivergence, "kl_divergence", "kld", "kullback_leibler_divergence"),
                       (SoftmaxCrossEntropy, "softmax_cross_entropy"), (MulticlassHinge, "multiclass_hinge"),

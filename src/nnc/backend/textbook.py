@@ -33,15 +33,15 @@ __all__ = list(reference.__all__)
 def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
     """out[n, o, oh, ow] = b[o] + sum_{c, i, j} W[o, c, i, j] * xp[n, c, oh*sh + i*dh, ow*sw + j*dw]
 
-    x (N, C_in, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None -> (out (N, C_out, Ho, Wo), Conv2DCache);
-    xp is x with ph zero rows above and below and pw zero columns left and right. Output size
-    Ho = (H + 2ph - dh(kh - 1) - 1) // sh + 1, Wo likewise (PyTorch's meaning of stride, padding, dilation)."""
+    x (N, C_in, H_in, W_in), W (C_out, C_in, kh, kw), b (C_out,) or None -> (out (N, C_out, Ho, Wo),
+    Conv2DCache); xp is x with ph zero rows above and below and pw zero columns left and right. Output size
+    Ho = (H_in + 2ph - dh(kh - 1) - 1) // sh + 1, Wo likewise (PyTorch's meaning of stride, padding, dilation)."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo) = check_conv("conv2d_forward", x, W, b, stride, padding,
                                                                   dilation)
-    N, C_in, H, Wd = x.shape
+    N, C_in, H_in, W_in = x.shape
     C_out = W.shape[0]
-    xp = np.zeros((N, C_in, H + 2 * ph, Wd + 2 * pw), dtype=x.dtype)
-    xp[:, :, ph:ph + H, pw:pw + Wd] = x
+    xp = np.zeros((N, C_in, H_in + 2 * ph, W_in + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + H_in, pw:pw + W_in] = x
     out = np.zeros((N, C_out, Ho, Wo), dtype=x.dtype)
     for n in range(N):
         for o in range(C_out):
@@ -66,10 +66,10 @@ def conv2d_backward(dout, cache, need_dx=True):
     and dx is dxp without its padding."""
     x, W, use_bias, ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)) = check_conv_cache("conv2d_backward",
                                                                                           dout, cache)
-    N, C_in, H, Wd = x.shape
+    N, C_in, H_in, W_in = x.shape
     C_out = W.shape[0]
-    xp = np.zeros((N, C_in, H + 2 * ph, Wd + 2 * pw), dtype=x.dtype)
-    xp[:, :, ph:ph + H, pw:pw + Wd] = x
+    xp = np.zeros((N, C_in, H_in + 2 * ph, W_in + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + H_in, pw:pw + W_in] = x
     dxp = np.zeros_like(xp)
     dW = np.zeros_like(W)
     db = np.zeros(C_out, dtype=W.dtype)
@@ -86,7 +86,7 @@ def conv2d_backward(dout, cache, need_dx=True):
                                 dW[o, c, i, j] += g * xp[n, c, h, w]
                                 if need_dx:
                                     dxp[n, c, h, w] += g * W[o, c, i, j]
-    dx = dxp[:, :, ph:ph + H, pw:pw + Wd].copy() if need_dx else None
+    dx = dxp[:, :, ph:ph + H_in, pw:pw + W_in].copy() if need_dx else None
     return dx, dW, (db if use_bias else None)
 
 

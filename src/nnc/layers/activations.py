@@ -23,22 +23,23 @@ __all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "PReLU", "ELU",
            "Softplus", "Softsign", "Softmax", "Identity", "Linear", "Step", "get"]
 
 
-# The kernel pair of each activation in a backend module B, by the activation's kernel name.
+# The kernel pair of each activation in a backend module (kernels = nnc.backend.get()), by the
+# activation's kernel name: written out, so a search for relu_forward finds its caller.
 KERNELS = {
-    "identity": lambda B: (B.identity_forward, B.identity_backward),
-    "step": lambda B: (B.step_forward, B.step_backward),
-    "sigmoid": lambda B: (B.sigmoid_forward, B.sigmoid_backward),
-    "tanh": lambda B: (B.tanh_forward, B.tanh_backward),
-    "relu": lambda B: (B.relu_forward, B.relu_backward),
-    "leaky_relu": lambda B: (B.leaky_relu_forward, B.leaky_relu_backward),
-    "elu": lambda B: (B.elu_forward, B.elu_backward),
-    "selu": lambda B: (B.selu_forward, B.selu_backward),
-    "gelu": lambda B: (B.gelu_forward, B.gelu_backward),
-    "gelu_tanh": lambda B: (B.gelu_tanh_forward, B.gelu_tanh_backward),
-    "swish": lambda B: (B.swish_forward, B.swish_backward),
-    "softplus": lambda B: (B.softplus_forward, B.softplus_backward),
-    "softsign": lambda B: (B.softsign_forward, B.softsign_backward),
-    "softmax": lambda B: (B.softmax_forward, B.softmax_backward),
+    "identity": lambda kernels: (kernels.identity_forward, kernels.identity_backward),
+    "step": lambda kernels: (kernels.step_forward, kernels.step_backward),
+    "sigmoid": lambda kernels: (kernels.sigmoid_forward, kernels.sigmoid_backward),
+    "tanh": lambda kernels: (kernels.tanh_forward, kernels.tanh_backward),
+    "relu": lambda kernels: (kernels.relu_forward, kernels.relu_backward),
+    "leaky_relu": lambda kernels: (kernels.leaky_relu_forward, kernels.leaky_relu_backward),
+    "elu": lambda kernels: (kernels.elu_forward, kernels.elu_backward),
+    "selu": lambda kernels: (kernels.selu_forward, kernels.selu_backward),
+    "gelu": lambda kernels: (kernels.gelu_forward, kernels.gelu_backward),
+    "gelu_tanh": lambda kernels: (kernels.gelu_tanh_forward, kernels.gelu_tanh_backward),
+    "swish": lambda kernels: (kernels.swish_forward, kernels.swish_backward),
+    "softplus": lambda kernels: (kernels.softplus_forward, kernels.softplus_backward),
+    "softsign": lambda kernels: (kernels.softsign_forward, kernels.softsign_backward),
+    "softmax": lambda kernels: (kernels.softmax_forward, kernels.softmax_backward),
 }
 
 

@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from .._names import Registry, unknown_name
+from .._seed import new_rng
 from ..backend._checks import FLOAT_DTYPES, INT_MAX
 
 LAYERS = Registry("layer class", exact=True)   # saved configs name the class as written
@@ -96,7 +97,8 @@ class Layer:
     # ---- building -------------------------------------------------------------------------
     def build(self, input_shape, dtype=np.float32, rng=None):
         """Create parameters for per-sample `input_shape`; `rng` is a numpy Generator (seeded by
-        the model). Returns the per-sample output shape.
+        the model; None, a layer built on its own: nnc.set_seed's default, see nnc/_seed.py).
+        Returns the per-sample output shape.
 
         A layer that is already built for this shape and dtype keeps its weights (so a trained layer
         can be put in a new model: transfer learning) and just returns its output shape; a built
@@ -118,7 +120,7 @@ class Layer:
         try:
             self.input_shape, self.dtype = input_shape, dtype
             self.output_shape = tuple(self.compute_output_shape(input_shape))
-            self._build(rng)
+            self._build(new_rng() if rng is None else rng)
         except BaseException:   # also MemoryError, KeyboardInterrupt: never leave half a layer
             self._restore(saved)
             raise
@@ -186,7 +188,7 @@ class Layer:
         if not x.flags.c_contiguous:
             raise ValueError(f"{self.label}: the input must be C-contiguous; pass np.ascontiguousarray(x)")
         saved = self._state()
-        self.build(x.shape[1:], x.dtype)     # rng None: initializers draw from a fresh, unseeded Generator
+        self.build(x.shape[1:], x.dtype)     # rng None: the default of nnc.set_seed
         self._undo = saved                   # if this first call's kernel refuses x, _kernel unbuilds
 
     def _kernel(self, fn, *args, **kwargs):

@@ -90,12 +90,12 @@ class Conv2D(KernelLayer):
         C_in = self.input_shape[0]
         return (self.filters, C_in, kh, kw), self.filters, C_in * kh * kw, self.filters * kh * kw
 
-    def _kernel_forward(self, B, x):
-        return self._kernel(B.conv2d_forward, x, self.params["W"], self.params.get("b"), self.strides, self._pad,
+    def _kernel_forward(self, kernels, x):
+        return self._kernel(kernels.conv2d_forward, x, self.params["W"], self.params.get("b"), self.strides, self._pad,
                                 self.dilation_rate)
 
-    def _kernel_backward(self, B, dout):
-        return self._kernel(B.conv2d_backward, dout, self._cache, need_dx=self.need_input_grad)
+    def _kernel_backward(self, kernels, dout):
+        return self._kernel(kernels.conv2d_backward, dout, self._cache, need_dx=self.need_input_grad)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),

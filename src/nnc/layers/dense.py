@@ -35,11 +35,11 @@ class Dense(KernelLayer):
         D = self.input_shape[0]
         return (D, self.units), self.units, D, self.units
 
-    def _kernel_forward(self, B, x):
-        return self._kernel(B.dense_forward, x, self.params["W"], self.params.get("b"))
+    def _kernel_forward(self, kernels, x):
+        return self._kernel(kernels.dense_forward, x, self.params["W"], self.params.get("b"))
 
-    def _kernel_backward(self, B, dout):
-        return self._kernel(B.dense_backward, dout, self._cache, need_dx=self.need_input_grad)
+    def _kernel_backward(self, kernels, dout):
+        return self._kernel(kernels.dense_backward, dout, self._cache, need_dx=self.need_input_grad)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

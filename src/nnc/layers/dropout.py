@@ -18,7 +18,11 @@ class Dropout(Layer):
     is the model's seeded `model.rng`, so a seed fixes them and a saved checkpoint resumes them.
     seed=int gives the layer its own Generator `np.random.default_rng(seed)` instead (Keras' seed),
     the same masks whatever the model's seed (its state is the layer's, in `layer.rng`)."""
-    _kernels = ("dropout_forward", "dropout_backward")
+
+    @staticmethod
+    def _kernels(kernels):
+        """The kernel pair in the backend module `kernels` (nnc.backend.get())."""
+        return kernels.dropout_forward, kernels.dropout_backward
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -52,7 +56,7 @@ class Dropout(Layer):
 
     def _build(self, rng):
         if self.rng is None:
-            self.rng = rng if rng is not None else np.random.default_rng()
+            self.rng = rng
 
     def build(self, input_shape, dtype=np.float32, rng=None):
         out = super().build(input_shape, dtype, rng)
@@ -64,10 +68,9 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        B = backend.get()
+        forward, _ = self._kernels(backend.get())
         if self.noise_shape is None or not training or self.rate == 0:
-            out, self._cache = self._kernel(getattr(B, self._kernels[0]), x, self.rate, self.rng,
-                                            training=training)
+            out, self._cache = self._kernel(forward, x, self.rate, self.rng, training=training)
             self._noise = None
             return out
         N = self.noise_shape[0]
@@ -76,15 +79,15 @@ class Dropout(Layer):
                              f"has {x.shape[0]} samples; use None")
         shape = tuple(n if d is None else d for d, n in zip(self.noise_shape, x.shape))
         # The kernel draws the small mask (scaled by 1 / (1 - rate)); broadcasting spreads it over x.
-        noise, cache = self._kernel(getattr(B, self._kernels[0]), np.ones(shape, x.dtype), self.rate, self.rng,
-                                    training=True)
+        noise, cache = self._kernel(forward, np.ones(shape, x.dtype), self.rate, self.rng, training=True)
         self._cache, self._noise = cache, noise
         return x * noise
 
     def backward(self, dout):
         cache = self._check_cache(self._cache)
         if self._noise is None:
-            return self._kernel(getattr(backend.get(), self._kernels[1]), dout, cache)
+            _, backward = self._kernels(backend.get())
+            return self._kernel(backward, dout, cache)
         if not isinstance(dout, np.ndarray) or dout.shape[1:] != self.input_shape or dout.dtype != self.dtype:
             raise ValueError(f"{self.label}: dout must be a {self.dtype} array of shape (N, "
                              f"{', '.join(map(str, self.input_shape))}), got "
@@ -101,7 +104,10 @@ class SpatialDropout2D(Dropout):
     (Tompson et al. 2015). Neighbouring pixels are correlated, so dropping single pixels of a
     conv feature map regularizes little; dropping channels does. (Dropout(rate, noise_shape=(None, None,
     1, 1)) draws the same kind of mask.)"""
-    _kernels = ("spatial_dropout2d_forward", "spatial_dropout2d_backward")
+
+    @staticmethod
+    def _kernels(kernels):
+        return kernels.spatial_dropout2d_forward, kernels.spatial_dropout2d_backward
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)

@@ -66,12 +66,12 @@ class KernelLayer(Layer):
         """(W shape, number of output units = bias length, fan_in, fan_out) for the built input shape."""
         raise NotImplementedError
 
-    def _kernel_forward(self, B, x):
-        """(out, cache) from backend B's kernel."""
+    def _kernel_forward(self, kernels, x):
+        """(out, cache) from the kernel of the backend module `kernels`."""
         raise NotImplementedError
 
-    def _kernel_backward(self, B, dout):
-        """(dx or None, dW, db or None) from backend B's kernel, using self._cache."""
+    def _kernel_backward(self, kernels, dout):
+        """(dx or None, dW, db or None) from the kernel of the backend module `kernels`, using self._cache."""
         raise NotImplementedError
 
     # ---- shared ------------------------------------------------------------------------------

@@ -8,7 +8,11 @@ from .conv import _conv_out, _padding, check_data_format, resolve_padding
 class _Pool2D(Layer):
     """Shared by MaxPool2D and AvgPool2D: window pool_size, strides (default pool_size), padding
     "valid" / "same" (Ho = ceil(H/sh), symmetric, at most half the window) / int / (ph, pw)."""
-    _kernel_name = None   # "maxpool2d" or "avgpool2d": the backend kernel pair
+
+    @staticmethod
+    def _kernels(kernels):
+        """The kernel pair in the backend module `kernels` (nnc.backend.get())."""
+        raise NotImplementedError
 
     def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, data_format=None, **kwargs):
         cls = type(self).__name__
@@ -36,13 +40,13 @@ class _Pool2D(Layer):
 
     def forward(self, x, training=False):
         self._ensure_built(x)
-        out, self._cache = self._kernel(getattr(backend.get(), self._kernel_name + "_forward"), x, self.pool_size,
-                                        self.strides, self._pad)
+        forward, _ = self._kernels(backend.get())
+        out, self._cache = self._kernel(forward, x, self.pool_size, self.strides, self._pad)
         return out
 
     def backward(self, dout):
-        return self._kernel(getattr(backend.get(), self._kernel_name + "_backward"), dout,
-                            self._check_cache(self._cache))
+        _, backward = self._kernels(backend.get())
+        return self._kernel(backward, dout, self._check_cache(self._cache))
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
@@ -52,12 +56,18 @@ class _Pool2D(Layer):
 class MaxPool2D(_Pool2D):
     """Max over each window; padded cells never win; ties go to the first cell in row-major order and
     backward routes each gradient to that cell (argmax kept from forward)."""
-    _kernel_name = "maxpool2d"
+
+    @staticmethod
+    def _kernels(kernels):
+        return kernels.maxpool2d_forward, kernels.maxpool2d_backward
 
 
 class AvgPool2D(_Pool2D):
     """Mean over each window, always divided by pool_h*pool_w (padded cells count as zeros, PyTorch's default)."""
-    _kernel_name = "avgpool2d"
+
+    @staticmethod
+    def _kernels(kernels):
+        return kernels.avgpool2d_forward, kernels.avgpool2d_backward
 
 
 class GlobalAveragePooling2D(Layer):
