@@ -249,8 +249,6 @@ def _stage_gallery():
     for fname in sorted(os.listdir(examples)) if os.path.isdir(examples) else []:
         path = os.path.join(examples, fname)
         if not fname.endswith(".py") or fname.startswith("_"):
-            if fname.endswith(".py"):   # helpers the scripts import (examples/_common.py)
-                shutil.copy(path, GALLERY_SRC)
             continue
         title = _gallery_title(path)
         if title is None:
@@ -267,30 +265,18 @@ def _stage_gallery():
 
 
 GALLERY = _stage_gallery()
-sys.path.insert(0, GALLERY_SRC)   # `import _common` from a script, as `python examples/x.py` allows
-
-
-def _script_file(gallery_conf, fname, when):
-    """sphinx-gallery never defines __file__ (the notebooks it writes have none either); a script
-    that reads it still runs here, as it does from the shell, through this builtin, set only while
-    that example runs. Scripts that also work as notebooks should not need __file__."""
-    import builtins
-    if when == "before" and fname is not None:
-        builtins.__file__ = os.path.join(GALLERY_SRC, os.path.basename(str(fname)))
-    elif hasattr(builtins, "__file__"):
-        del builtins.__file__
 
 sphinx_gallery_conf = {
     "examples_dirs": [GALLERY_SRC],
     "gallery_dirs": [os.path.join(HERE, "auto_examples")],
     "filename_pattern": r".*\.py$",          # run every staged script (all are gallery scripts)
-    "ignore_pattern": r"(^|/)_[^/]*\.py$",   # helpers such as _common.py are imported, not shown
+    "ignore_pattern": r"(^|/)_[^/]*\.py$",   # private helper scripts, if any, are not examples
     "download_all_examples": True,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
-    "reset_modules": ("matplotlib", _script_file),
+    "reset_modules": ("matplotlib",),
     "show_memory": False,
     "plot_gallery": "True",
     "only_warn_on_example_error": False,    # a failing example fails the build

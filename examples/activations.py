@@ -10,16 +10,12 @@ step function has no gradient at all, so backpropagation cannot train it.
 
     python examples/activations.py [--quick] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import options, plt, save, table
 
 
 # %%

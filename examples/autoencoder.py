@@ -13,17 +13,13 @@ classifier on raw pixels; the table says by how much).
 
     python examples/autoencoder.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, plt, save, table
+from nnc.layers import Dense
 
 
 def encoder_layers():

@@ -15,16 +15,12 @@ centered finite differences (``nnc.gradcheck``), and prints ``nnc.trace``'s acco
 
     python examples/backprop_by_hand.py [--quick] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-from nnc.layers import Dense, Sigmoid  # noqa: E402
+import nnc
+from nnc.gallery import options, plt, save, table
+from nnc.layers import Dense, Sigmoid
 
 
 # %%

@@ -16,18 +16,14 @@ the same pattern holds with lower numbers. A table of test accuracies and a figu
 
     python examples/batchnorm_experiment.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-from nnc.initializers import RandomUniform  # noqa: E402
-from nnc.layers import BatchNormalization, Dense, ReLU  # noqa: E402
+import nnc
+from nnc.gallery import load_images, options, plt, save, table
+from nnc.initializers import RandomUniform
+from nnc.layers import BatchNormalization, Dense, ReLU
 
 
 def build(batchnorm, init, seed=0):

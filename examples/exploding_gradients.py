@@ -12,17 +12,12 @@ them together to c). Same model, same seed, same data: the clipped runs train.
 
     python examples/exploding_gradients.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, save, table  # noqa: E402
-
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, save, table
+from nnc.layers import Dense
 
 
 def model(clip):

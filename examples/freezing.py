@@ -14,17 +14,13 @@ new task has far fewer images or the network is far larger (the printed table sa
 
     python examples/freezing.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, save, table
+from nnc.layers import Dense
 
 
 def body():

@@ -10,19 +10,15 @@ the learning rate of the same model.
 
     python examples/learning_rates.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense, ReLU  # noqa: E402
-from nnc.optim import schedules  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, plt, save, table
+from nnc.layers import Dense, ReLU
+from nnc.optim import schedules
 
 
 def mlp():

@@ -16,16 +16,12 @@ filters and the feature maps of one test image after conv1, act1, pool1, conv2, 
     python examples/lenet5.py --reference      # pure-Python kernels: slow, so 8 batches per epoch
     python examples/lenet5.py --epochs 2 --threads 2
 """
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, save, table  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, save, table
+from nnc.layers import Activation, AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D
 
 
 # %%

@@ -11,16 +11,12 @@ with ``kernel_regularizer=L2(0.1)``; every number below is what nnc computes.
 
     python examples/linear_classifier.py [--quick] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import options, plt, save, table
 
 # %%
 # The lecture's weights and points

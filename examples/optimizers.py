@@ -11,19 +11,15 @@ times lr, and the surfaces' gradients differ by orders of magnitude); the adapti
 
     python examples/optimizers.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense  # noqa: E402
-from nnc.optim.trajectory import SURFACES, minimize  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, save, table
+from nnc.layers import Dense
+from nnc.optim.trajectory import SURFACES, minimize
 
 
 # %%

@@ -11,19 +11,15 @@ Train and validation curves of each, and a table of the final validation accurac
 
     python examples/overfitting.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.callbacks import EarlyStopping  # noqa: E402
-from nnc.layers import Dense, Dropout  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.callbacks import EarlyStopping
+from nnc.gallery import load_images, options, save, table
+from nnc.layers import Dense, Dropout
 
 
 def big_mlp(reg=None, dropout=0.0):

@@ -10,18 +10,14 @@ mistakes on XOR, which no line separates.
 
     python examples/perceptron.py [--quick] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.models.perceptron import ConvergenceWarning  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import options, plt, save, table
+from nnc.models.perceptron import ConvergenceWarning
 
 
 # %%

@@ -11,16 +11,12 @@ each setting and says which parts of that story hold on this run.
 
     python examples/playground.py [--quick] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Dense  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import options, plt, save, table
+from nnc.layers import Dense
 
 # %%
 # Data sets and settings

@@ -11,17 +11,14 @@ what breaks it: a new optimizer (fresh moments), a schedule that restarts from s
     python examples/resume_training.py [--quick] [--out DIR]
 """
 import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-from nnc.layers import Dense, Dropout  # noqa: E402
-from nnc.optim.schedules import CosineDecay  # noqa: E402
+import nnc
+from nnc.gallery import options, plt, save, table
+from nnc.layers import Dense, Dropout
+from nnc.optim.schedules import CosineDecay
 
 
 def optimizer(total_steps):

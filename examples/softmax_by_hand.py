@@ -8,15 +8,11 @@ subtracting the largest score first (the probabilities do not change, and exp ca
 
     python examples/softmax_by_hand.py [--quick] [--out DIR]
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
+import nnc
+from nnc.gallery import options, plt, save, table
 
 
 # %%

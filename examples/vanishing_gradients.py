@@ -11,18 +11,14 @@ sigmoid network's first layers get gradients orders of magnitude smaller than it
 
     python examples/vanishing_gradients.py [--quick] [--full] [--out DIR]
 """
-import os
-import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import load_images, options, plt, save, table  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import nnc  # noqa: E402
-import nnc.plot  # noqa: E402
-from nnc.layers import Activation, BatchNormalization, Dense  # noqa: E402
+import nnc
+import nnc.plot
+from nnc.gallery import load_images, options, plt, save, table
+from nnc.layers import Activation, BatchNormalization, Dense
 
 
 # %%

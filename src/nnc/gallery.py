@@ -1,20 +1,28 @@
-"""Shared helpers of the gallery scripts
-======================================
+"""Helpers the gallery scripts share (examples/*.py): options, figure saving, data, tables.
 
-Not an example: the argument parsing, the output folder and the data loading that every script of
-the gallery shares. Each script is run as ``python examples/NAME.py [--quick] [--full] [--out DIR]``
-and writes its figures into ``gallery/NAME/`` (git-ignored) unless ``--out`` says otherwise.
-``NNC_GALLERY_QUICK=1`` in the environment means ``--quick`` (sphinx-gallery runs the scripts as
-files, without our arguments, so the environment is how its build asks for the small versions).
+Not an example itself: the argument parsing, the output folder and the data loading that every script
+of the gallery shares, in the package so that a script works the same run from the shell
+(``python examples/NAME.py [--quick] [--full] [--out DIR]``), inside the docs build, and as the
+notebook the docs offer for download, wherever it is saved. Figures go into ``gallery/NAME/``
+(relative to the working directory) unless ``--out`` says otherwise. ``NNC_GALLERY_QUICK=1`` in the
+environment means ``--quick`` (sphinx-gallery and notebooks run a script without our arguments, so the
+environment is how they ask for the small versions).
+
+Importing this module imports matplotlib (the ``plot`` extra); ``import nnc`` does not import it.
 """
 import argparse
 import os
 import sys
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")   # the scripts only write files (and sphinx-gallery uses Agg too)
-import matplotlib.pyplot as plt  # noqa: E402
+__all__ = ["options", "save", "load_images", "table", "plt"]
+
+
+def _interactive():
+    """True inside sphinx-gallery or a Jupyter kernel: they show the figures still open at the end
+    of a cell, so save() leaves them open there."""
+    return "sphinx_gallery" in sys.modules or "ipykernel" in sys.modules
 
 
 def options(name, description, argv=None, full=False, extra=None):
@@ -41,13 +49,14 @@ def options(name, description, argv=None, full=False, extra=None):
 
 
 def save(fig, out, filename):
-    """Write a figure as PNG into `out` and say so. The figure stays open when sphinx-gallery runs
-    the script (its scraper collects the open figures into the page); otherwise it is closed."""
+    """Write a figure as PNG into `out` and say so -> its path. The figure stays open under
+    sphinx-gallery (its scraper collects open figures into the page) and in a notebook (shown below
+    the cell); from the shell it is closed, so a long script does not pile figures up."""
     fig = getattr(fig, "figure", fig)     # an Axes -> its Figure
     path = os.path.join(out, filename)
     fig.savefig(path, dpi=100)
     print("wrote", path)
-    if "sphinx_gallery" not in sys.modules:
+    if not _interactive():
         plt.close(fig)
     return path
 
@@ -69,6 +78,7 @@ def load_images(full=False, layout="flat", normalize=True):
 
 
 def _num(v):
+    """A float for a table: 3 significant digits, scientific notation when very small or large."""
     return f"{v:.3g}" if v != 0 and not 1e-3 <= abs(v) < 1e4 else f"{v:.3f}"
 
 
