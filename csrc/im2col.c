@@ -20,5 +20,19 @@ static inline void nnc_valid_range(int W, int Wo, int s, int p, int jd, int *lo,
         *hi = *lo;
 }
 
+/* Stride 1 with 'same' width: the valid output rows [oh_lo, oh_hi) of a kernel tap are the cells
+ * [q0, q1) of one flat row of the columns, cell q reading pixel q + shift of the plane (H*W cells).
+ * Clip the span to the cells whose pixel lies inside the plane (the others are border cells, zeroed
+ * by the caller); it can come out empty: a 1-wide image with a wide padded kernel. */
+static inline void nnc_shifted_span(int H, int W, int oh_lo, int oh_hi, long shift, long *q0, long *q1)
+{
+    *q0 = (long)oh_lo * W;
+    *q1 = (long)oh_hi * W;
+    if (*q0 + shift < 0)
+        *q0 = -shift;
+    if (*q1 + shift > (long)H * W)
+        *q1 = (long)H * W - shift;
+}
+
 #define NNC_BODY "im2col_body.h"
 #include "nnc_instantiate.h"

@@ -19,53 +19,50 @@
  * padding >= 0, the dilated kernel fits the padded input (Ho, Wo >= 1), H + 2*ph + sh and W + 2*pw + sw
  * <= INT_MAX (the rounded-up divisions by the stride stay in int), all products < INT_MAX per image;
  * pointers are C-contiguous, aligned and do not alias (nnc/backend/_checks.py check_window).
+ *
+ * The sizes travel as one nnc_conv_geom record (below), filled once by the Cython caller
+ * (nnc/backend/native/_geom.pxd) and read by the C kernels and the Cython loops alike.
  */
 #ifndef NNC_IM2COL_H
 #define NNC_IM2COL_H
 
 #include <stddef.h>
 
-/* Serial, one image: data_im (C, H, W) -> data_col (C*kh*kw, Ho*Wo), fully overwritten.
- * Called from inside the OpenMP loops of the convolution (one image per thread at a time). */
-void nnc_im2col_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                    int ph, int pw, int dh, int dw, float *data_col);
-void nnc_im2col_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                    int ph, int pw, int dh, int dw, double *data_col);
+/* The geometry of one convolution: input (N, C, H, W), kernel (C_out, C, kh, kw), stride, padding per
+ * side and dilation, output (N, C_out, Ho, Wo). The kernels below read the input, window and output
+ * fields; the remaining ones describe how the Cython caller groups images for its GEMMs. */
+typedef struct nnc_conv_geom {
+    int N, C, H, W, C_out;
+    int kh, kw, sh, sw, ph, pw, dh, dw;
+    int Ho, Wo;
+    int K, P;       /* C*kh*kw rows of the columns, Ho*Wo columns per image */
+    int nb;         /* images per group (one GEMM) */
+    int direct;     /* 1x1, stride 1, no padding: an image is its own column matrix */
+    int dw_t;       /* the backward computes dW transposed (see conv.pyx, _dw_transposed) */
+} nnc_conv_geom;
 
-/* The same, with the rows of the columns ld_col >= Ho*Wo elements apart: the columns of one image in
- * a block of a wider matrix (K, nb*Ho*Wo) that holds several images side by side, for one GEMM per
- * group of images. Stride 1 with 'same' width (Wo == W) copies each row as one shifted block. */
-void nnc_im2col_ld_f32(const float *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                       int ph, int pw, int dh, int dw, float *data_col, size_t ld_col);
-void nnc_im2col_ld_f64(const double *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                       int ph, int pw, int dh, int dw, double *data_col, size_t ld_col);
+/* Serial, one image: data_im (C, H, W) -> columns (C*kh*kw, Ho*Wo) whose rows lie ld_col >= Ho*Wo
+ * elements apart, fully overwritten: the columns of one image in a block of a wider matrix
+ * (K, nb*Ho*Wo) that holds several images side by side, for one GEMM per group of images. Stride 1
+ * with 'same' width (Wo == W) copies each row as one shifted block. Called from inside the OpenMP
+ * loops of the convolution. */
+void nnc_im2col_ld_f32(const float *data_im, const nnc_conv_geom *g, float *data_col, size_t ld_col);
+void nnc_im2col_ld_f64(const double *data_im, const nnc_conv_geom *g, double *data_col, size_t ld_col);
 
-/* Serial, one image: data_im (C, H, W) += the columns data_col (C*kh*kw, Ho*Wo) scattered back.
- * ACCUMULATES: overlapping windows add into the same pixel. The CALLER zeroes data_im first. */
-void nnc_col2im_f32(const float *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
-                    int ph, int pw, int dh, int dw, float *data_im);
-void nnc_col2im_f64(const double *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
-                    int ph, int pw, int dh, int dw, double *data_im);
-
-/* col2im from a block with row stride ld_col (as im2col_ld), ACCUMULATING into data_im like col2im.
+/* Serial, one image: data_im (C, H, W) += the columns (rows ld_col apart, as im2col_ld) scattered back.
+ * ACCUMULATES: overlapping windows add into the same pixel; the CALLER zeroes data_im first.
  * data_col is SCRATCH: its entries that fall on the padding are overwritten with 0 (they are dropped
  * anyway), which lets stride 1 'same' width add each row as one contiguous block. */
-void nnc_col2im_ld_f32(float *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
-                       int ph, int pw, int dh, int dw, float *data_im);
-void nnc_col2im_ld_f64(double *data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh, int sw,
-                       int ph, int pw, int dh, int dw, double *data_im);
+void nnc_col2im_ld_f32(float *data_col, size_t ld_col, const nnc_conv_geom *g, float *data_im);
+void nnc_col2im_ld_f64(double *data_col, size_t ld_col, const nnc_conv_geom *g, double *data_im);
 
 /* Batch versions, OpenMP over the N*C (image, channel) pairs: x (N, C, H, W) <-> cols (N, C*kh*kw, Ho*Wo).
  * Each pair owns kh*kw rows of cols and one plane of x, so col2im's accumulation has no races.
- * nnc_col2im_batch zeroes x itself (it overwrites x with the sum). */
-void nnc_im2col_batch_f32(const float *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                          int ph, int pw, int dh, int dw, float *cols, int nthreads);
-void nnc_im2col_batch_f64(const double *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                          int ph, int pw, int dh, int dw, double *cols, int nthreads);
-void nnc_col2im_batch_f32(const float *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                          int ph, int pw, int dh, int dw, float *x, int nthreads);
-void nnc_col2im_batch_f64(const double *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                          int ph, int pw, int dh, int dw, double *x, int nthreads);
+ * nnc_col2im_batch zeroes x itself (it overwrites x with the sum) and only reads cols. */
+void nnc_im2col_batch_f32(const float *x, const nnc_conv_geom *g, float *cols, int nthreads);
+void nnc_im2col_batch_f64(const double *x, const nnc_conv_geom *g, double *cols, int nthreads);
+void nnc_col2im_batch_f32(const float *cols, const nnc_conv_geom *g, float *x, int nthreads);
+void nnc_col2im_batch_f64(const double *cols, const nnc_conv_geom *g, double *x, int nthreads);
 
 /* out[n, o, q] = b[o] (+=) for the bias of a convolution; out (N, C_out, P). Serial per image. */
 void nnc_add_bias_planes_f32(const float *b, int C_out, int P, float *out_n);

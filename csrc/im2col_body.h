@@ -1,12 +1,26 @@
 /* Body of csrc/im2col.c, instantiated for float and double (see nnc_generic.h). Layout: im2col.h. */
 #include <string.h>
 
-NNC_TARGET_CLONES
-void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                           int ph, int pw, int dh, int dw, NNC_T *restrict data_col, size_t ld_col)
+/* The shifted copy of stride 1 'same' width reads (or adds) whole flat rows, so the cells of each output
+ * row that wrapped around from the neighbouring image row, ow < lo and ow >= hi, hold the wrong pixel:
+ * set them to 0 (im2col: they are padding; col2im: adding 0 leaves the pixel as it is). */
+static inline void NNC_FN(zero_wrapped_)(NNC_T *row, int W, int oh_lo, int oh_hi, int lo, int hi)
 {
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+    for (int oh = oh_lo; oh < oh_hi; oh++) {
+        NNC_T *cells = row + (size_t)oh * W;
+        for (int ow = 0; ow < lo; ow++)
+            cells[ow] = 0;
+        for (int ow = hi; ow < W; ow++)
+            cells[ow] = 0;
+    }
+}
+
+NNC_TARGET_CLONES
+void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, const nnc_conv_geom *g, NNC_T *restrict data_col,
+                           size_t ld_col)
+{
+    const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+    const int ph = g->ph, pw = g->pw, dh = g->dh, dw = g->dw, height_col = g->Ho, width_col = g->Wo;
     /* 'Same' width at stride 1 (3x3 pad 1 and friends): a row of the columns is the plane shifted by
      * one offset, so the valid rows are ONE contiguous copy; only the cells that wrapped around from the
      * neighbouring image row (the left/right border) are zeroed afterwards. */
@@ -26,24 +40,13 @@ void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, int C, int H, int W, i
                 if (oh_lo >= oh_hi)
                     continue;
                 if (shifted) {
-                    /* row[q] = plane[q + shift] for q in [oh_lo*W, oh_hi*W), clipped to the plane */
+                    /* row[q] = plane[q + shift] over the valid rows, clipped to the plane */
                     const long shift = (long)(i * dh - ph) * W + j * dw - pw;
-                    long q0 = (long)oh_lo * W, q1 = (long)oh_hi * W;
-                    if (q0 + shift < 0)
-                        q0 = -shift;
-                    if (q1 + shift > (long)H * W)
-                        q1 = (long)H * W - shift;
-                    /* Only cells whose tap falls outside the image are clipped (they are zeroed below),
-                     * and the clipping can leave nothing at all: a 1-wide image with a wide padded kernel. */
+                    long q0, q1;
+                    nnc_shifted_span(H, W, oh_lo, oh_hi, shift, &q0, &q1);
                     if (q1 > q0)
                         memcpy(row + q0, plane + q0 + shift, (size_t)(q1 - q0) * sizeof(NNC_T));
-                    for (int oh = oh_lo; oh < oh_hi; oh++) {
-                        NNC_T *dst = row + (size_t)oh * W;
-                        for (int ow = 0; ow < lo; ow++)
-                            dst[ow] = 0;
-                        for (int ow = hi; ow < W; ow++)
-                            dst[ow] = 0;
-                    }
+                    NNC_FN(zero_wrapped_)(row, W, oh_lo, oh_hi, lo, hi);
                     continue;
                 }
                 for (int oh = oh_lo; oh < oh_hi; oh++) {
@@ -66,24 +69,15 @@ void NNC_FN(nnc_im2col_ld)(const NNC_T *restrict data_im, int C, int H, int W, i
     }
 }
 
-void NNC_FN(nnc_im2col)(const NNC_T *data_im, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int dh, int dw, NNC_T *data_col)
-{
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-    NNC_FN(nnc_im2col_ld)(data_im, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, data_col,
-                          (size_t)height_col * width_col);
-}
-
 NNC_TARGET_CLONES
-void NNC_FN(nnc_col2im_ld)(NNC_T *restrict data_col, size_t ld_col, int C, int H, int W, int kh, int kw, int sh,
-                           int sw, int ph, int pw, int dh, int dw, NNC_T *restrict data_im)
+void NNC_FN(nnc_col2im_ld)(NNC_T *restrict data_col, size_t ld_col, const nnc_conv_geom *g,
+                           NNC_T *restrict data_im)
 {
     /* Same walk as im2col with the copy reversed into +=; padding cells are dropped. In the shifted case
      * the wrapped-around border cells of each row are set to 0 first, so that the whole valid block
-     * becomes one contiguous vector add (adding 0 leaves a pixel as it is). */
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+     * becomes one contiguous vector add. */
+    const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+    const int ph = g->ph, pw = g->pw, dh = g->dh, dw = g->dw, height_col = g->Ho, width_col = g->Wo;
     const int shifted = sh == 1 && sw == 1 && width_col == W;
     for (int c = 0; c < C; c++) {
         NNC_T *plane = data_im + (size_t)c * H * W;
@@ -98,18 +92,9 @@ void NNC_FN(nnc_col2im_ld)(NNC_T *restrict data_col, size_t ld_col, int C, int H
                     continue;
                 if (shifted) {
                     const long shift = (long)(i * dh - ph) * W + j * dw - pw;
-                    long q0 = (long)oh_lo * W, q1 = (long)oh_hi * W;
-                    for (int oh = oh_lo; oh < oh_hi; oh++) {
-                        NNC_T *src = row + (size_t)oh * W;
-                        for (int ow = 0; ow < lo; ow++)
-                            src[ow] = 0;
-                        for (int ow = hi; ow < W; ow++)
-                            src[ow] = 0;
-                    }
-                    if (q0 + shift < 0)
-                        q0 = -shift;
-                    if (q1 + shift > (long)H * W)
-                        q1 = (long)H * W - shift;
+                    long q0, q1;
+                    NNC_FN(zero_wrapped_)(row, W, oh_lo, oh_hi, lo, hi);
+                    nnc_shifted_span(H, W, oh_lo, oh_hi, shift, &q0, &q1);
                     for (long q = q0; q < q1; q++)
                         plane[q + shift] += row[q];
                     continue;
@@ -130,58 +115,50 @@ void NNC_FN(nnc_col2im_ld)(NNC_T *restrict data_col, size_t ld_col, int C, int H
     }
 }
 
-void NNC_FN(nnc_col2im)(const NNC_T *data_col, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int dh, int dw, NNC_T *data_im)
+/* col2im of one plane for the batch version: the caller's columns are read-only, so the generic walk,
+ * one row segment at a time (g describes one channel: g->C == 1). */
+static void NNC_FN(col2im_plane_)(const NNC_T *data_col, const nnc_conv_geom *g, NNC_T *plane)
 {
-    /* The caller's columns are read-only: the generic walk, one row segment at a time. */
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-    for (int c = 0; c < C; c++) {
-        NNC_T *plane = data_im + (size_t)c * H * W;
-        for (int i = 0; i < kh; i++) {
-            int oh_lo, oh_hi;
-            nnc_valid_range(H, height_col, sh, ph, i * dh, &oh_lo, &oh_hi);
-            for (int j = 0; j < kw; j++) {
-                const NNC_T *row = data_col + ((size_t)(c * kh + i) * kw + j) * height_col * width_col;
-                int lo, hi;
-                nnc_valid_range(W, width_col, sw, pw, j * dw, &lo, &hi);
-                for (int oh = oh_lo; oh < oh_hi; oh++) {
-                    const NNC_T *src = row + (size_t)oh * width_col;
-                    NNC_T *dst = plane + (long)(oh * sh - ph + i * dh) * W - pw + j * dw;
-                    for (int ow = lo; ow < hi; ow++)
-                        dst[(long)ow * sw] += src[ow];
-                }
+    const int H = g->H, W = g->W, kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;
+    const int ph = g->ph, pw = g->pw, dh = g->dh, dw = g->dw, height_col = g->Ho, width_col = g->Wo;
+    for (int i = 0; i < kh; i++) {
+        int oh_lo, oh_hi;
+        nnc_valid_range(H, height_col, sh, ph, i * dh, &oh_lo, &oh_hi);
+        for (int j = 0; j < kw; j++) {
+            const NNC_T *row = data_col + ((size_t)i * kw + j) * height_col * width_col;
+            int lo, hi;
+            nnc_valid_range(W, width_col, sw, pw, j * dw, &lo, &hi);
+            for (int oh = oh_lo; oh < oh_hi; oh++) {
+                const NNC_T *src = row + (size_t)oh * width_col;
+                NNC_T *dst = plane + (long)(oh * sh - ph + i * dh) * W - pw + j * dw;
+                for (int ow = lo; ow < hi; ow++)
+                    dst[(long)ow * sw] += src[ow];
             }
         }
     }
 }
 
-void NNC_FN(nnc_im2col_batch)(const NNC_T *x, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                              int ph, int pw, int dh, int dw, NNC_T *cols, int nthreads)
+void NNC_FN(nnc_im2col_batch)(const NNC_T *x, const nnc_conv_geom *g, NNC_T *cols, int nthreads)
 {
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-    const size_t plane_rows = (size_t)kh * kw * height_col * width_col;  /* column entries of one channel */
+    nnc_conv_geom one = *g;     /* one (image, channel) plane at a time */
+    one.C = 1;
+    const size_t plane = (size_t)g->H * g->W, plane_rows = (size_t)g->kh * g->kw * g->Ho * g->Wo;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)N * C * plane_rows > NNC_OMP_MIN)
-    for (long nc = 0; nc < (long)N * C; nc++)
-        NNC_FN(nnc_im2col)(x + (size_t)nc * H * W, 1, H, W, kh, kw, sh, sw, ph, pw, dh, dw,
-                           cols + (size_t)nc * plane_rows);
+        if ((size_t)g->N * g->C * plane_rows > NNC_OMP_MIN)
+    for (long nc = 0; nc < (long)g->N * g->C; nc++)
+        NNC_FN(nnc_im2col_ld)(x + (size_t)nc * plane, &one, cols + (size_t)nc * plane_rows,
+                              (size_t)g->Ho * g->Wo);
 }
 
-void NNC_FN(nnc_col2im_batch)(const NNC_T *cols, int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                              int ph, int pw, int dh, int dw, NNC_T *x, int nthreads)
+void NNC_FN(nnc_col2im_batch)(const NNC_T *cols, const nnc_conv_geom *g, NNC_T *x, int nthreads)
 {
-    const int height_col = (H + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-    const int width_col = (W + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-    const size_t plane_rows = (size_t)kh * kw * height_col * width_col;
+    const size_t plane = (size_t)g->H * g->W, plane_rows = (size_t)g->kh * g->kw * g->Ho * g->Wo;
     /* One thread per (image, channel) plane: the only writers of a plane are its own kh*kw rows. */
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)N * C * plane_rows > NNC_OMP_MIN)
-    for (long nc = 0; nc < (long)N * C; nc++) {
-        memset(x + (size_t)nc * H * W, 0, (size_t)H * W * sizeof(NNC_T));
-        NNC_FN(nnc_col2im)(cols + (size_t)nc * plane_rows, 1, H, W, kh, kw, sh, sw, ph, pw, dh, dw,
-                           x + (size_t)nc * H * W);
+        if ((size_t)g->N * g->C * plane_rows > NNC_OMP_MIN)
+    for (long nc = 0; nc < (long)g->N * g->C; nc++) {
+        memset(x + (size_t)nc * plane, 0, plane * sizeof(NNC_T));
+        NNC_FN(col2im_plane_)(cols + (size_t)nc * plane_rows, g, x + (size_t)nc * plane);
     }
 }
 

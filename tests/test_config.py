@@ -60,7 +60,7 @@ def test_serial_build_says_it_stays_at_one_thread(native, monkeypatch):
 def test_every_module_reports_its_build(native):
     info = _config.build_info()
     assert set(info) == {"_blas", "_openmp", "activations", "batchnorm", "conv", "dense", "dropout",
-                         "losses", "pool", "update"}
+                         "losses", "pool", "update", "winograd"}
     for opts in info.values():
         assert set(opts) >= {"openmp", "debug", "sanitize", "compiler"}
     # One configuration for all modules, and the OpenMP switch agrees with what the runtime module knows.
@@ -79,7 +79,7 @@ def test_show_config_names_a_mixed_build():
 def test_show_config_prints_the_build_line(capsys, native):
     nnc.show_config()
     out = capsys.readouterr().out
-    assert "build:" in out and "(all 10 modules)" in out
+    assert "build:" in out and "(all 11 modules)" in out
 
 
 def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_user():

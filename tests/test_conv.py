@@ -253,20 +253,16 @@ WINOGRAD_CASES = [(11, 16, 13, 13, 16, 1), (13, 17, 14, 15, 19, 0), (8, 16, 16, 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
 @pytest.mark.parametrize("case", WINOGRAD_CASES)
 def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case):
-    from nnc.backend.native import conv as native_conv
+    from nnc.backend.native import conv as native_conv, winograd
     N, C, H, W, C_out, p = case
     x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, 3)
     ph, pw = (p, p) if isinstance(p, int) else p
     Ho, Wo = conv_output_size(H, 3, 1, ph, 1), conv_output_size(W, 3, 1, pw, 1)
-    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), C, C_out, N * ((Ho + 1) // 2) * ((Wo + 1) // 2))
+    assert winograd.use_winograd((3, 3), (1, 1), (1, 1), C, C_out, N * ((Ho + 1) // 2) * ((Wo + 1) // 2))
     out, cache = native.conv2d_forward(x, Wt, b, 1, p)
     assert out.shape == (N, C_out, Ho, Wo) and out.dtype == dtype
     assert_close(out, R.conv2d_forward(x, Wt, b, 1, p)[0], atol=TOL_BWD[np.dtype(dtype)])
-    native_conv._WINO[0] = False
-    try:
-        plain = native.conv2d_forward(x, Wt, b, 1, p)[0]
-    finally:
-        native_conv._WINO[0] = True
+    plain = native_conv._conv2d_forward(x, Wt, b, 1, p, winograd=False)[0]
     assert_close(out, plain, atol=TOL_BWD[np.dtype(dtype)])
     dout = rng.standard_normal(out.shape).astype(dtype)        # the backward (im2col) reads the same cache
     want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, p)[1])
@@ -279,10 +275,10 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
 def test_winograd_threads_give_identical_bits(native, rng, N, H):
     """Many uneven groups (37 images) and one group whose GEMMs the threads share (1 large image): 1 and 2
     threads agree bit for bit."""
-    from nnc.backend.native import conv as native_conv
+    from nnc.backend.native import winograd
     tiles = N * ((H + 1) // 2) ** 2
-    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), 24, 16, tiles)    # forward
-    assert native_conv._use_winograd((3, 3), (1, 1), (1, 1), 16, 24, tiles)    # dx
+    assert winograd.use_winograd((3, 3), (1, 1), (1, 1), 24, 16, tiles)    # forward
+    assert winograd.use_winograd((3, 3), (1, 1), (1, 1), 16, 24, tiles)    # dx
     x, Wt, b = _data(rng, np.float32, N, 24, H, H, 16, 3)
     dout = rng.standard_normal((N, 16, H, H)).astype(np.float32)
     results = []

@@ -80,9 +80,9 @@ def build_info():
     if not backend.native_available():
         return {}
     from .backend import native
-    from .backend.native import _blas, _openmp
+    from .backend.native import _blas, _openmp, winograd
     info = {}
-    for mod in (_blas, _openmp) + tuple(native.FAMILIES):
+    for mod in (_blas, _openmp, winograd) + tuple(native.FAMILIES):
         text = getattr(mod, "BUILD_INFO", "unknown")
         info[mod.__name__.rsplit(".", 1)[-1]] = dict(item.split("=", 1) for item in text.split() if "=" in item)
     return info

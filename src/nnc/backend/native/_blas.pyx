@@ -6,6 +6,10 @@ Why the swap: a row-major matrix is the column-major storage of its transpose, s
 row-major C = op(A) op(B) is the same as asking column-major BLAS for C^T = op(B)^T op(A)^T.
 We therefore pass B before A and N before M, and keep the leading dimensions (the row lengths
 of the row-major arrays). Every kernel calls this; none re-derives the swap.
+
+The module is also nnc's one GEMM policy: how a product is cut into single-threaded BLAS calls that
+OpenMP threads share (gemm_threads for the dense layers, gemm_blocked for the convolution), always
+on a grid fixed by the shape, so that the bits never depend on the thread count.
 """
 from cython.parallel cimport prange
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -63,6 +67,40 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
         else:           # columns r0..r1 of op(B) and of C
             gemm(trans_a, trans_b, M, r1 - r0, K, alpha, A, lda,
                  B + (<size_t> r0 * ldb if trans_b else r0), ldb, beta, C + r0, ldc)
+
+
+
+cdef void gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const floating *A, int lda,
+                       const floating *B, int ldb, floating *C, int ldc, int rb, int cb,
+                       int nthreads) noexcept nogil:
+    """C (M x N) = op(A) @ op(B) as a fixed grid of blocks of C, each block one single-threaded BLAS call
+    over the whole K; with nthreads > 1 the threads share the blocks. Blocks are rb x cb; rb = 0 means
+    BLOCK_ROWS, cb = 0 the widest block with at most BLOCK_MACS multiply-adds.
+
+    Why blocks: scipy's OpenBLAS runs a GEMM whose side is 8, 16 or 32 and whose M*N*K is at most 1e6
+    through its no-copy small-matrix kernels, measured faster than the same work as one call with
+    packing (one core, AVX-512, the conv shapes of 16..128 channels; benchmarks/README.md). Why a FIXED
+    grid (from the shape only): every element of C comes from the same BLAS call whatever the thread
+    count, so the bits do not depend on it."""
+    cdef long cap
+    if rb == 0 or rb > M:
+        rb = BLOCK_ROWS if M > BLOCK_ROWS else M
+    if cb == 0:
+        cap = BLOCK_MACS // (<long> rb * K)
+        cb = N if cap >= N else (<int> cap // 16) * 16
+        if cb < 16:
+            cb = 16
+    if cb > N:
+        cb = N
+    cdef int nr = (M + rb - 1) // rb, nc = (N + cb - 1) // cb
+    cdef int t, r0, c0
+    # One thread (or one block) runs the loop in this thread: no OpenMP team is started for it.
+    for t in prange(nr * nc, num_threads=nthreads, schedule="static", use_threads_if=nthreads > 1 and nr * nc > 1):
+        r0 = (t // nc) * rb
+        c0 = (t % nc) * cb
+        gemm(trans_a, trans_b, min(rb, M - r0), min(cb, N - c0), K, <floating> 1,
+             A + (r0 if trans_a else <size_t> r0 * lda), lda,
+             B + (<size_t> c0 * ldb if trans_b else c0), ldb, <floating> 0, C + <size_t> r0 * ldc + c0, ldc)
 
 
 include "_build.pxi"
