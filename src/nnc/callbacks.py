@@ -11,6 +11,7 @@ TerminateOnNaN) take verbose= as in Keras: 0 is silent, 1 prints a line for each
 ("Epoch 3: early stopping"), on the stream the progress line of fit(verbose=...) uses.
 """
 import math
+import numbers
 import os
 import sys
 import time
@@ -110,63 +111,110 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
 
 
-class ProgressLogger(Callback):
-    """The progress line of `fit(verbose=...)`: 1 = a live line per batch plus a line per epoch,
-    2 = one line per epoch. Writes to `stream` (stdout by default)."""
+def _in_notebook():
+    """Whether this runs in a Jupyter kernel (a notebook or Colab), where tqdm.auto draws a widget."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
 
-    # Streams on which a live line (verbose=1, no newline yet) is showing -> its logger. A callback's
-    # message ends that line first instead of being glued to it (print_line).
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):    # no isatty, or a closed file
+        return False
+
+
+def check_progress_verbose(fn, verbose):
+    """`verbose` of fit: 0, 1, 2 or "auto" (Keras' values), else ValueError naming `fn`."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return verbose
+    if isinstance(verbose, numbers.Integral) and not isinstance(verbose, bool) and verbose in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"{fn}: verbose must be 0 (silent), 1 (a progress bar per epoch), 2 (one line per epoch) "
+                     f"or 'auto' (1 on a terminal or in a notebook, else silent), got {verbose!r}")
+
+
+class ProgressLogger(Callback):
+    """The progress display of `fit(verbose=...)`, with Keras' meanings of verbose:
+
+        0       nothing
+        1       a tqdm bar per epoch (batches done, elapsed time and ETA, loss and metrics so far in the
+                postfix); when the epoch ends the bar stays as its line, with the epoch's values
+        2       one line per epoch:  epoch 1/10 - 0.2s - loss: 0.5123 - accuracy: 0.8012
+        "auto"  (fit's default) 1 when `stream` is a terminal or this runs in a notebook, else nothing:
+                a log file or a pipe gets no bar redrawn in place (ask for verbose=2 to log the epochs)
+
+    Writes to `stream` (stdout by default); in a notebook with stdout the bar is tqdm.auto's widget.
+    A callback's message (`_print`) written while a bar is showing starts a line of its own below it."""
+
+    # Streams on which a bar (verbose=1) is showing -> its logger: print_line ends that line first
+    # instead of gluing a message to it.
     _live = {}
 
     def __init__(self, epochs, steps, verbose=1, stream=None):
         super().__init__()
-        self.epochs, self.steps, self.verbose = epochs, steps, verbose
+        verbose = check_progress_verbose("ProgressLogger", verbose)
+        self.epochs, self.steps = epochs, steps
         self.stream = stream or sys.stdout
-        self._t0 = self._last = 0.0
-        self._width = 0  # length of the live line, so a shorter line can blank out its tail
-
-    def _write(self, text, end=""):
-        if self.verbose == 1:
-            text = "\r" + text.ljust(self._width)
-            self._width = 0 if end else len(text) - 1
-        self.stream.write(text + end)
-        self.stream.flush()
-        if self.verbose == 1 and not end:
-            ProgressLogger._live[id(self.stream)] = self
-        else:
-            ProgressLogger._live.pop(id(self.stream), None)
+        if verbose == "auto":
+            verbose = 1 if _isatty(self.stream) or (stream is None and _in_notebook()) else 0
+        self.verbose = verbose
+        self._bar = None
+        self._widget = False   # the bar is tqdm.auto's notebook widget (it does not write to stream)
+        self._t0 = 0.0
 
     @staticmethod
     def print_line(stream, text):
-        """Write `text` as a line of its own on `stream`, below a live progress line if one is showing."""
+        """Write `text` as a line of its own on `stream`, below a progress bar if one is showing."""
         live = ProgressLogger._live.pop(id(stream), None)
-        if live is not None:
+        if live is not None and live._bar is not None and not live._widget:
+            live._bar.refresh()      # the bar keeps its line, up to date; it redraws itself on the next one
             stream.write("\n")
-            live._width = 0
         stream.write(text + "\n")
         stream.flush()
-
-    def on_train_end(self, logs=None):
-        ProgressLogger._live.pop(id(self.stream), None)
 
     @staticmethod
     def _fmt(logs):
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, float))
 
+    def _close_bar(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        ProgressLogger._live.pop(id(self.stream), None)
+
     def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = self._last = time.perf_counter()
-        self._epoch = epoch
+        self._t0 = time.perf_counter()
+        if self.verbose != 1:
+            return
+        self._close_bar()
+        # tqdm is imported here, not at import nnc: only a run that draws a bar needs it.
+        self._widget = self.stream is sys.stdout and _in_notebook()
+        if self._widget:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm.std import tqdm
+        self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
+                         file=self.stream, leave=True, dynamic_ncols=True)
+        ProgressLogger._live[id(self.stream)] = self
 
     def on_batch_end(self, batch, logs=None):
-        now = time.perf_counter()
-        if self.verbose == 1 and (now - self._last > 0.2 or batch + 1 == self.steps):
-            self._last = now
-            self._write(f"epoch {self._epoch + 1}/{self.epochs} {batch + 1}/{self.steps} "
-                        f"- {now - self._t0:.1f}s - {self._fmt(logs or {})}")
+        if self._bar is not None:
+            self._bar.set_postfix_str(self._fmt(logs or {}), refresh=False)
+            self._bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
-        self._write(f"epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
-                    f"{self._fmt(logs or {})}", end="\n")
+        if self._bar is not None:      # the bar becomes the epoch's line, with the validation values too
+            self._bar.set_postfix_str(self._fmt(logs or {}), refresh=False)
+            self._close_bar()
+        elif self.verbose == 2:
+            self.stream.write(f"epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
+                              f"{self._fmt(logs or {})}\n")
+            self.stream.flush()
+
+    def on_train_end(self, logs=None):
+        self._close_bar()     # also when training stopped in mid-epoch or raised
 
 
 # ---- training control ------------------------------------------------------------------------------

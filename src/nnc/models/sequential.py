@@ -278,3 +278,8 @@ class Sequential(Trainer):
         model (same architecture). Everything is checked first: on any error nothing changes."""
         restore(self, path)
         return self
+
+    def to_onnx(self, path, **kwargs):
+        """Write this built model to the ONNX file `path` (nnc.onnx.export: opset=, softmax=); needs nnc[onnx]."""
+        from ..onnx import export
+        return export(self, path, **kwargs)

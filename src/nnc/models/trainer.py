@@ -17,7 +17,7 @@ from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
 from ..backend._checks import check_positive_int
-from ..callbacks import CallbackList, History, ProgressLogger
+from ..callbacks import CallbackList, History, ProgressLogger, check_progress_verbose
 from ..diagnostics import DeadNetworkWarning
 from . import _fit_checks as checks
 
@@ -85,7 +85,7 @@ class Trainer:
         y = checks.as_targets(fn, y, x.shape[0], self.dtype)
         return x, y
 
-    def fit(self, x, y, batch_size=32, epochs=1, verbose=1, *, callbacks=None, validation_split=0.0,
+    def fit(self, x, y, batch_size=32, epochs=1, verbose="auto", *, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
         """Train for `epochs` epochs of mini-batch gradient descent; returns a History.
 
@@ -98,9 +98,13 @@ class Trainer:
         still runs every callback's on_train_end (logs closed, best weights restored).
 
         sample_weight (N,) and class_weight {class id: weight} weight each sample's loss (multiplied
-        together when both are given; see train_on_batch). The validation loss is not weighted."""
+        together when both are given; see train_on_batch). The validation loss is not weighted.
+
+        verbose (Keras' meanings, nnc.callbacks.ProgressLogger): 0 silent, 1 a progress bar per epoch,
+        2 one line per epoch; "auto" is 1 on a terminal or in a notebook and silent otherwise."""
         self._require_compiled("fit")
         fn = "fit"
+        verbose = check_progress_verbose(fn, verbose)
         x, y = self._prepare(fn, x, y)
         sample_weight = checks.sample_weights(fn, y, sample_weight, None, None)   # checked before the split
         batch_size = check_positive_int(fn, "batch_size", batch_size)
