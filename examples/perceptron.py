@@ -45,7 +45,7 @@ def side_of_the_line(out):
 # ------------------------------------
 # Points labelled by the lecture's line (those within 0.3 of it left out, so a margin exists).
 # ``fit`` starts from w = 0 with a fresh generator of the same seed each time, so
-# ``Perceptron(max_iter=k, seed=0).fit`` gives the weights after exactly k epochs of one run.
+# ``Perceptron(max_iter=k, random_state=0).fit`` gives the weights after exactly k epochs of one run.
 def separable_set(n=60, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.uniform([-1.0, -0.5], [4.0, 1.5], size=(4 * n, 2))
@@ -57,7 +57,7 @@ def separable_set(n=60, seed=0):
 def after_epochs(X, y, k, lr=0.1):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)   # stopped early on purpose
-        return nnc.Perceptron(lr=lr, max_iter=k, seed=0).fit(X, y)
+        return nnc.Perceptron(lr=lr, max_iter=k, random_state=0).fit(X, y)
 
 
 def learn_separable(out):

@@ -92,7 +92,7 @@ def classifiers(out, epochs):
     # XOR: the perceptron cannot, one hidden layer can.
     X, y = nnc.datasets.make_xor(200, noise=0.2, seed=0)
     fig, (a, c) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    per = nnc.Perceptron(max_iter=20, seed=0)
+    per = nnc.Perceptron(max_iter=20, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # the ConvergenceWarning is the point of this slide
         per.fit(X, y)

@@ -56,7 +56,7 @@ def test_generator_classes_are_balanced_and_shuffled(name):
 def test_linearly_separable_has_the_margin_and_a_perceptron_converges():
     for seed in range(3):
         X, y = datasets.make_linearly_separable(200, n_features=4, margin=0.2, seed=seed)
-        p = Perceptron(seed=seed, max_iter=1000).fit(X, y)
+        p = Perceptron(random_state=seed, max_iter=1000).fit(X, y)
         assert p.errors_[-1] == 0 and p.score(X, y) == 1.0
         # Geometric check that the classes really are apart: the learned separator leaves a gap.
         z = p.decision_function(X) / np.linalg.norm(p.coef_)
@@ -66,7 +66,7 @@ def test_linearly_separable_has_the_margin_and_a_perceptron_converges():
 def test_xor_is_not_linearly_separable():
     X, y = datasets.make_xor(200, noise=0.1, seed=0)
     with pytest.warns(ConvergenceWarning):
-        p = Perceptron(seed=0, max_iter=50).fit(X, y)
+        p = Perceptron(random_state=0, max_iter=50).fit(X, y)
     assert p.score(X, y) < 1.0 and p.errors_[-1] > 0
     # And the cluster centers carry the XOR labels.
     corners = np.sign(X)

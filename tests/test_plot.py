@@ -174,7 +174,7 @@ def test_decision_regions_of_a_sequential_with_test_points(trained):
 @needs_mpl
 def test_decision_regions_of_a_perceptron_with_its_line():
     X, y = nnc.datasets.make_linearly_separable(40, seed=1)
-    p = nnc.Perceptron(seed=0).fit(X, y)
+    p = nnc.Perceptron(random_state=0).fit(X, y)
     ax = P.decision_regions(p, X, y, boundaries=True, resolution=50)
     assert len(ax.get_lines()) == 1 and len(ax.texts) == 1     # the line and the arrow along w
     rendered(ax.figure)

@@ -20,7 +20,7 @@ def perceptron_demo(seed):
     Rule: y_hat = step(w . x + b); on a mistake w <- w + lr (y - y_hat) x, b <- b + lr (y - y_hat).
     Prints the epochs it took, the mistakes per epoch, the training accuracy and the learned w, b."""
     X, y = nnc.datasets.make_linearly_separable(200, seed=seed)
-    p = nnc.Perceptron(lr=1.0, max_iter=100, seed=seed).fit(X, y)
+    p = nnc.Perceptron(lr=1.0, max_iter=100, random_state=seed).fit(X, y)
     print(f"perceptron: {p.n_iter_} epochs, mistakes per epoch {p.errors_[:8]}{' ...' if len(p.errors_) > 8 else ''}, "
           f"training accuracy {p.score(X, y):.3f}")
     print(f"            w = {np.round(p.coef_.ravel(), 3)}, b = {np.round(p.intercept_, 3)}")

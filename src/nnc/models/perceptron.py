@@ -14,18 +14,45 @@ More than two classes: one-vs-rest, one such perceptron per class k with targets
 all trained side by side over the same shuffled order; the prediction is the class of the largest score.
 """
 import numbers
+import sys
 import warnings
 
 import numpy as np
+import scipy.sparse
 
 from .. import backend
+from .._names import unknown_name
 from ..data import as_rng
 
-__all__ = ["Perceptron", "ConvergenceWarning"]
+__all__ = ["Perceptron", "ConvergenceWarning", "NotFittedError", "DataConversionWarning"]
 
 
 class ConvergenceWarning(UserWarning):
     """Training stopped at max_iter with mistakes left (the data may not be linearly separable)."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before fit (scikit-learn's bases: ValueError, AttributeError)."""
+
+
+class DataConversionWarning(UserWarning):
+    """A column vector y (n_samples, 1) was given where labels (n_samples,) were expected; it was flattened."""
+
+
+_TWINS = {}
+
+
+def _twin(cls):
+    """cls, or, when scikit-learn is loaded, a subclass of cls and of scikit-learn's class of the same name, so that
+    scikit-learn's checks, `except NotFittedError` and warning filters recognise nnc's. scikit-learn is never
+    imported here: a program that has not loaded it cannot be catching or filtering its classes."""
+    sk = sys.modules.get("sklearn.exceptions")
+    if sk is None or not hasattr(sk, cls.__name__):
+        return cls
+    if cls not in _TWINS:
+        _TWINS[cls] = type(cls.__name__, (cls, getattr(sk, cls.__name__)),
+                           {"__module__": cls.__module__, "__doc__": cls.__doc__})
+    return _TWINS[cls]
 
 
 def step(z):
@@ -34,29 +61,83 @@ def step(z):
 
 
 class Perceptron:
-    """Perceptron(lr=1.0, max_iter=100, shuffle=True, seed=None, fit_intercept=True).
+    """Perceptron(lr=1.0, max_iter=100, shuffle=True, random_state=None, fit_intercept=True).
+
+    A scikit-learn estimator (without importing scikit-learn): the constructor only stores its arguments,
+    fit checks them; get_params/set_params, clone, Pipeline and GridSearchCV work, and it passes
+    sklearn.utils.estimator_checks.check_estimator. random_state: None, an int >= 0, a numpy Generator or
+    RandomState; an int repeats a run exactly. (seed= is the old name of random_state, deprecated.)
 
     Attributes after fit (scikit-learn's names):
-        coef_       (1, n_features) for two classes, (n_classes, n_features) for more
-        intercept_  (1,) or (n_classes,)
-        classes_    the sorted distinct labels; with two classes classes_[1] is the "1" of the rule
-        n_iter_     epochs run
-        errors_     list: mistakes (weight updates) in each epoch, summed over the one-vs-rest units
+        coef_           (1, n_features) for two classes, (n_classes, n_features) for more
+        intercept_      (1,) or (n_classes,)
+        classes_        the sorted distinct labels; with two classes classes_[1] is the "1" of the rule
+        n_features_in_  the number of features fit saw
+        n_iter_         epochs run
+        errors_         list: mistakes (weight updates) in each epoch, summed over the one-vs-rest units
     Labels can be anything sortable: {0, 1}, {-1, 1}, strings, or several classes.
     """
 
-    def __init__(self, lr=1.0, max_iter=100, shuffle=True, seed=None, fit_intercept=True):
+    _PARAMS = ("lr", "max_iter", "shuffle", "random_state", "fit_intercept", "seed")
+
+    def __init__(self, lr=1.0, max_iter=100, shuffle=True, random_state=None, fit_intercept=True, seed=None):
+        self.lr = lr
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.fit_intercept = fit_intercept
+        self.seed = seed
+
+    # ---- scikit-learn's estimator protocol -----------------------------------------------------------------
+    def get_params(self, deep=True):
+        """The constructor's arguments as a dict (what clone and GridSearchCV read)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params):
+        """Set constructor arguments by name; returns self. An unknown name changes nothing and raises."""
+        for name in params:
+            if name not in self._PARAMS:
+                raise unknown_name("Perceptron parameter", name, self._PARAMS)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = type(self)().get_params()
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v is not defaults[k]
+                            and not (type(v) is type(defaults[k]) and v == defaults[k]))
+        return f"Perceptron({changed})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, Tags, TargetTags   # only scikit-learn calls this
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags())
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
+
+    def _check_params(self):
+        """The constructor's arguments, checked (fit calls this first); returns (lr, max_iter, Generator)."""
+        lr, max_iter = self.lr, self.max_iter
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"Perceptron: lr must be a finite number > 0, got {lr!r}")
         if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
             raise ValueError(f"Perceptron: max_iter must be an integer >= 1, got {max_iter!r}")
-        if seed is not None and not isinstance(seed, np.random.Generator):
-            as_rng(seed)   # reject a bad seed now rather than at fit time
-        self.lr = float(lr)
-        self.max_iter = int(max_iter)
-        self.shuffle = bool(shuffle)
-        self.seed = seed
-        self.fit_intercept = bool(fit_intercept)
+        random_state = self.random_state
+        if self.seed is not None:
+            if random_state is not None and random_state is not self.seed:
+                raise ValueError("Perceptron: give random_state= only (seed= is its old name)")
+            warnings.warn("Perceptron: seed= is now random_state= (scikit-learn's name); seed= will be removed",
+                          FutureWarning, stacklevel=3)
+            random_state = self.seed
+        if isinstance(random_state, np.random.RandomState):
+            random_state = int(random_state.randint(2**31))
+        try:
+            rng = as_rng(random_state)   # a fresh Generator per fit from an int: same int, same run
+        except TypeError:
+            raise TypeError(f"Perceptron: random_state must be None, an int >= 0, a numpy Generator or "
+                            f"RandomState, got {random_state!r}") from None
+        return float(lr), int(max_iter), rng
 
     # ---- setting weights by hand ---------------------------------------------------------------
     @classmethod
@@ -80,42 +161,76 @@ class Perceptron:
                              f"{2 if k == 1 else k} classes, got {len(classes)}")
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError("Perceptron.from_weights: coef and intercept must be finite")
-        model.coef_, model.intercept_, model.classes_ = W, b, classes
+        model.coef_, model.intercept_, model.classes_, model.n_features_in_ = W, b, classes, W.shape[1]
         model.n_iter_, model.errors_ = 0, []
         return model
 
-    # ---- checks --------------------------------------------------------------------------------
+    # ---- checks (the messages scikit-learn's checks look for) ------------------------------------------------
     @staticmethod
     def _check_X(fn, X, n_features=None):
+        """X as a 2-D float array (float32 and float64 kept, other numbers as float64), or a clear error."""
+        if scipy.sparse.issparse(X):
+            raise TypeError(f"Perceptron.{fn}: X is a sparse matrix; Perceptron takes dense arrays: X.toarray()")
         X = np.asarray(X)
-        if X.dtype.kind not in "iuf":
+        if X.dtype.kind == "c":
+            raise ValueError(f"Perceptron.{fn}: X is complex; Complex data not supported")
+        if X.dtype.kind not in "biufO":
             raise TypeError(f"Perceptron.{fn}: X must be numeric, got dtype {X.dtype}")
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)     # an object array of numbers converts; a dict in it raises TypeError
         if X.ndim != 2:
-            raise ValueError(f"Perceptron.{fn}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"Perceptron.{fn}: X is empty (shape {X.shape})")
+            hint = (" Reshape your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a single sample"
+                    if X.ndim == 1 else "")
+            raise ValueError(f"Perceptron.{fn}: X must be 2-D (n_samples, n_features), got shape {X.shape}.{hint}")
+        if X.shape[0] == 0:
+            raise ValueError(f"Perceptron.{fn}: X is empty: 0 sample(s) (shape={X.shape})")
+        if X.shape[1] == 0:
+            raise ValueError(f"Perceptron.{fn}: X is empty: 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                             "is required.")
         if not np.isfinite(X).all():
             raise ValueError(f"Perceptron.{fn}: X contains NaN or inf")
         if n_features is not None and X.shape[1] != n_features:
-            raise ValueError(f"Perceptron.{fn}: X has {X.shape[1]} features but the model was fitted "
-                             f"with {n_features}")
+            raise ValueError(f"Perceptron.{fn}: X has {X.shape[1]} features, but Perceptron is expecting "
+                             f"{n_features} features as input")
         return X
+
+    @staticmethod
+    def _check_y(y, n_samples):
+        """y as 1-D class labels, one per row of X, or a clear error."""
+        if y is None:
+            raise ValueError("Perceptron.fit requires y to be passed, but the target y is None")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected: Perceptron.fit flattens it "
+                          "(pass y.ravel())", _twin(DataConversionWarning), stacklevel=3)
+            y = y.ravel()
+        if y.ndim != 1 or len(y) != n_samples:
+            raise ValueError(f"Perceptron.fit: y must be 1-D with one label per row of X "
+                             f"({n_samples}), got shape {y.shape}")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all():
+                raise ValueError("Perceptron.fit: Input y contains NaN or inf")
+            if np.any(y != np.round(y)):
+                raise ValueError("Perceptron.fit: Unknown label type: continuous (y has non-integer numbers); "
+                                 "the perceptron learns class labels, not real-valued targets")
+        return y
 
     def _check_fitted(self, fn):
         if not hasattr(self, "coef_"):
-            raise RuntimeError(f"Perceptron.{fn}: call fit(X, y) (or Perceptron.from_weights) first")
+            raise _twin(NotFittedError)(f"Perceptron.{fn}: this Perceptron is not fitted yet; call fit(X, y) "
+                                        "(or Perceptron.from_weights) first")
 
     # ---- learning ------------------------------------------------------------------------------
     def fit(self, X, y):
-        """Train with the perceptron rule; X (n_samples, n_features), y (n_samples,). Returns self."""
+        """Train with the perceptron rule; X (n_samples, n_features), y (n_samples,). Returns self.
+        Everything is checked before the weights change: a refused fit leaves a fitted model as it was."""
+        lr, max_iter, rng = self._check_params()
         X = self._check_X("fit", X).astype(np.float64)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"Perceptron.fit: y must be 1-D with one label per row of X "
-                             f"({len(X)}), got shape {y.shape}")
+        y = self._check_y(y, len(X))
         classes = np.unique(y)
         if len(classes) < 2:
-            raise ValueError(f"Perceptron.fit: y needs at least two classes, got {classes.tolist()}")
+            raise ValueError(f"Perceptron.fit: y has only one class ({classes.tolist()}); the perceptron needs "
+                             "at least two")
         # Targets in {0, 1}: one column per unit (a single unit "is classes_[1]" for two classes).
         if len(classes) == 2:
             T = (y == classes[1]).astype(np.int64)[:, None]
@@ -125,9 +240,8 @@ class Perceptron:
         k = T.shape[1]
         W = np.zeros((k, d))        # one row of weights per unit
         b = np.zeros(k)
-        rng = as_rng(self.seed)     # a fresh Generator per fit: same int seed, same run
-        self.errors_ = []
-        for epoch in range(self.max_iter):
+        errors = []                 # kept local until the end, so that an interrupted fit changes nothing
+        for epoch in range(max_iter):
             order = rng.permutation(n) if self.shuffle else np.arange(n)
             mistakes = 0
             for i in order:
@@ -135,18 +249,18 @@ class Perceptron:
                 y_hat = step(W @ x + b)          # output of every unit for this sample
                 delta = t - y_hat                # 0 where right, +1 for a false 0, -1 for a false 1
                 if delta.any():
-                    W += self.lr * np.outer(delta, x)
+                    W += lr * np.outer(delta, x)
                     if self.fit_intercept:
-                        b += self.lr * delta
+                        b += lr * delta
                     mistakes += int(np.count_nonzero(delta))
-            self.errors_.append(mistakes)
+            errors.append(mistakes)
             if mistakes == 0:
                 break
-        self.coef_, self.intercept_, self.classes_ = W, b, classes
-        self.n_iter_ = len(self.errors_)
+        self.coef_, self.intercept_, self.classes_, self.n_features_in_ = W, b, classes, d
+        self.errors_, self.n_iter_ = errors, len(errors)
         if self.errors_[-1] > 0:
-            warnings.warn(f"Perceptron: {self.errors_[-1]} mistakes left after max_iter={self.max_iter} epochs; "
-                          "the data may not be linearly separable", ConvergenceWarning, stacklevel=2)
+            warnings.warn(f"Perceptron: {self.errors_[-1]} mistakes left after max_iter={max_iter} epochs; "
+                          "the data may not be linearly separable", _twin(ConvergenceWarning), stacklevel=2)
         return self
 
     # ---- using the trained unit(s) -------------------------------------------------------------
