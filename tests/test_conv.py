@@ -6,7 +6,7 @@ import pytest
 
 import nnc
 from nnc.backend import native_available, reference as R
-from nnc.backend._checks import conv_output_size
+from nnc.validation import conv_output_size
 from nnc.gradcheck import numerical_gradient, relative_error
 
 from conftest import assert_close

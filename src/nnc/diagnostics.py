@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .backend._checks import all_finite, check_positive_int
+from .validation import all_finite, check_positive_int
 from .callbacks import Callback, ProgressLogger, check_verbose
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._names import Registry
 from ._seed import new_rng
-from .backend._checks import check_number
+from .validation import check_number
 
 INITIALIZERS = Registry("initializer")
 

@@ -15,7 +15,7 @@ instance, a name "l1"/"l2"/"l1_l2", or a config dict); the penalties appear in t
 import numpy as np
 
 from ._names import Registry
-from .backend._checks import check_number
+from .validation import check_number
 
 REGULARIZERS = Registry("regularizer")
 

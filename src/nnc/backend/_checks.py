@@ -1,4 +1,5 @@
-"""Argument checks shared by both backends, so both raise the same clear error for the same mistake.
+"""The kernel contract: the argument checks both backends run, so both raise the same clear error for the
+same mistake (the scalar, array and window checks they build on are nnc.validation).
 
 Every native kernel runs these before any pointer reaches C: C code assumes what is checked here
 (dtype, rank, C-contiguity, alignment, total sizes that fit in a C int, and for a backward pass the
@@ -21,9 +22,12 @@ import math
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The scalar, array and window checks live in nnc.validation (every floor uses them); the kernels
+# import them from here too, beside the checks below that only the kernel contract needs.
+from ..validation import (FLOAT_DTYPES, INT_MAX, Window, all_finite, check_finite, check_number,  # noqa: F401
+                          check_pair, check_positive_int, check_rate, conv_output_size)
+
 _F32, _F64 = FLOAT_DTYPES
-INT_MAX = 2**31 - 1
 
 
 def check_float(fn, name, a, ndim=None, layout=None, dtype=None, nonempty=True):
@@ -78,53 +82,6 @@ def check_writable(fn, name, a):
     return a
 
 
-_FINITE_CHUNK = 1 << 16
-
-
-def all_finite(a):
-    """np.isfinite(a).all() without a temporary the size of a: chunks of 64k values, so the boolean
-    scratch stays in cache (a 60000 x 784 training set: 13.8 -> 9.1 ms, checked on every fit())."""
-    flat = np.ravel(a)
-    if flat.dtype.kind not in "fc":
-        return True
-    for i in range(0, flat.size, _FINITE_CHUNK):
-        if not np.isfinite(flat[i:i + _FINITE_CHUNK]).all():
-            return False
-    return True
-
-
-def check_finite(fn, name, a):
-    if not all_finite(a):
-        raise ValueError(f"{fn}: {name} contains NaN or inf")
-    return a
-
-
-def check_positive_int(fn, name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
-def _finite(v):
-    try:
-        return math.isfinite(v)     # a few times cheaper than np.isfinite on a scalar
-    except OverflowError:           # an int too large for a double
-        return False
-
-
-def check_number(fn, name, v, minimum=None, maximum=None, strict=False):
-    """A finite real scalar hyperparameter, optionally bounded (strict: open interval)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not _finite(v):
-        raise ValueError(f"{fn}: {name} must be a finite number, got {v!r}")
-    lo_bad = minimum is not None and (v <= minimum if strict else v < minimum)
-    hi_bad = maximum is not None and (v >= maximum if strict else v > maximum)
-    if lo_bad or hi_bad:
-        op = "<" if strict else "<="
-        rng = f"{'' if minimum is None else f'{minimum} {op} '}{name}{'' if maximum is None else f' {op} {maximum}'}"
-        raise ValueError(f"{fn}: {name} must satisfy {rng}, got {v!r}")
-    return float(v)
-
-
 def check_dense(fn, x, W, b, prefix=""):
     """dense_forward's checks: x (N, D), W (D, M), b (M,) or None, all one dtype.
     `prefix` ("cache.") names the arrays of a cache handed to the backward pass."""
@@ -145,31 +102,10 @@ def check_dout(fn, dout, shape, dtype, layout=None):
 
 
 # ---- convolution and pooling ------------------------------------------------------------------
-def check_pair(fn, name, v, minimum):
-    """An int or an (h, w) pair of ints >= minimum -> (h, w). Stride 0 or negative padding fail here."""
-    # Every conv and pooling call runs this four times or more: plain ints (never bools: type, not
-    # isinstance) pass on one test. Anything else takes the general path below, which says what is wrong.
-    if type(v) is int and v >= minimum:
-        return (v, v)
-    if type(v) is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int and min(v) >= minimum:
-        return v
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"{fn}: {name} must be an int or an (h, w) pair, got {v!r}")
-        return tuple(check_positive_int(fn, name, e, minimum) for e in v)
-    v = check_positive_int(fn, name, v, minimum)
-    return (v, v)
-
-
-def conv_output_size(size, k, s, p, d):
-    """floor((size + 2p - d(k-1) - 1) / s) + 1: PyTorch's meaning of stride, padding, dilation."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1, columns=True, kernel_name="kernel_size"):
     """Check the window hyperparameters against an (N, C, H, W) shape.
 
-    Returns ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)); raises when the dilated kernel
+    Returns the Window ((kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)); raises when the dilated kernel
     does not fit the padded input, or when the geometry overflows the C int the kernels compute in
     (padded size + stride; with `columns`, the convolution's column matrix of one image)."""
     k = check_pair(fn, kernel_name, kernel_size, 1)
@@ -192,11 +128,11 @@ def check_window(fn, x_shape, kernel_size, stride, padding, dilation=1, columns=
                 raise ValueError(f"{fn}: stride {ss} and padding {pp} are too large for the input {axis} {size}: "
                                  f"{axis} + 2*padding + stride must be at most {INT_MAX} "
                                  "(the kernels compute in C int)")
-    out = ((Hp - d[0] * (k[0] - 1) - 1) // s[0] + 1, (Wp - d[1] * (k[1] - 1) - 1) // s[1] + 1)   # conv_output_size
+    out = (conv_output_size(H, k[0], s[0], p[0], d[0]), conv_output_size(W, k[1], s[1], p[1], d[1]))
     if columns and x_shape[1] * k[0] * k[1] * out[0] * out[1] > INT_MAX:
         raise ValueError(f"{fn}: the column matrix of one image ({x_shape[1]}*{k[0]}*{k[1]} x "
                          f"{out[0]}*{out[1]}) has more than {INT_MAX} entries")
-    return k, s, p, d, out
+    return Window(k, s, p, d, out)
 
 
 def check_out_size(fn, shape):
@@ -338,14 +274,6 @@ def check_class_ids(fn, output, target):
         got = getattr(target, "shape", type(target).__name__)
         raise ValueError(f"{fn}: target must be class ids of shape (N,), got {got}")
     return check_class_target(fn, output, target)
-
-
-def check_rate(fn, rate):
-    """A dropout rate: the probability of dropping a unit, 0 <= rate < 1."""
-    rate = check_number(fn, "rate", rate, minimum=0)
-    if rate >= 1:
-        raise ValueError(f"{fn}: rate must satisfy 0 <= rate < 1, got {rate!r}")
-    return rate
 
 
 def check_dropout(fn, x, rate, rng, training, spatial=False):

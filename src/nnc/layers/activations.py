@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend
 from .._names import Registry
-from ..backend._checks import check_number
+from ..validation import check_number
 from .base import Layer
 
 __all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish", "SiLU",

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._names import Registry, unknown_name
 from .._seed import new_rng
-from ..backend._checks import FLOAT_DTYPES, INT_MAX
+from ..validation import FLOAT_DTYPES, INT_MAX
 
 LAYERS = Registry("layer class", exact=True)   # saved configs name the class as written
 

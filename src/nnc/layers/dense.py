@@ -1,7 +1,7 @@
 """Dense: the fully connected layer y = activation(x @ W + b)."""
 import numpy as np
 
-from ..backend._checks import check_positive_int
+from ..validation import check_positive_int
 from .kernel import KernelLayer
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend
-from ..backend._checks import check_rate
+from ..validation import check_rate
 from .base import Layer
 
 

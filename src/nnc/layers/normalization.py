@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend, initializers, regularizers
-from ..backend._checks import check_number
+from ..validation import check_number
 from .base import Layer, _check_bool, _named_arg
 
 

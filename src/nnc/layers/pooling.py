@@ -1,8 +1,7 @@
 """Pooling layers over NCHW images: MaxPool2D, AvgPool2D, GlobalAveragePooling2D (no parameters)."""
 from .. import backend
-from ..backend._checks import check_pair
+from ..validation import check_data_format, check_pair, check_padding, layer_window
 from .base import Layer
-from .conv import _conv_out, _padding, check_data_format, resolve_padding
 
 
 class _Pool2D(Layer):
@@ -20,23 +19,23 @@ class _Pool2D(Layer):
         super().__init__(input_shape=input_shape, **kwargs)
         self.pool_size = check_pair(cls, "pool_size", pool_size, 1)
         self.strides = self.pool_size if strides is None else check_pair(cls, "strides", strides, 1)
-        self.padding = _padding(cls, padding)
-        self._pad = None
+        self.padding = check_padding(cls, padding)
+        self._pad = None       # (ph, pw) resolved at build time from the input size
         self._cache = None
 
-    def compute_output_shape(self, input_shape):
-        cls = self.label
-        if len(input_shape) != 3:
-            raise ValueError(f"{cls} expects inputs (N, C, H, W), got per-sample shape {tuple(input_shape)}")
-        C, H, W = input_shape
-        p = resolve_padding(cls, self.padding, (H, W), self.pool_size, self.strides)
+    def _window(self, input_shape):
+        window = layer_window(self.label, input_shape, self.pool_size, self.strides, self.padding, what="pool")
+        p = window.padding
         if p[0] > self.pool_size[0] // 2 or p[1] > self.pool_size[1] // 2:
-            raise ValueError(f"{cls}: padding {p} must be at most half the pool size {self.pool_size}")
-        out = tuple(_conv_out(n, k, s, pp) for n, k, s, pp in zip((H, W), self.pool_size, self.strides, p))
-        if min(out) < 1:
-            raise ValueError(f"{cls}: pool {self.pool_size} does not fit the input {tuple(input_shape)}")
-        self._pad = p
-        return (C,) + out
+            raise ValueError(f"{self.label}: padding {p} must be at most half the pool size {self.pool_size}")
+        return window
+
+    def compute_output_shape(self, input_shape):
+        window = self._window(input_shape)
+        return (input_shape[0],) + window.output
+
+    def _build(self, rng):
+        self._pad = self._window(self.input_shape).padding
 
     def forward(self, x, training=False):
         self._ensure_built(x)

@@ -2,7 +2,7 @@
 the loader uses, each with a message naming the key, what it must hold and what it holds."""
 import json
 
-from ..backend._checks import check_number
+from ..validation import check_number
 from ._archive import ArchiveError, npy_header, read_npy
 
 FORMAT, VERSION = "nnc-checkpoint", 1

@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from .._names import Registry
-from ..backend._checks import all_finite
+from ..validation import all_finite
 from ._archive import ArchiveError, open_npz, read_npy, write_atomic
 from ._checkpoint_checks import DAMAGED, FORMAT, VERSION, read_config, short
 

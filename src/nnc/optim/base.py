@@ -23,7 +23,7 @@ import threading
 import numpy as np
 
 from .._names import Registry
-from ..backend._checks import check_number
+from ..validation import check_number
 from . import schedules
 
 OPTIMIZERS = Registry("optimizer")

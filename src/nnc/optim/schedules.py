@@ -20,7 +20,7 @@ with the epoch number). Reduce-on-plateau depends on the validation loss, so it 
 import math
 
 from .._names import Registry
-from ..backend._checks import check_number, check_positive_int
+from ..validation import check_number, check_positive_int
 
 SCHEDULES = Registry("learning-rate schedule", list_classes=True)   # configs name them by class
 
