@@ -200,9 +200,8 @@ class MeanAbsoluteError(Loss):
     kernel, name, elementwise = "mae", "mean_absolute_error", True
 
 
-class Huber(Loss):
-    """Quadratic within `delta` of the target, linear beyond (delta > 0); mean over every element."""
-    kernel, name, elementwise = "huber", "huber", True
+class _WithDelta(Loss):
+    """A loss with one hyperparameter `delta` that its kernel takes after (output, target)."""
 
     def __init__(self, delta=1.0, reduction="mean"):
         super().__init__(reduction)
@@ -213,6 +212,11 @@ class Huber(Loss):
 
     def get_config(self):
         return {"delta": self.delta, **super().get_config()}
+
+
+class Huber(_WithDelta):
+    """Quadratic within `delta` of the target, linear beyond (delta > 0); mean over every element."""
+    kernel, name, elementwise = "huber", "huber", True
 
 
 class _FromLogits(Loss):
@@ -266,20 +270,10 @@ class SoftmaxCrossEntropy(Loss):
     class_target = True
 
 
-class MulticlassHinge(Loss):
+class MulticlassHinge(_WithDelta):
     """Weston-Watkins multiclass SVM loss with margin `delta` on scores; class-id targets."""
     kernel, name = "multiclass_hinge", "multiclass_hinge"
     class_target = True
-
-    def __init__(self, delta=1.0, reduction="mean"):
-        super().__init__(reduction)
-        self.delta = float(delta)
-
-    def _args(self):
-        return (self.delta,)
-
-    def get_config(self):
-        return {"delta": self.delta, **super().get_config()}
 
 
 class OneVsAllHinge(Loss):

@@ -85,14 +85,22 @@ def check_writable(fn, name, a):
 def check_dense(fn, x, W, b, prefix=""):
     """dense_forward's checks: x (N, D), W (D, M), b (M,) or None, all one dtype.
     `prefix` ("cache.") names the arrays of a cache handed to the backward pass."""
-    check_float(fn, prefix + "x", x, 2, "(N, D)")
-    check_float(fn, prefix + "W", W, 2, "(D, M)", dtype=x.dtype)
-    if W.shape[0] != x.shape[1]:
-        raise ValueError(f"{fn}: {prefix}x has {x.shape[1]} features but {prefix}W expects {W.shape[0]} "
-                         f"({prefix}W is {W.shape})")
+    _check_x_W_b(fn, prefix, x, W, b, 2, ("(N, D)", "(D, M)", "(M,)"), in_axis=0, out_axis=1,
+                 mismatch="{} features but {}W expects {}")
+
+
+def _check_x_W_b(fn, prefix, x, W, b, ndim, layouts, in_axis, out_axis, mismatch):
+    """The operands of a dense or conv kernel: x and the weights W of rank `ndim` (x.shape[1] ==
+    W.shape[in_axis]) and the bias b of W.shape[out_axis] values or None, all of x's dtype;
+    `layouts` names the axes of x, W and b for the messages."""
+    check_float(fn, prefix + "x", x, ndim, layouts[0])
+    check_float(fn, prefix + "W", W, ndim, layouts[1], dtype=x.dtype)
+    if W.shape[in_axis] != x.shape[1]:
+        raise ValueError(f"{fn}: {prefix}x has " + mismatch.format(x.shape[1], prefix, W.shape[in_axis])
+                         + f" ({prefix}x is {x.shape}, {prefix}W is {W.shape})")
     if b is not None:
-        check_float(fn, "b", b, 1, "(M,)", dtype=x.dtype)
-        check_shape(fn, "b", b, (W.shape[1],))
+        check_float(fn, "b", b, 1, layouts[2], dtype=x.dtype)
+        check_shape(fn, "b", b, (W.shape[out_axis],))
 
 
 def check_dout(fn, dout, shape, dtype, layout=None):
@@ -161,14 +169,8 @@ def check_dims(fn, name, shape, ndim, layout):
 def check_conv(fn, x, W, b, stride, padding, dilation, prefix=""):
     """conv2d_forward's checks: x (N, C, H, W), W (C_out, C_in, kh, kw), b (C_out,) or None.
     `prefix` ("cache.") names the arrays of a cache handed to the backward pass."""
-    check_float(fn, prefix + "x", x, 4, "(N, C, H, W)")
-    check_float(fn, prefix + "W", W, 4, "(C_out, C_in, kh, kw)", dtype=x.dtype)
-    if W.shape[1] != x.shape[1]:
-        raise ValueError(f"{fn}: {prefix}x has {x.shape[1]} channels but {prefix}W expects C_in = {W.shape[1]} "
-                         f"({prefix}x is {x.shape}, {prefix}W is {W.shape})")
-    if b is not None:
-        check_float(fn, "b", b, 1, "(C_out,)", dtype=x.dtype)
-        check_shape(fn, "b", b, (W.shape[0],))
+    _check_x_W_b(fn, prefix, x, W, b, 4, ("(N, C, H, W)", "(C_out, C_in, kh, kw)", "(C_out,)"), in_axis=1,
+                 out_axis=0, mismatch="{} channels but {}W expects C_in = {}")
     geometry = check_window(fn, x.shape, W.shape[2:], stride, padding, dilation)
     o = geometry[4]
     if x.shape[0] * W.shape[0] * o[0] * o[1] > INT_MAX:
@@ -329,6 +331,30 @@ def check_axpy(fn, alpha, x, y):
     check_shape(fn, "y", y, x.shape)
     check_writable(fn, "y", y)
 
+
+def check_update(fn, param, grad, state, **hyper):
+    """The optimizer update kernels' checks: param and grad float arrays of one shape and dtype; param
+    and the state arrays (`state`: {name: array}) writable, like param, and no two of them sharing
+    memory; every hyperparameter a finite number. Returns grad, copied when it shares memory with an
+    array the kernel writes (the kernels read each gradient element after writing those)."""
+    check_float(fn, "param", param, nonempty=False)
+    check_float(fn, "grad", grad, param.ndim, dtype=param.dtype, nonempty=False)
+    check_shape(fn, "grad", grad, param.shape)
+    check_writable(fn, "param", param)
+    written = [("param", param)]
+    for name, a in state.items():
+        check_float(fn, name, a, param.ndim, dtype=param.dtype, nonempty=False)
+        check_shape(fn, name, a, param.shape)
+        check_writable(fn, name, a)
+        for other, b in written:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{fn}: {name} and {other} share memory; each must be an array of its own")
+        written.append((name, a))
+    for name, v in hyper.items():
+        check_number(fn, name, v)
+    if any(np.may_share_memory(grad, a) for _, a in written):
+        grad = grad.copy()
+    return grad
 
 def check_col2im(fn, cols, x_shape, kernel_size, stride, padding, dilation):
     """col2im's checks: x_shape (N, C, H, W) of positive ints, a window that fits it, and cols of
