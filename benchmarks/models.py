@@ -13,8 +13,9 @@ import numpy as np
 MLP_UNITS = (256, 128, 64, 10)
 
 
-def nnc_model(kind, seed=0):
-    """A built nnc Sequential for kind "mlp" or "lenet5"; raises ImportError naming what is missing."""
+def nnc_model(kind, seed=0, dtype="float32"):
+    """A built nnc Sequential for kind "mlp" or "lenet5" (float32 or float64); raises ImportError naming
+    what is missing."""
     import nnc
     from nnc import layers as L
     need = ["relu_forward"] + (["conv2d_forward", "maxpool2d_forward"] if kind == "lenet5" else [])
@@ -33,7 +34,7 @@ def nnc_model(kind, seed=0):
                   L.MaxPool2D(2), L.Conv2D(16, 5, activation="relu", kernel_initializer=he), L.MaxPool2D(2),
                   L.Flatten(), L.Dense(120, activation="relu", kernel_initializer=he),
                   L.Dense(84, activation="relu", kernel_initializer=he), L.Dense(10)]
-    model = nnc.Sequential(layers, seed=seed)
+    model = nnc.Sequential(layers, seed=seed, dtype=dtype)
     model.build()
     return model
 
@@ -48,7 +49,7 @@ def weights(model):
 
 
 def torch_model(kind, ws):
-    """The torch twin of nnc_model(kind) holding the weights ws (from `weights`)."""
+    """The torch twin of nnc_model(kind) holding the weights ws (from `weights`), in their dtype."""
     import torch
     from torch import nn
     if kind == "mlp":
@@ -58,7 +59,7 @@ def torch_model(kind, ws):
         mods = [nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
                 nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
                 nn.Linear(84, 10)]
-    model = nn.Sequential(*mods)
+    model = nn.Sequential(*mods).to(torch.from_numpy(ws[0]).dtype)
     params = [m for m in model if isinstance(m, (nn.Linear, nn.Conv2d))]
     with torch.no_grad():
         for m, W, b in zip(params, ws[0::2], ws[1::2]):

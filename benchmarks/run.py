@@ -8,6 +8,7 @@ Groups (NAME for --only; any other NAME keeps the cases whose name contains it):
     e2e       one training epoch of the MLP and LeNet-5 on Fashion-MNIST, nnc vs PyTorch (and
               scikit-learn for the MLP), each framework in its own process (peak RSS)
     scaling   kernels and the LeNet-5 step at 1, 2, 4, ... threads: speed-up and efficiency
+    inference prediction throughput (batch 256), batch-1 latency, a float64 training step, vs PyTorch
 
 Ratios are nnc time / peer time over medians of interleaved runs in the same process: < 1 means
 nnc is faster. Nothing here is asserted; the tables say `ok`/`MISS` against the targets of the issue.
@@ -31,7 +32,7 @@ def _import_nnc():
     return nnc
 
 
-GROUPS = ("kernels", "ladder", "e2e", "scaling")
+GROUPS = ("kernels", "ladder", "e2e", "scaling", "inference")
 
 
 def parse(argv):
@@ -100,9 +101,12 @@ def main(argv=None):
             elif group == "e2e":
                 import e2e
                 text, recs = e2e.run(opts, threads[-1])
-            else:
+            elif group == "scaling":
                 import scaling
                 text, recs = scaling.run(opts, scaling_threads)
+            else:
+                import inference
+                text, recs = inference.run(opts, threads[-1])
         except Exception as exc:  # one broken group must not lose the others' figures
             import traceback
             traceback.print_exc()
