@@ -117,20 +117,26 @@ def _resolve(n):
     return n if openmp_enabled() else 1
 
 
-_default_threads = None
+_default_threads = None   # the function giving the default count, found once (openmp_enabled reads every module)
 
 
 def get_num_threads():
-    """Threads the native kernels use in this Python thread: the OpenMP team size (their BLAS stays at one)."""
+    """Threads the native kernels use in this Python thread: the OpenMP team size (their BLAS stays at one).
+
+    Without nnc.set_num_threads or nnc.threads, this is the OpenMP runtime's default, read on every call
+    rather than once: a worker process started with OMP_NUM_THREADS=k (joblib's loky workers, Dask's
+    nannies) gets k, and threadpoolctl's `threadpool_limits(1)` (what joblib and scikit-learn use to share
+    the cores among workers) lowers it with omp_set_num_threads for as long as the block lasts."""
     global _default_threads
     n = _local.n
     if n is not None:
         return n
     if _num_threads is not None:
         return _num_threads
-    if _default_threads is None:  # asked on every kernel call: resolve once
-        _default_threads = _resolve(None)
-    return _default_threads
+    if _default_threads is None:
+        mod = _openmp_module()
+        _default_threads = mod.max_threads if mod is not None and openmp_enabled() else (lambda: 1)
+    return _default_threads()
 
 
 def _blas():
