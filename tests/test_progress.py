@@ -143,3 +143,16 @@ def test_a_run_stopped_in_mid_epoch_closes_its_bar(data):
         model().fit(*data, epochs=EPOCHS, batch_size=10, verbose=0,
                     callbacks=[Interrupt(), cbs.ProgressLogger(EPOCHS, STEPS, 1, stream=stream)])
     assert id(stream) not in cbs.ProgressLogger._live and stream.getvalue().endswith("\n")
+
+
+def test_the_display_does_not_change_the_run(data):
+    """The bar draws nothing from the model's generator: the same seed trains the same weights."""
+    runs = []
+    for verbose in (0, 1, 2):
+        m = model()
+        m.fit(*data, epochs=2, batch_size=10, verbose=0, validation_split=0.25,
+              callbacks=[cbs.ProgressLogger(2, 3, verbose, stream=io.StringIO())])
+        runs.append(m.get_weights())
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)

@@ -31,7 +31,7 @@ from .layers import (ELU, GELU, SELU, Activation, AvgPool2D, BatchNormalization,
                      GlobalAveragePooling2D, Identity, Input, LeakyReLU, MaxPool2D, PReLU, ReLU, Sigmoid, Softmax,
                      Softplus, Softsign, SpatialDropout2D, Step, Swish, Tanh)
 
-__all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET"]
+__all__ = ["export", "to_proto", "DEFAULT_OPSET", "MIN_OPSET"]
 
 # 18 is read by every current runtime (onnxruntime, OpenVINO, TensorRT, tract); GELU needs 20 for its own op.
 DEFAULT_OPSET = 18
@@ -253,9 +253,10 @@ def _tensor_type(onnx, dtype):
 
 
 def _ends_with_softmax(model):
+    """A Softmax / Activation("softmax") layer last, or a last Dense/Conv2D with activation="softmax"."""
     last = model.layers[-1]
-    act = getattr(last, "activation", None) if not isinstance(last, Activation) else last
-    return getattr(last, "kernel", None) == "softmax" or getattr(act, "kernel", None) == "softmax"
+    fused = getattr(last, "activation", None)      # a layer for Dense/Conv2D (a name for Activation)
+    return getattr(last, "kernel", None) == "softmax" or getattr(fused, "kernel", None) == "softmax"
 
 
 def _check_opset(onnx, opset):
