@@ -17,80 +17,8 @@ import sys
 import time
 import warnings
 
-
-def check_verbose(owner, verbose):
-    """`verbose` as an int after checking it is 0 (silent) or 1 (print each action), else ValueError
-    naming `owner` (the callback's class name)."""
-    if verbose not in (0, 1):
-        raise ValueError(f"{owner}: verbose must be 0 (silent) or 1 (print each action), got {verbose!r}")
-    return int(verbose)
-
-
-class Callback:
-    """Base class of the callbacks: override the hooks you need, the others do nothing.
-
-    fit(x, y, epochs, callbacks=[...]) calls, with epoch counted from 0 (the first one run is initial_epoch)
-    and batch the step within the epoch, counted from 0:
-
-        on_train_begin(logs)           once, before the first epoch (logs = {})
-        on_epoch_begin(epoch, logs)    at the start of each epoch (logs = {})
-        on_batch_begin(batch, logs)    before each training step (logs = {})
-        on_batch_end(batch, logs)      after each step: loss and metrics, means over the epoch so far
-        on_epoch_end(epoch, logs)      after each epoch: its loss and metrics, plus val_loss, val_...
-                                       with validation_data (a callback may add keys such as lr)
-        on_train_end(logs)             once at the end, also when training stopped or raised
-
-    fit gives each callback the model first (set_model), as self.model. Setting
-    self.model.stop_training = True stops training: in on_batch_end the epoch ends after that step
-    (on_epoch_end still runs), in on_epoch_end no further epoch starts."""
-
-    def __init__(self):
-        self.model = None
-
-    def set_model(self, model):
-        """Called by fit before training: the model becomes self.model."""
-        self.model = model
-
-    def _print(self, text):
-        """One line of verbose=1 output (a no-op for verbose=0), where fit's progress line goes."""
-        if getattr(self, "verbose", 0):
-            ProgressLogger.print_line(getattr(self, "stream", None) or sys.stdout, text)
-
-    def on_train_begin(self, logs=None):
-        """Once, before the first epoch (logs = {})."""
-
-    def on_train_end(self, logs=None):
-        """Once, after the last epoch, also when training stopped early or raised (logs = {})."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        """At the start of epoch `epoch` (from 0; logs = {})."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        """After epoch `epoch`: logs holds its loss and metrics (and val_ ones with validation_data)."""
-
-    def on_batch_begin(self, batch, logs=None):
-        """Before training step `batch` of the epoch (from 0; logs = {})."""
-
-    def on_batch_end(self, batch, logs=None):
-        """After training step `batch`: logs holds loss and metrics, means over the epoch so far."""
-
-
-class CallbackList:
-    """Calls the same hook on every callback in order."""
-
-    def __init__(self, callbacks, model):
-        self.callbacks = list(callbacks)
-        for cb in self.callbacks:
-            cb.set_model(model)
-
-    def __getattr__(self, hook):
-        if not hook.startswith("on_"):
-            raise AttributeError(hook)
-
-        def call(*args, **kwargs):
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
-        return call
+from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose, print_line  # noqa: F401
+from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: F401  (nnc.callbacks.TerminateOnNaN, as in Keras)
 
 
 class History(Callback):
@@ -148,9 +76,7 @@ class ProgressLogger(Callback):
     Writes to `stream` (stdout by default); in a notebook with stdout the bar is tqdm.auto's widget.
     A callback's message (`_print`) written while a bar is showing starts a line of its own below it."""
 
-    # Streams on which a bar (verbose=1) is showing -> its logger: print_line ends that line first
-    # instead of gluing a message to it.
-    _live = {}
+    _live = LIVE_BARS     # the stream -> logger whose bar shows there (nnc/_callback.py)
 
     def __init__(self, epochs, steps, verbose=1, stream=None):
         super().__init__()
@@ -164,15 +90,13 @@ class ProgressLogger(Callback):
         self._widget = False   # the bar is tqdm.auto's notebook widget (it does not write to stream)
         self._t0 = 0.0
 
-    @staticmethod
-    def print_line(stream, text):
-        """Write `text` as a line of its own on `stream`, below a progress bar if one is showing."""
-        live = ProgressLogger._live.pop(id(stream), None)
-        if live is not None and live._bar is not None and not live._widget:
-            live._bar.refresh()      # the bar keeps its line, up to date; it redraws itself on the next one
-            stream.write("\n")
-        stream.write(text + "\n")
-        stream.flush()
+    print_line = staticmethod(print_line)
+
+    def make_room(self):
+        """Before a message is written below the bar (print_line): end the bar's line."""
+        if self._bar is not None and not self._widget:
+            self._bar.refresh()      # the bar keeps its line, up to date; it redraws itself on the next one
+            self.stream.write("\n")
 
     @staticmethod
     def _fmt(logs):
@@ -447,6 +371,3 @@ class ReduceLROnPlateau(_Monitoring):
                 opt.lr = max(opt.lr * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
                 self._print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {opt.lr:g}")
-
-
-from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: E402,F401  (they need Callback above)

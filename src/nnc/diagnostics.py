@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from .validation import all_finite, check_positive_int
-from .callbacks import Callback, ProgressLogger, check_verbose
+from ._callback import Callback, check_verbose, print_line
 
 
 def _norm(a):
@@ -273,7 +273,7 @@ class LayerStatsLogger(_Watcher):
             self.history.setdefault((name, "dead_units"), []).append(int(pending.size))
             self.history.setdefault((name, "dead_frac"), []).append(pending.size / self._units[i])
         if self.stream is not None:
-            ProgressLogger.print_line(self.stream, self.table())
+            print_line(self.stream, self.table())
 
     def table(self, epoch=-1):
         """One epoch's statistics as text, one row per layer: for its first parameter p (W for Dense
