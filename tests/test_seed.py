@@ -69,3 +69,12 @@ def test_a_model_seed_wins_over_the_global_one():
 def test_bad_seed_is_refused(bad):
     with pytest.raises(ValueError, match="set_seed: seed must be an integer >= 0 or None"):
         nnc.set_seed(bad)
+
+
+def test_an_unseeded_model_follows_the_global_seed():
+    def weights():
+        nnc.set_seed(2)
+        model = nnc.Sequential([Dense(4, input_shape=(3,))])
+        model.build()
+        return model.get_weights()[0]
+    np.testing.assert_array_equal(weights(), weights())

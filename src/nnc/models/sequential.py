@@ -8,6 +8,7 @@ import functools
 import numpy as np
 
 from .._names import unknown_name
+from .._seed import new_rng
 from . import _fit_checks as checks
 from . import hooks as hooks_mod
 from .saving import MODELS, restore, save_model
@@ -23,7 +24,8 @@ class Sequential(Trainer):
         history = model.fit(x, y, epochs=5, batch_size=128, validation_split=0.1)
 
     One numpy Generator, seeded by `seed`, draws the initial weights, the shuffling order and the
-    dropout masks, in that order; saving its state is what makes a resumed run repeat exactly."""
+    dropout masks, in that order; saving its state is what makes a resumed run repeat exactly.
+    seed=None takes the default of nnc.set_seed (unseeded unless it was called)."""
 
     def __init__(self, layers=None, seed=None, dtype="float32", name="sequential"):
         self.layers = []
@@ -32,7 +34,7 @@ class Sequential(Trainer):
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"Sequential: dtype must be float32 or float64, got {self.dtype}")
         self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed) if seed is not None else new_rng()
         self.built = False
         self.optimizer = self.loss = None
         self.metrics = []

@@ -16,7 +16,7 @@ import numpy as np
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
-from ..backend._checks import check_positive_int
+from ..validation import check_positive_int
 from ..callbacks import CallbackList, History, ProgressLogger, check_progress_verbose
 from ..diagnostics import DeadNetworkWarning
 from . import _fit_checks as checks
