@@ -33,7 +33,7 @@ from .layers import (ELU, GELU, SELU, Activation, AvgPool2D, BatchNormalization,
 
 __all__ = ["export", "to_proto", "DEFAULT_OPSET", "MIN_OPSET"]
 
-# 18 is read by every current runtime (onnxruntime, OpenVINO, TensorRT, tract); GELU needs 20 for its own op.
+# 18: read by onnxruntime since 1.14 and by the other current runtimes; GELU needs 20 for its own op.
 DEFAULT_OPSET = 18
 # Softmax's axis means one axis (not "flatten from here") from opset 13 on.
 MIN_OPSET = 13
