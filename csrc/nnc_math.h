@@ -246,5 +246,6 @@ static inline double nnc_normal_pdf_f64(double x) { return NNC_INV_SQRT_2PI * ex
 #define nnc_normal_pdf(x) _Generic((x), float: nnc_normal_pdf_f32, default: nnc_normal_pdf_f64)(x)
 #define nnc_select(c, a, b) _Generic((a), float: nnc_select_f32, default: nnc_select_f64)(c, a, b)
 #define nnc_fabs(x) _Generic((x), float: fabsf, default: fabs)(x)
+#define nnc_sqrt(x) _Generic((x), float: sqrtf, default: sqrt)(x)
 
 #endif

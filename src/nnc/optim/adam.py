@@ -1,6 +1,5 @@
 """Adam and AdamW."""
-import numpy as np
-
+from .. import backend
 from ..backend._checks import check_number
 from .adaptive import _rate
 from .base import Optimizer
@@ -15,6 +14,7 @@ class Adam(Optimizer):
 
     Defaults lr = 0.001, b1 = 0.9, b2 = 0.999, eps = 1e-8 (the paper's)."""
     aliases = ("adam",)
+    weight_decay = 0.0      # none: the decoupled decay is AdamW's
 
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
         super().__init__(lr, **kwargs)
@@ -24,17 +24,9 @@ class Adam(Optimizer):
         self.epsilon = check_number(name, "epsilon", epsilon, minimum=0, strict=True)
 
     def update(self, key, param, grad):
-        dt = param.dtype
-        t = self.iterations + 1  # the base class counts steps after they are done
-        m = self._slot(key, "m", param)
-        v = self._slot(key, "v", param)
-        m *= np.asarray(self.beta_1, dt)
-        m += np.asarray(1 - self.beta_1, dt) * grad
-        v *= np.asarray(self.beta_2, dt)
-        v += np.asarray(1 - self.beta_2, dt) * grad * grad
-        m_hat = m / np.asarray(1 - self.beta_1 ** t, dt)
-        v_hat = v / np.asarray(1 - self.beta_2 ** t, dt)
-        param -= np.asarray(self.lr, dt) * m_hat / (np.sqrt(v_hat) + np.asarray(self.epsilon, dt))
+        # t = iterations + 1: the base class counts steps after they are done
+        backend.get().adam_update(param, grad, self._slot(key, "m", param), self._slot(key, "v", param), self.lr,
+                                  self.beta_1, self.beta_2, self.epsilon, self.iterations + 1, self.weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -53,10 +45,6 @@ class AdamW(Adam):
     def __init__(self, lr=0.001, weight_decay=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **kwargs):
         super().__init__(lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, **kwargs)
         self.weight_decay = check_number("AdamW", "weight_decay", weight_decay, minimum=0)
-
-    def update(self, key, param, grad):
-        param *= np.asarray(1 - self.lr * self.weight_decay, param.dtype)
-        super().update(key, param, grad)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}

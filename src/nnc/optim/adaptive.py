@@ -3,6 +3,7 @@
 All state starts at zero (AdaGrad: at initial_accumulator_value) and is updated in place."""
 import numpy as np
 
+from .. import backend
 from ..backend._checks import check_number
 from .base import Optimizer
 
@@ -33,8 +34,7 @@ class AdaGrad(Optimizer):
         G = self._slot(key, "accumulator", param)
         if new and self.initial_accumulator_value:
             G += np.asarray(self.initial_accumulator_value, param.dtype)
-        G += grad * grad
-        param -= np.asarray(self.lr, param.dtype) * grad / (np.sqrt(G) + np.asarray(self.epsilon, param.dtype))
+        backend.get().adagrad_update(param, grad, G, self.lr, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
@@ -55,11 +55,8 @@ class RMSprop(Optimizer):
         self.epsilon = check_number("RMSprop", "epsilon", epsilon, minimum=0, strict=True)
 
     def update(self, key, param, grad):
-        dt = param.dtype
-        E = self._slot(key, "mean_square", param)
-        E *= np.asarray(self.rho, dt)
-        E += np.asarray(1 - self.rho, dt) * grad * grad
-        param -= np.asarray(self.lr, dt) * grad / (np.sqrt(E) + np.asarray(self.epsilon, dt))
+        backend.get().rmsprop_update(param, grad, self._slot(key, "mean_square", param), self.lr, self.rho,
+                                     self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -82,16 +79,8 @@ class AdaDelta(Optimizer):
         self.epsilon = check_number("AdaDelta", "epsilon", epsilon, minimum=0, strict=True)
 
     def update(self, key, param, grad):
-        dt = param.dtype
-        rho, one_minus, eps = np.asarray(self.rho, dt), np.asarray(1 - self.rho, dt), np.asarray(self.epsilon, dt)
-        Eg = self._slot(key, "mean_square_grad", param)
-        Edx = self._slot(key, "mean_square_delta", param)
-        Eg *= rho
-        Eg += one_minus * grad * grad
-        dx = -np.sqrt(Edx + eps) / np.sqrt(Eg + eps) * grad
-        Edx *= rho
-        Edx += one_minus * dx * dx
-        param += np.asarray(self.lr, dt) * dx
+        backend.get().adadelta_update(param, grad, self._slot(key, "mean_square_grad", param),
+                                      self._slot(key, "mean_square_delta", param), self.lr, self.rho, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -8,6 +8,12 @@ State (momentum buffers, Adam moments, ...) lives in `self.state[key][name]`, ke
 parameter key "<layer index>.<layer name>.<param>", so `state_dict()` can be saved as arrays and
 loaded into a fresh optimizer bound to the same architecture.
 
+One style for every update: an optimizer's `update` holds the rule's state and hands the arithmetic to
+one in-place kernel of the backend in use (`axpy`, `sgd_momentum_update`, `adam_update`,
+`rmsprop_update`, `adagrad_update`, `adadelta_update`; nnc/backend/reference/update.py writes each as
+the paper does). The native twins update parameter and state in one pass with no temporary arrays, and
+give the reference's bits, so switching backend never changes a training run.
+
 Options every optimizer takes (Keras names):
     lr / learning_rate   a number, or a schedule (nnc.optim.schedules) evaluated at every step
     clipvalue            clip every gradient element to [-clipvalue, clipvalue]

@@ -1,6 +1,4 @@
 """Stochastic gradient descent, with classic or Nesterov momentum as settings."""
-import numpy as np
-
 from .. import backend
 from ..backend._checks import check_number
 from .base import Optimizer
@@ -26,20 +24,11 @@ class SGD(Optimizer):
             raise ValueError(f"{type(self).__name__}: nesterov=True needs momentum > 0")
 
     def update(self, key, param, grad):
-        # In place (layers and the optimizer keep pointing at the same arrays), through the backend's
-        # one-pass axpy: y += a * x, no temporary arrays.
-        axpy = backend.get().axpy
         if self.momentum == 0:
-            axpy(-self.lr, grad, param)
-            return
-        v = self._slot(key, "velocity", param)
-        v *= np.asarray(self.momentum, param.dtype)
-        axpy(-self.lr, grad, v)                  # v <- mu v - lr g
-        if self.nesterov:
-            axpy(self.momentum, v, param)        # theta <- theta + mu v - lr g
-            axpy(-self.lr, grad, param)
+            backend.get().axpy(-self.lr, grad, param)
         else:
-            axpy(1.0, v, param)
+            backend.get().sgd_momentum_update(param, grad, self._slot(key, "velocity", param), self.lr,
+                                              self.momentum, self.nesterov)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
