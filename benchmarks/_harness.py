@@ -63,7 +63,7 @@ def fault_cost():
 def _blas_capped():
     """Cap the OpenBLAS pools at one thread: their workers, still spinning after nnc's last threaded
     GEMM, stop competing for the cores while a peer that does not use OpenBLAS (torch) is timed."""
-    from nnc._config import _blas
+    from nnc.config import _blas
     return _blas().limit(limits=1, user_api="blas")
 
 
@@ -222,13 +222,13 @@ def _version(module):
 def environment():
     """Machine, versions, BLAS, OpenMP and thread settings, stored at the top of the JSON."""
     import nnc
-    from nnc import _config
+    from nnc import config as nnc_config
     env = {
         "cpu": _cpu_model(), "machine": platform.machine(), "os": platform.platform(),
-        "cpu_count": os.cpu_count(), "affinity": _config.cpu_count(),
+        "cpu_count": os.cpu_count(), "affinity": nnc_config.cpu_count(),
         "python": platform.python_version(), "numpy": np.__version__,
         "torch": _version("torch"), "sklearn": _version("sklearn"),
-        "nnc_config": _config.config(),
+        "nnc_config": nnc_config.as_dict(),
         "env_threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS",
                                                   "OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ},
         "loadavg_start": os.getloadavg(), "page_fault_us": [c * 1e6 for c in fault_cost()],

@@ -4,7 +4,7 @@
 
 Each figure is one training epoch of the demo's MLP (784-256-128-10, batch 32, SGD with momentum) on the
 built-in sample, timed in a fresh process, since the OpenMP runtime reads its wait policy once, when it
-loads. The policies: nnc's default (OMP_WAIT_POLICY=PASSIVE, see nnc/_config.py), the runtime's own
+loads. The policies: nnc's default (OMP_WAIT_POLICY=PASSIVE, see nnc/config.py), the runtime's own
 (NNC_OMP_WAIT=default: libgomp spins 300,000 turns) and a short spin (GOMP_SPINCOUNT=300).
 "Busy" runs one pure-Python spinning process beside the training for the whole measurement. Rounds are
 interleaved and the table gives medians; the target (issue 10) is busy 2 threads <= 1.5x busy 1 thread,

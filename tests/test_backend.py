@@ -16,7 +16,7 @@ def test_native_is_built_when_required():
     # CI sets NNC_REQUIRE_NATIVE=1: a silent fallback to reference mode must fail the run there.
     if os.environ.get("NNC_REQUIRE_NATIVE") == "1":
         assert backend.native_available(), "native extension failed to import"
-        assert nnc._config.openmp_enabled(), "native extension built without OpenMP"
+        assert nnc.config.openmp_enabled(), "native extension built without OpenMP"
 
 
 def test_both_backends_export_the_same_kernels_with_the_same_signatures(native, reference):
@@ -71,7 +71,7 @@ def test_threads_context_restores(native):
     before = nnc.get_num_threads()
     with nnc.threads(1) as n:
         assert n == 1 and nnc.get_num_threads() == 1
-        assert all(lib["threads"] == 1 for lib in nnc._config.blas_info())
+        assert all(lib["threads"] == 1 for lib in nnc.config.blas_info())
     assert nnc.get_num_threads() == before
     with pytest.raises(ValueError, match="must not be 0"):
         nnc.set_num_threads(0)
@@ -102,7 +102,7 @@ def test_malloc_tuning_keeps_large_buffers_and_can_be_turned_off():
             "f = faults()\n"
             "for _ in range(10):\n"
             "    a = np.ones(2 << 20, np.float32); del a\n"
-            "print(nnc._config.config()['malloc_tuned'], faults() - f)")
+            "print(nnc.config.as_dict()['malloc_tuned'], faults() - f)")
     tuned = run_python(["-c", code], check=True).stdout.split()
     system = run_python(["-c", code], {"NNC_MALLOC": "system"}, check=True).stdout.split()
     assert system[0] == "False"

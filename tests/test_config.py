@@ -5,7 +5,7 @@ import warnings
 import pytest
 
 import nnc
-from nnc import _config
+from nnc import config
 
 
 def test_thread_count_is_capped_with_a_warning(native):
@@ -13,10 +13,10 @@ def test_thread_count_is_capped_with_a_warning(native):
     try:
         with pytest.warns(RuntimeWarning, match="capped at"):
             nnc.set_num_threads(100_000)
-        assert nnc.get_num_threads() == _config.max_threads()
+        assert nnc.get_num_threads() == config.max_threads()
         with pytest.warns(RuntimeWarning, match="capped at"):
             with nnc.threads(10 ** 9) as n:
-                assert n == _config.max_threads()
+                assert n == config.max_threads()
     finally:
         nnc.set_num_threads(None)
     assert nnc.get_num_threads() == before
@@ -41,13 +41,13 @@ def test_threads_block_is_per_python_thread(native):
             seen_outside.append(("main", nnc.get_num_threads()))
         release.set()
         t.join(10)
-    expected = 2 if _config.openmp_enabled() else 1
+    expected = 2 if config.openmp_enabled() else 1
     assert {n for who, n in seen_outside if who == "main"} == {expected}
     assert [n for who, n in seen_outside if who == "worker"] == [1]
 
 
 def test_serial_build_says_it_stays_at_one_thread(native, monkeypatch):
-    monkeypatch.setattr(_config, "openmp_enabled", lambda: False)
+    monkeypatch.setattr(config, "openmp_enabled", lambda: False)
     with pytest.warns(RuntimeWarning, match="built without OpenMP, so they run on 1 thread, not 2"):
         with nnc.threads(2) as n:
             assert n == 1
@@ -58,21 +58,21 @@ def test_serial_build_says_it_stays_at_one_thread(native, monkeypatch):
 
 
 def test_every_module_reports_its_build(native):
-    info = _config.build_info()
+    info = config.build_info()
     assert set(info) == {"_blas", "_openmp", "activations", "batchnorm", "conv", "dense", "dropout",
                          "losses", "pool", "update", "winograd"}
     for opts in info.values():
         assert set(opts) >= {"openmp", "debug", "sanitize", "compiler"}
     # One configuration for all modules, and the OpenMP switch agrees with what the runtime module knows.
     assert len({tuple(sorted(o.items())) for o in info.values()}) == 1
-    assert _config.openmp_enabled() == bool(native._openmp.openmp_enabled())
+    assert config.openmp_enabled() == bool(native._openmp.openmp_enabled())
 
 
 def test_show_config_names_a_mixed_build():
     same = {"openmp": "1", "debug": "0", "sanitize": "0", "compiler": "gcc-12"}
-    line = _config._describe_build({"_openmp": same, "conv": dict(same)})
+    line = config._describe_build({"_openmp": same, "conv": dict(same)})
     assert line.startswith("compiler=gcc-12 debug=0 openmp=1 sanitize=0") and "all 2 modules" in line
-    mixed = _config._describe_build({"_openmp": same, "conv": dict(same, openmp="0")})
+    mixed = config._describe_build({"_openmp": same, "conv": dict(same, openmp="0")})
     assert "MIXED" in mixed and "conv: " in mixed and "pip install --force-reinstall ." in mixed
 
 
@@ -85,7 +85,7 @@ def test_show_config_prints_the_build_line(capsys, native):
 def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_user():
     from conftest import run_python
     code = ("import os, nnc; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'));"
-            "print(nnc._config.config()['openmp_wait'])")
+            "print(nnc.config.as_dict()['openmp_wait'])")
     # This process already imported nnc, which put its policy in os.environ: children start without it.
     unset = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "NNC_OMP_WAIT")
     out = run_python(["-c", code], env_remove=unset, check=True).stdout.splitlines()
@@ -95,3 +95,28 @@ def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_us
     assert out[0] == "None 1000" and out[1] == "as set in the environment: GOMP_SPINCOUNT=1000"
     out = run_python(["-c", code], {"NNC_OMP_WAIT": "default"}, env_remove=unset[:3], check=True).stdout.splitlines()
     assert out[0] == "None None" and "NNC_OMP_WAIT=default" in out[1]
+
+
+def test_what_import_changes_is_reported_and_each_change_has_a_switch(native):
+    """import nnc pins scipy's BLAS (the native kernels' own) to one thread, sets a passive OpenMP wait and
+    tunes malloc; show_config names all three, and each switch leaves its part of the process alone."""
+    from conftest import run_python
+    code = ("import threadpoolctl, scipy.linalg, nnc, os\n"
+            "scipy_blas = [lib for lib in threadpoolctl.threadpool_info() if lib['user_api'] == 'blas'\n"
+            "              and 'scipy' in lib['filepath'] and '64_' not in os.path.basename(lib['filepath'])]\n"
+            "print(sorted({lib['num_threads'] for lib in scipy_blas}))\n"
+            "nnc.show_config()")
+    unset = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "NNC_OMP_WAIT", "NNC_PIN_BLAS", "NNC_MALLOC",
+             "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    default = run_python(["-c", code], env_remove=unset, check=True).stdout.splitlines()
+    assert default[0] == "[1]"
+    text = "\n".join(default)
+    assert "NNC_OMP_WAIT=default to opt out" in text and "NNC_PIN_BLAS=0 to opt out" in text
+    assert "NNC_MALLOC=system to opt out" in text
+    off = run_python(["-c", code], {"NNC_OMP_WAIT": "default", "NNC_PIN_BLAS": "0", "NNC_MALLOC": "system"},
+                     env_remove=unset[:3] + unset[6:], check=True).stdout.splitlines()
+    text = "\n".join(off)
+    assert "scipy BLAS:   threads left as they were" in text and "malloc:       as the system set it" in text
+    assert "OpenMP wait:  the OpenMP runtime's default (NNC_OMP_WAIT=default)" in text
+    if config.cpu_count() > 1:
+        assert off[0] != "[1]", off[0]   # scipy's OpenBLAS keeps its own default (one per core)

@@ -36,7 +36,7 @@ def main(folder):
 
     import nnc   # the installed wheel: run from outside the source tree
     assert nnc.backend.name() == "native", nnc.backend.native_error()
-    assert nnc._config.openmp_enabled(), nnc._config.build_info()
+    assert nnc.config.openmp_enabled(), nnc.config.build_info()
     print(f"sdist {sdist.name}: {len(names)} files; wheel {wheel.name}: {len(compiled)} compiled modules, "
           f"{size / 1e6:.1f} MB unpacked; installed nnc {nnc.__version__} runs the native backend")
 

@@ -6,11 +6,11 @@ or NNC_BACKEND=reference in the environment.
 """
 __version__ = "0.1.0"
 
-from . import _config
-_config.set_openmp_wait_policy()   # before the native modules load the OpenMP runtime: see nnc/_config.py
+from . import config
+config.set_openmp_wait_policy()   # before the native modules load the OpenMP runtime (see nnc/config.py)
 
 from . import backend  # noqa: E402
-from ._config import get_num_threads, set_num_threads, show_config, threads
+from .config import get_num_threads, set_num_threads, show_config, threads  # noqa: E402
 from ._seed import set_seed  # noqa: E402
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402
 from .gradcheck import gradcheck  # noqa: E402
@@ -20,11 +20,14 @@ from . import exercises  # noqa: E402,F401  (nnc.exercises.check(...) after a ba
 from .models import Perceptron, Sequential, load_model  # noqa: E402
 from . import regularizers  # noqa: E402,F401
 
-_config.tune_malloc()   # keep freed memory for reuse: see nnc/_config.py (NNC_MALLOC=system opts out)
+# What else import changes in the process, each with its switch: nnc/config.py's docstring.
+if backend.native_available():
+    config.pin_native_blas()    # one thread pool: the native kernels' BLAS on one thread (NNC_PIN_BLAS=0)
+config.tune_malloc()            # keep freed memory for reuse (NNC_MALLOC=system)
 
 
 def use(name):
-    """Switch every layer to backend "native" or "reference"."""
+    """Switch every layer to backend "native", "reference" or "textbook" (the reference with scalar loops)."""
     backend.use(name)
 
 

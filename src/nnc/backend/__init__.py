@@ -18,8 +18,6 @@ from . import reference, textbook
 try:
     from . import native
     _native_error = None
-    from .._config import pin_native_blas
-    pin_native_blas()
 except ImportError as exc:  # extension not compiled: reference mode still works
     native = None
     _native_error = exc

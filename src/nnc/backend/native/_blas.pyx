@@ -46,7 +46,7 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
     Why not let BLAS thread itself: scipy's OpenBLAS keeps its own pthread pool, whose threads
     busy-wait after each call; on top of nnc's OpenMP team (which busy-waits too) the two pools fight
     for the same cores and a 2-core step ran several times slower. nnc therefore keeps that BLAS at
-    one thread (nnc._config) and does all threading with OpenMP, here and in the conv loops.
+    one thread (nnc.config) and does all threading with OpenMP, here and in the conv loops.
     The blocks depend on the shape only, never on nthreads: OpenBLAS may round differently in edge
     panels of different shapes, so a thread-dependent split would change the last bits."""
     cdef int parts, t, r0, r1

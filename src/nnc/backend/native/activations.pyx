@@ -8,7 +8,7 @@ last with one documented copy in and one copy out).
 """
 import numpy as np
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_activation_cache
 from nnc.backend._checks import check_axis, check_float, check_number, check_prelu
 from nnc.backend.caches import ActivationCache

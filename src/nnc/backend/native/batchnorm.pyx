@@ -4,7 +4,7 @@
 Same names, arguments and results as nnc/backend/reference/batchnorm.py."""
 import numpy as np
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_batchnorm_cache
 from nnc.backend._checks import check_batchnorm
 from nnc.backend.caches import BatchNormCache

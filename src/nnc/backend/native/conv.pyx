@@ -31,7 +31,7 @@ cimport cython
 from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memset
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_conv_cache
 from nnc.backend._checks import check_col2im, check_conv, check_float, check_window
 from nnc.backend.caches import Conv2DCache

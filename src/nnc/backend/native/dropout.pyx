@@ -4,7 +4,7 @@ nnc/backend/reference/dropout.py, so both backends give the same mask for the sa
 applied in C with OpenMP. Same names, arguments and results as the reference."""
 import numpy as np
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_dropout_cache
 from nnc.backend._checks import check_dropout
 from nnc.backend.caches import DropoutCache

@@ -18,7 +18,7 @@ where the output lies outside the clip range.
 import numpy as np
 
 from libc.stdint cimport int64_t
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_class_loss_cache, check_elem_loss_cache, check_loss_cache, label_error
 from nnc.backend._checks import check_class_ids, check_class_target, check_loss_pair, check_number
 from nnc.backend.caches import LossCache

@@ -5,7 +5,7 @@ Same names, arguments and results as nnc/backend/reference/pool.py (padding and 
 """
 import numpy as np
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import ARGMAX_ERROR, check_avgpool_cache, check_global_pool_cache, check_maxpool_cache
 from nnc.backend._checks import check_float, check_pool
 from nnc.backend.caches import PoolCache

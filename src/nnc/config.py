@@ -10,19 +10,27 @@ the count travels as an argument (the way scikit-learn does it).
 `set_num_threads` sets the process-wide count; `with nnc.threads(n):` overrides it for the calling
 Python thread only, so two threads may each run their own setting (numpy's BLAS cap, a property of the
 process, is the one thing the block changes for everyone).
+
+What `import nnc` changes in the process, why, and the switch that leaves each alone (show_config()
+prints all three):
+
+    OMP_WAIT_POLICY=PASSIVE   put in the environment when the user set no wait policy, before the OpenMP
+                              runtime loads: idle OpenMP threads sleep instead of spinning, so a busy
+                              machine does not make 2 threads slower than 1.       NNC_OMP_WAIT=default
+    scipy's OpenBLAS          pinned to one thread: the native kernels split their GEMMs over OpenMP
+                              threads themselves (one thread pool, never two).     NNC_PIN_BLAS=0
+    glibc's malloc            keeps up to 64 MiB of freed memory for reuse instead of returning it to the
+                              kernel (page faults were a quarter of a LeNet-5 step). NNC_MALLOC=system
+numpy's BLAS is left alone until nnc.set_num_threads or nnc.threads is called.
 """
 import contextlib
 import os
 import threading
 import warnings
 
-_num_threads = None  # None: not set by the user, use the OpenMP default (honours OMP_NUM_THREADS)
-class _PerThread(threading.local):
-    n = None   # the count inside `with nnc.threads(n):` in this Python thread (a class default: no
-               # AttributeError to catch on every kernel call, which made getattr(local, "n", None) 0.6 us)
+from . import _threads
+from ._threads import get_num_threads
 
-
-_local = _PerThread()
 _blas_controller = None
 _blas_lock = threading.RLock()   # threads() blocks in several Python threads change numpy's BLAS cap in turn
 
@@ -79,13 +87,8 @@ def build_info():
     from . import backend
     if not backend.native_available():
         return {}
-    from .backend import native
-    from .backend.native import _blas, _openmp, winograd
-    info = {}
-    for mod in (_blas, _openmp, winograd) + tuple(native.FAMILIES):
-        text = getattr(mod, "BUILD_INFO", "unknown")
-        info[mod.__name__.rsplit(".", 1)[-1]] = dict(item.split("=", 1) for item in text.split() if "=" in item)
-    return info
+    return {mod.__name__.rsplit(".", 1)[-1]: dict(item.split("=", 1) for item in mod.BUILD_INFO.split() if "=" in item)
+            for mod in backend.native.MODULES}
 
 
 def openmp_enabled():
@@ -117,28 +120,6 @@ def _resolve(n):
     return n if openmp_enabled() else 1
 
 
-_default_threads = None   # the function giving the default count, found once (openmp_enabled reads every module)
-
-
-def get_num_threads():
-    """Threads the native kernels use in this Python thread: the OpenMP team size (their BLAS stays at one).
-
-    Without nnc.set_num_threads or nnc.threads, this is the OpenMP runtime's default, read on every call
-    rather than once: a worker process started with OMP_NUM_THREADS=k (joblib's loky workers, Dask's
-    nannies) gets k, and threadpoolctl's `threadpool_limits(1)` (what joblib and scikit-learn use to share
-    the cores among workers) lowers it with omp_set_num_threads for as long as the block lasts."""
-    global _default_threads
-    n = _local.n
-    if n is not None:
-        return n
-    if _num_threads is not None:
-        return _num_threads
-    if _default_threads is None:
-        mod = _openmp_module()
-        _default_threads = mod.max_threads if mod is not None and openmp_enabled() else (lambda: 1)
-    return _default_threads()
-
-
 def _blas():
     global _blas_controller
     if _blas_controller is None:
@@ -160,12 +141,23 @@ def _blas_libs():
     return native, [lib for lib in libs if lib not in native]
 
 
+_blas_pinned = False
+
+
 def pin_native_blas():
     """Run the BLAS behind the native kernels on one thread: nnc threads its GEMMs itself with
     OpenMP (see gemm_threads in nnc/backend/native/_blas.pyx), and a second, busy-waiting pthread
-    pool beside the OpenMP team made 2-core training steps several times slower."""
+    pool beside the OpenMP team made 2-core training steps several times slower. Called once by
+    `import nnc` when the native backend is built; NNC_PIN_BLAS=0 leaves scipy's BLAS threads alone
+    (scipy.linalg in the same process then keeps its threads, and nnc's GEMMs may oversubscribe).
+    Returns whether the BLAS was pinned."""
+    global _blas_pinned
+    if os.environ.get("NNC_PIN_BLAS", "") == "0":
+        return False
     for lib in _blas_libs()[0]:
         lib.set_num_threads(1)
+    _blas_pinned = True
+    return True
 
 
 # glibc's malloc returns memory to the kernel as soon as the free space at the top of the heap passes
@@ -228,9 +220,8 @@ def _cap_numpy_blas(n, resolved):
 def set_num_threads(n):
     """Use n threads in the native kernels (OpenMP) and in numpy's BLAS (None: default, -1: all cores),
     process-wide. n above max_threads() is capped there, with a warning."""
-    global _num_threads
     resolved = _checked(n)
-    _num_threads = None if n is None else resolved
+    _threads.process = None if n is None else resolved
     _cap_numpy_blas(n, resolved)
 
 
@@ -239,15 +230,15 @@ def threads(n):
     """`with nnc.threads(2): ...` runs the block with n threads in this Python thread, then restores the
     previous setting. Other Python threads keep theirs; numpy's BLAS cap is process-wide."""
     resolved = _checked(n)
-    previous = _local.n
+    previous = _threads.local.n
     with _blas_lock:
         previous_blas = [(lib, lib.num_threads) for lib in _blas_libs()[1]]
         _cap_numpy_blas(n, resolved)
-    _local.n = resolved
+    _threads.local.n = resolved
     try:
         yield resolved
     finally:
-        _local.n = previous
+        _threads.local.n = previous
         with _blas_lock:
             for lib, count in previous_blas:
                 lib.set_num_threads(count)
@@ -260,7 +251,7 @@ def blas_info():
             for lib in _blas().lib_controllers if lib.user_api == "blas"]
 
 
-def config():
+def as_dict():
     """Build and runtime facts as a dict (what show_config prints; benchmarks store it)."""
     import numpy
     import scipy
@@ -269,7 +260,7 @@ def config():
         "nnc": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
         "backend": backend.name(), "native_built": backend.native_available(),
         "openmp": openmp_enabled(), "num_threads": get_num_threads(), "cpu_count": cpu_count(),
-        "blas": blas_info(), "malloc_tuned": _malloc_tuned, "build": build_info(),
+        "blas": blas_info(), "malloc_tuned": _malloc_tuned, "blas_pinned": _blas_pinned, "build": build_info(),
         "openmp_wait": _wait_policy,
     }
 
@@ -287,15 +278,18 @@ def _describe_build(info):
 
 def show_config(file=None):
     """Print version, active backend, OpenMP on/off, thread counts and the BLAS libraries in use."""
-    cfg = config()
+    cfg = as_dict()
     lines = [f"nnc {cfg['nnc']}  (numpy {cfg['numpy']}, scipy {cfg['scipy']})",
              f"backend:      {cfg['backend']}" + ("" if cfg["native_built"] else "  (native extension not built)"),
              f"OpenMP:       {'yes' if cfg['openmp'] else 'no (serial build)'}",
              "build:        " + _describe_build(cfg["build"]),
              f"threads:      {cfg['num_threads']} of {cfg['cpu_count']} cores",
-             f"OpenMP wait:  {cfg['openmp_wait']}",
+             f"OpenMP wait:  {cfg['openmp_wait']}"
+             + ("  (NNC_OMP_WAIT=default to opt out)" if cfg["openmp_wait"].startswith("passive") else ""),
              "malloc:       " + ("glibc tuned to keep freed memory for reuse (NNC_MALLOC=system to opt out)"
-                                 if cfg["malloc_tuned"] else "as the system set it")]
+                                 if cfg["malloc_tuned"] else "as the system set it"),
+             "scipy BLAS:   " + ("pinned to 1 thread, nnc threads its GEMMs with OpenMP (NNC_PIN_BLAS=0 to opt out)"
+                                 if cfg["blas_pinned"] else "threads left as they were")]
     for lib in cfg["blas"]:
         lines.append(f"BLAS:         {lib['api']} {lib['version']} ({lib['library']}), "
                      f"{lib['threads']} threads, arch {lib['arch']}")
