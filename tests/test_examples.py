@@ -93,6 +93,15 @@ def test_exploding_gradients(tmp_path):
     assert re.search(r"no clipping\s+stopped: epoch 1", out)
 
 
+def test_sweep(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("distributed")
+    out, pngs = run_example("sweep", tmp_path)
+    # serial, joblib processes and Dask give the same cross-validated scores, bit for bit
+    assert len(re.findall(r"\s+yes$", out, re.M)) == 3 and "NO" not in out
+    assert "sweep_scores.png" in pngs
+
+
 @slow
 @pytest.mark.parametrize("name", ["playground", "learning_rates", "batchnorm_experiment", "overfitting", "freezing"])
 def test_slower_examples(name, tmp_path):
