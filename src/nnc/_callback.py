@@ -5,10 +5,11 @@ nnc.callbacks (the public module, with the callbacks that act) and nnc.diagnosti
 both import this module; it imports neither of them.
 """
 import sys
+from typing import Any
 
 # The stream (by id) on which a progress bar is showing -> its ProgressLogger, so print_line can end
 # the bar's line first instead of gluing a message to it.
-LIVE_BARS = {}
+LIVE_BARS: dict[int, Any] = {}
 
 
 def print_line(stream, text):
@@ -45,6 +46,8 @@ class Callback:
     fit gives each callback the model first (set_model), as self.model. Setting
     self.model.stop_training = True stops training: in on_batch_end the epoch ends after that step
     (on_epoch_end still runs), in on_epoch_end no further epoch starts."""
+
+    model: Any      # the model fit trains (a Sequential), given by set_model; None before
 
     def __init__(self):
         self.model = None

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import warnings
+from typing import Any
 
 from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose, print_line  # noqa: F401
 from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: F401  (nnc.callbacks.TerminateOnNaN, as in Keras)
@@ -229,7 +230,7 @@ class EarlyStopping(_Monitoring):
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
-            self._print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1} "
+            self._print(f"Restoring model weights from the end of the best epoch: {(self.best_epoch or 0) + 1} "
                         f"({self.monitor} = {self.best:.5f})")
             _set_weights(self.model, self.best_weights)
 
@@ -283,7 +284,8 @@ class CSVLogger(Callback):
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = str(filename), separator, bool(append)
-        self._file = self._keys = None
+        self._file: Any = None          # the open CSV file during fit
+        self._keys = None
 
     def on_train_begin(self, logs=None):
         has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0

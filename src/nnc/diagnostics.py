@@ -74,7 +74,7 @@ class TerminateOnNaN(_Watcher):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self.report = self.message = None
-        self._recent = collections.deque(maxlen=self.last)   # ((epoch, batch), {layer: norm})
+        self._recent: collections.deque = collections.deque(maxlen=self.last)   # ((epoch, batch), {layer: norm})
 
     def on_batch_begin(self, batch, logs=None):
         self.batch, self._first, self._norms = batch, None, {}
@@ -187,7 +187,7 @@ class LayerStatsLogger(_Watcher):
         self._on = self._in_batch = False
 
     def _reset_batches(self):
-        self.batch_history = collections.defaultdict(self._series)
+        self.batch_history: collections.defaultdict = collections.defaultdict(self._series)
         self.batches = self._series()
 
     def _series(self):
@@ -210,7 +210,7 @@ class LayerStatsLogger(_Watcher):
         if self._on:
             self.batches.append((self.epoch, batch))
             self._row = {}
-            self._before = [(layer, {p: a.copy() for p, a in layer.params.items()})
+            self._before: list | None = [(layer, {p: a.copy() for p, a in layer.params.items()})
                             for layer in self.model.layers if layer.params]
 
     def _record(self, layer, stat, value):
@@ -249,7 +249,7 @@ class LayerStatsLogger(_Watcher):
         if not self._on:
             return
         self._on = False
-        for layer, before in self._before:
+        for layer, before in self._before or ():     # set in on_batch_begin whenever _on is
             for p, w0 in before.items():
                 n0 = _norm(w0)
                 step = _norm(np.subtract(layer.params[p], w0, out=w0))   # w0 is our copy: reuse it

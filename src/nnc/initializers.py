@@ -30,7 +30,7 @@ INITIALIZERS = Registry("initializer")
 
 class Initializer:
     """Base class; subclasses implement `sample(shape, rng, fan_in, fan_out)` in float64."""
-    aliases = ()
+    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

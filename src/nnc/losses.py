@@ -103,7 +103,7 @@ class Loss:
     """Base class: subclasses name their kernel pair and say how targets are prepared.
 
     reduction: "mean" | "sum" | "sum_over_batch_size" (the module docstring defines each)."""
-    kernel = None          # "mse": KERNELS["mse"], backend.mse_forward / backend.mse_backward
+    kernel = ""            # "mse": KERNELS["mse"], backend.mse_forward / backend.mse_backward
     name = "loss"
     class_target = False   # True: targets may be class ids (N,)
     elementwise = False    # True: the kernel's mean is over every element; False: over the N samples

@@ -178,6 +178,10 @@ class _FromConfusion(Metric):
                              f"got {true.min()} .. {true.max()}")
         return np.bincount(true * K + pred, minlength=K * K).reshape(K, K)
 
+    def _per_class(self, tp, predicted, actual):
+        """The per-class score from true positives, predicted and actual counts (one array each)."""
+        raise NotImplementedError
+
     def result(self, C):
         C = np.asarray(C, dtype=np.float64)
         tp = np.diag(C)

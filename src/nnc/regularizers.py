@@ -28,7 +28,7 @@ class Regularizer:
     (bias_regularizer likewise for b); activity_regularizer=R adds R(out) / N for its output out of a
     batch of N samples, and (dR/dout) / N to the gradient flowing back into it. A subclass
     implements penalty and gradient."""
-    aliases = ()
+    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -55,7 +55,7 @@ class Regularizer:
 
 class L1L2(Regularizer):
     """Elastic net: l1 * sum |w| + l2 * sum w^2."""
-    aliases = ("l1_l2", "elastic_net")
+    aliases: tuple[str, ...] = ("l1_l2", "elastic_net")
 
     def __init__(self, l1=0.0, l2=0.0):
         name = type(self).__name__

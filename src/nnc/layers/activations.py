@@ -45,7 +45,7 @@ KERNELS = {
 
 class _ActivationLayer(Layer):
     """An activation without parameters: forward/backward call the kernel pair KERNELS[kernel]."""
-    kernel = None   # the activation's kernel name, e.g. "relu" for relu_forward/relu_backward
+    kernel: str     # the activation's kernel name (each subclass sets it), "relu" for relu_forward/relu_backward
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -231,9 +231,10 @@ class Activation(_ActivationLayer):
         kwargs.setdefault("name", activation.strip().lower())
         super().__init__(**kwargs)
         self.activation = activation.strip().lower()
-        self.kernel = getattr(make(), "kernel", None)
-        if self.kernel is None:
+        kernel = getattr(make(), "kernel", None)
+        if kernel is None:
             raise ValueError(f"Activation: {activation!r} has a parameter; use the PReLU layer")
+        self.kernel = kernel
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}

@@ -13,6 +13,7 @@ A refused call changes nothing: `build` checks the input shape and dtype before 
 and a kernel's ValueError/TypeError comes back with the layer's name in front (`_kernel`).
 """
 import os
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,11 @@ class Layer:
 
     Shapes exclude the batch axis: input_shape=(784,) for dense data, (C, H, W) for images."""
 
+    # Set by build, None before (`built` says which): per-sample shapes and the dtype computed in.
+    input_shape: Any
+    output_shape: Any
+    dtype: Any
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         register(cls)
@@ -68,7 +74,7 @@ class Layer:
         if unknown:   # Dense(unit=10), Conv2D(data_format=...): say so in the layer's terms, not Layer.__init__'s
             import inspect
             known = {k for c in type(self).__mro__ if c is not object and "__init__" in vars(c)
-                     for k, p in inspect.signature(c.__init__).parameters.items()
+                     for k, p in inspect.signature(vars(c)["__init__"]).parameters.items()
                      if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
             arg = next(iter(unknown))
             raise TypeError(f"{cls}: {unknown_name('argument', arg, known)}") from None

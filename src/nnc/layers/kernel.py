@@ -8,6 +8,8 @@ kernel's output, and the three Keras regularizers:
 Subclasses supply the shapes (`_weight_shapes`) and the two kernel calls (`_kernel_forward`,
 `_kernel_backward`); everything else is here once.
 """
+from typing import Any
+
 import numpy as np
 
 from .. import backend, initializers
@@ -58,7 +60,7 @@ class KernelLayer(Layer):
         self.bias_regularizer = _named_arg(cls, "bias_regularizer", regularizers.get, bias_regularizer)
         self.activity_regularizer = _named_arg(cls, "activity_regularizer", regularizers.get, activity_regularizer)
         self._cache = None            # the kernel's cache record of the last forward
-        self._activity_out = None     # last output, kept only when an activity regularizer needs it
+        self._activity_out: Any = None     # last output, kept only when an activity regularizer needs it
         self._activity_penalty = 0.0
 
     # ---- what a subclass provides ---------------------------------------------------------------

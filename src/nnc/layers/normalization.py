@@ -27,6 +27,11 @@ class BatchNormalization(Layer):
     A training batch whose mean or variance is NaN/inf raises ValueError and leaves the running
     averages as they were (an error, not a warning: the output would be NaN anyway, and the running
     statistics stay the ones of the last good batch, so the layer still works for inference)."""
+    # The four initializers, set in __init__ from their arguments:
+    beta_initializer: initializers.Initializer
+    gamma_initializer: initializers.Initializer
+    moving_mean_initializer: initializers.Initializer
+    moving_variance_initializer: initializers.Initializer
 
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",

@@ -25,6 +25,7 @@ and numpy's global random state, as they were.
 import copy
 import json
 import os
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def save_model(model, path):
         # Layers with a generator of their own (Dropout(seed=...)): resuming must replay their masks too.
         "layer_rngs": {_key(i, lyr, "rng"): rng.bit_generator.state for i, lyr, rng in _own_rngs(model)},
     }
-    arrays = {"__config__": np.array(json.dumps(config, default=_jsonable))}
+    arrays: dict[str, Any] = {"__config__": np.array(json.dumps(config, default=_jsonable))}
     for i, lyr in enumerate(model.layers):
         for name, a in lyr.params.items():
             arrays[f"param/{_key(i, lyr, name)}"] = a
@@ -164,7 +165,7 @@ def _expected_optim(fail, members, comp, opt, params):
         raise fail(f"it holds {saved} state but the model is compiled with {type(opt).__name__}; compile it "
                    f"with {saved}, or use nnc.load_model(path), which recompiles as saved")
     slots = _slot_names(fail, type(opt), comp["optimizer"]["config"])
-    found = {}
+    found: dict[str, set[str]] = {}    # parameter key -> the slots the file holds for it
     for k in members:
         if k.startswith("optim/"):
             key, _, slot = k[len("optim/"):].rpartition("/")
@@ -259,7 +260,7 @@ def _apply(z, members, cfg, fail, model, shaped, rebuilt):
         for n in lyr.buffers:
             lyr.buffers[n][...] = arrays["buffer/" + _key(i, lyr, n)]
     if use_optim:
-        state = {}
+        state: dict[str, dict[str, Any]] = {}
         for k, a in arrays.items():
             if k.startswith("optim/"):
                 key, _, slot = k[len("optim/"):].rpartition("/")

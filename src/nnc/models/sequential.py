@@ -4,6 +4,7 @@ The training loop (compile, fit, evaluate, predict) is its base class Trainer, i
 checkpoints are models/saving.py.
 """
 import functools
+from typing import Any
 
 import numpy as np
 
@@ -39,11 +40,12 @@ class Sequential(Trainer):
         self.optimizer = self.loss = None
         self.metrics = []
         self.stop_training = False
-        self.history = None
+        self.history: Any = None     # the History of the last fit
         self.epoch = 0          # epochs completed; fit(..., initial_epoch=model.epoch) resumes
-        self._hooks = ()        # register_hook's functions, in order (a tuple: a hook may remove itself mid-pass)
+        # register_hook's functions, in order (a tuple: a hook may remove itself mid-pass)
+        self._hooks: tuple[Any, ...] = ()
         self.watchers = []      # older API kept for nnc.diagnostics (after_forward/after_backward), run as a hook
-        self._compiled_with = None
+        self._compiled_with: Any = None
         self._trained_peak = None   # largest |x| fit last saw, to catch unscaled data in predict/evaluate
         for layer in layers or []:
             self.add(layer)

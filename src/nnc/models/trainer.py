@@ -10,6 +10,7 @@ what trains them, as Keras' Model inherits from its Trainer:
 """
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +28,28 @@ class Trainer:
 
     It uses what Sequential provides: layers, forward, backward, build, rng, regularization_loss,
     input_shape, output_shape and _infer_output_shape."""
+
+    if TYPE_CHECKING:   # what Sequential provides (models/sequential.py), for the type checker
+        layers: list[Any]
+        dtype: np.dtype
+        rng: np.random.Generator
+        built: bool
+        epoch: int
+        stop_training: bool
+        history: Any
+        optimizer: Any
+        loss: Any
+        metrics: list[Any]
+        _compiled_with: Any
+        _trained_peak: Any
+        input_shape: Any
+        output_shape: Any
+
+        def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray: ...
+        def backward(self, dout: np.ndarray) -> np.ndarray: ...
+        def build(self, input_shape: Any = None) -> Any: ...
+        def regularization_loss(self) -> float: ...
+        def _infer_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]: ...
 
     def compile(self, optimizer="sgd", loss="softmax_cross_entropy", metrics=None):
         """Choose the optimizer, the loss and the metrics (a name or a list of names, Keras' way)."""
@@ -156,9 +179,8 @@ class Trainer:
                 order = self.rng.permutation(n) if shuffle else None
                 stats = self._fresh_stats()
                 for step in range(steps):
-                    batch = slice(step * batch_size, (step + 1) * batch_size)
-                    if order is not None:
-                        batch = order[batch]
+                    span = slice(step * batch_size, (step + 1) * batch_size)
+                    batch = span if order is None else order[span]
                     xb, yb = x[batch], y[batch]     # without shuffling, views: no copy of the batch
                     cb.on_batch_begin(step, {})
                     loss, out = self.train_on_batch(xb, yb, None if weights is None else weights[batch])
@@ -168,7 +190,8 @@ class Trainer:
                         break
                 logs = self._logs(stats, split)
                 if validation_data is not None:
-                    val = self._evaluate_checked(*validation_data, batch_size=max(batch_size, 256))
+                    x_val, y_val = validation_data
+                    val = self._evaluate_checked(x_val, y_val, batch_size=max(batch_size, 256))
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 self.epoch += 1  # before the callbacks, so a checkpoint saved now resumes after this epoch
                 cb.on_epoch_end(epoch, logs)

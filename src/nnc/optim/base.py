@@ -70,7 +70,7 @@ class Optimizer:
 
     A subclass implements update(key, param, grad); its per-parameter state (velocity, moments)
     lives in self.state[key]. The options every optimizer takes are in the module docstring."""
-    aliases = ()
+    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -30,7 +30,7 @@ class Schedule:
 
     step is the number of optimizer updates done so far (0, 1, ...), or the epoch number under
     LearningRateScheduler. A subclass implements __call__ and get_config (its constructor arguments)."""
-    aliases = ()
+    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
