@@ -242,10 +242,7 @@ static void NNC_FN(softmax_rows_)(const NNC_T *x, ptrdiff_t r0, ptrdiff_t r1, in
     for (ptrdiff_t r = r0; r < r1; r++) {
         const NNC_T *xr = x + (size_t)r * cols;
         NNC_T *o = out + (size_t)r * cols;
-        NNC_T mx = xr[0];
-        #pragma omp simd reduction(max:mx)
-        for (int k = 1; k < cols; k++)
-            mx = xr[k] > mx ? xr[k] : mx;
+        const NNC_T mx = nnc_row_max(xr, cols);
         /* Subtracting the row max makes every exponent <= 0: no overflow, and the largest term
          * is exactly 1, so the sum is >= 1 and the division is safe. */
         NNC_T sum = 0;

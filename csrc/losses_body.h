@@ -180,10 +180,7 @@ static void NNC_FN(softmax_ce_rows_)(const NNC_T *z, const NNC_T *t, const int64
     for (int r = r0; r < r1; r++) {
         const NNC_T *zr = z + (size_t)r * K;
         NNC_T *p = prob + (size_t)r * K;
-        NNC_T mx = zr[0];
-        #pragma omp simd reduction(max:mx)
-        for (int k = 1; k < K; k++)
-            mx = zr[k] > mx ? zr[k] : mx;
+        const NNC_T mx = nnc_row_max(zr, K);
         for (int k = 0; k < K; k++)
             p[k] = zr[k] - mx;
         rowloss[r] = mx;

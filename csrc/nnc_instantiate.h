@@ -4,14 +4,18 @@
 
 #define NNC_T float
 #define NNC_SFX f32
+#define NNC_BITS int32_t    /* an integer as wide as NNC_T, for bit tricks */
 #include NNC_BODY
 #undef NNC_T
 #undef NNC_SFX
+#undef NNC_BITS
 
 #define NNC_T double
 #define NNC_SFX f64
+#define NNC_BITS int64_t
 #include NNC_BODY
 #undef NNC_T
 #undef NNC_SFX
+#undef NNC_BITS
 
 #undef NNC_BODY

@@ -47,29 +47,9 @@
 static inline float nnc_f32_from_bits_(int32_t i) { float f; memcpy(&f, &i, sizeof f); return f; }
 static inline int32_t nnc_bits_from_f32_(float f) { int32_t i; memcpy(&i, &f, sizeof i); return i; }
 
-/* c ? a : b without a branch. GCC turns `c ? a : a * b` into a branch it will not if-convert
- * (under the default -ftrapping-math the product may not run speculatively), and such a loop does
- * not vectorize; a select written with integer masks always does. Use it wherever an arm of a
- * select does floating-point arithmetic. */
-static inline float nnc_select_f32(int c, float a, float b)
-{
-    int32_t ia, ib, m = -(int32_t)(c != 0);
-    memcpy(&ia, &a, sizeof ia);
-    memcpy(&ib, &b, sizeof ib);
-    ia = (ia & m) | (ib & ~m);
-    memcpy(&a, &ia, sizeof a);
-    return a;
-}
-
-static inline double nnc_select_f64(int c, double a, double b)
-{
-    int64_t ia, ib, m = -(int64_t)(c != 0);
-    memcpy(&ia, &a, sizeof ia);
-    memcpy(&ib, &b, sizeof ib);
-    ia = (ia & m) | (ib & ~m);
-    memcpy(&a, &ia, sizeof a);
-    return a;
-}
+/* nnc_select_f32/_f64 and nnc_row_max_f32/_f64, written once (nnc_generic_body.h). */
+#define NNC_BODY "nnc_generic_body.h"
+#include "nnc_instantiate.h"
 
 /* expm1(r) - r for |r| <= ln2/2: r^2 (1/2 + r/6 + ...), the fitted P. */
 static inline float nnc_expm1_tail_f32_(float r)
@@ -245,6 +225,7 @@ static inline double nnc_normal_pdf_f64(double x) { return NNC_INV_SQRT_2PI * ex
 #define nnc_normal_tail(x) _Generic((x), float: nnc_normal_tail_f32, default: nnc_normal_tail_f64)(x)
 #define nnc_normal_pdf(x) _Generic((x), float: nnc_normal_pdf_f32, default: nnc_normal_pdf_f64)(x)
 #define nnc_select(c, a, b) _Generic((a), float: nnc_select_f32, default: nnc_select_f64)(c, a, b)
+#define nnc_row_max(x, n) _Generic((x)[0], float: nnc_row_max_f32, default: nnc_row_max_f64)(x, n)
 #define nnc_fabs(x) _Generic((x), float: fabsf, default: fabs)(x)
 #define nnc_sqrt(x) _Generic((x), float: sqrtf, default: sqrt)(x)
 

@@ -45,31 +45,55 @@ static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int
     }
 }
 
-void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
-                                   int ph, int pw, NNC_T *out, int *argmax, int nthreads)
+/* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general
+ * loop ((a + b) + c) + d, written so that the compiler vectorizes them. */
+static void NNC_FN(nnc_avgpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo, NNC_T scale,
+                                         NNC_T *restrict o)
 {
-    const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
-    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)NC * H * W > NNC_OMP_MIN)
+    for (int oh = 0; oh < Ho; oh++) {
+        const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
+        const NNC_T *restrict r1 = r0 + W;
+        NNC_T *restrict orow = o + (size_t)oh * Wo;
+        for (int ow = 0; ow < Wo; ow++)
+            orow[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) * scale;
+    }
+}
+
+/* The forward of max pooling (argmax given) and of average pooling (argmax NULL): the 2x2 stride-2
+ * unpadded planes by the special cases above, the others window by window. */
+static void NNC_FN(pool_forward_)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                                  int pw, NNC_T *out, int *argmax, int nthreads)
+{
+    const nnc_pool_out po = nnc_pool_output(H, W, kh, kw, sh, sw, ph, pw);
+    const int Ho = po.Ho, Wo = po.Wo, two_by_two = po.two_by_two;
+    const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
-        int *a = argmax + (size_t)p * Ho * Wo;
+        int *a = argmax ? argmax + (size_t)p * Ho * Wo : NULL;
         if (two_by_two) {
-            NNC_FN(nnc_maxpool2x2_plane)(plane, W, Ho, Wo, o, a);
+            if (a)
+                NNC_FN(nnc_maxpool2x2_plane)(plane, W, Ho, Wo, o, a);
+            else
+                NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
             continue;
         }
-        for (int oh = 0; oh < Ho; oh++) {
-            const int h0 = oh * sh - ph;
-            const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;  /* window clipped to the image */
+        for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++) {
-                const int w0 = ow * sw - pw;
-                const int c0 = w0 > 0 ? w0 : 0, c1 = w0 + kw < W ? w0 + kw : W;
-                int where = r0 * W + c0;
+                const nnc_window win = nnc_pool_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
+                if (!a) {
+                    NNC_T s = 0;
+                    for (int ih = win.r0; ih < win.r1; ih++)
+                        for (int iw = win.c0; iw < win.c1; iw++)
+                            s += plane[ih * W + iw];
+                    o[oh * Wo + ow] = s * scale;
+                    continue;
+                }
+                int where = win.r0 * W + win.c0;
                 NNC_T best = plane[where];
-                for (int ih = r0; ih < r1; ih++)
-                    for (int iw = c0; iw < c1; iw++) {
+                for (int ih = win.r0; ih < win.r1; ih++)
+                    for (int iw = win.c0; iw < win.c1; iw++) {
                         const NNC_T v = plane[ih * W + iw];
                         /* strict > keeps the first maximum; the first NaN wins like numpy's argmax */
                         if (v > best || (v != v && best == best)) {
@@ -80,8 +104,19 @@ void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh,
                 o[oh * Wo + ow] = best;
                 a[oh * Wo + ow] = where;
             }
-        }
     }
+}
+
+void NNC_FN(nnc_maxpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, NNC_T *out, int *argmax, int nthreads)
+{
+    NNC_FN(pool_forward_)(x, NC, H, W, kh, kw, sh, sw, ph, pw, out, argmax, nthreads);
+}
+
+void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, NNC_T *out, int nthreads)
+{
+    NNC_FN(pool_forward_)(x, NC, H, W, kh, kw, sh, sw, ph, pw, out, NULL, nthreads);
 }
 
 ptrdiff_t NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, int NC, int H, int W, int Ho,
@@ -112,51 +147,6 @@ ptrdiff_t NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, i
     return bad;
 }
 
-/* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general
- * loop ((a + b) + c) + d, written so that the compiler vectorizes them. */
-static void NNC_FN(nnc_avgpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo, NNC_T scale,
-                                         NNC_T *restrict o)
-{
-    for (int oh = 0; oh < Ho; oh++) {
-        const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
-        const NNC_T *restrict r1 = r0 + W;
-        NNC_T *restrict orow = o + (size_t)oh * Wo;
-        for (int ow = 0; ow < Wo; ow++)
-            orow[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) * scale;
-    }
-}
-
-void NNC_FN(nnc_avgpool2d_forward)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw,
-                                   int ph, int pw, NNC_T *out, int nthreads)
-{
-    const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
-    const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
-    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)NC * H * W > NNC_OMP_MIN)
-    for (int p = 0; p < NC; p++) {
-        const NNC_T *plane = x + (size_t)p * H * W;
-        NNC_T *o = out + (size_t)p * Ho * Wo;
-        if (two_by_two) {
-            NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
-            continue;
-        }
-        for (int oh = 0; oh < Ho; oh++) {
-            const int h0 = oh * sh - ph;
-            const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;
-            for (int ow = 0; ow < Wo; ow++) {
-                const int w0 = ow * sw - pw;
-                const int c0 = w0 > 0 ? w0 : 0, c1 = w0 + kw < W ? w0 + kw : W;
-                NNC_T s = 0;
-                for (int ih = r0; ih < r1; ih++)
-                    for (int iw = c0; iw < c1; iw++)
-                        s += plane[ih * W + iw];
-                o[oh * Wo + ow] = s * scale;
-            }
-        }
-    }
-}
-
 static void NNC_FN(nnc_avgpool2x2_backward_plane)(const NNC_T *restrict g, int H, int W, int Ho, int Wo,
                                                   NNC_T scale, NNC_T *restrict plane)
 {
@@ -178,11 +168,10 @@ static void NNC_FN(nnc_avgpool2x2_backward_plane)(const NNC_T *restrict g, int H
 void NNC_FN(nnc_avgpool2d_backward)(const NNC_T *dout, int NC, int H, int W, int kh, int kw, int sh, int sw,
                                     int ph, int pw, NNC_T *dx, int nthreads)
 {
-    const int Ho = (H + 2 * ph - kh) / sh + 1, Wo = (W + 2 * pw - kw) / sw + 1;
+    const nnc_pool_out po = nnc_pool_output(H, W, kh, kw, sh, sw, ph, pw);
+    const int Ho = po.Ho, Wo = po.Wo, two_by_two = po.two_by_two;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
-    const int two_by_two = kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)NC * H * W > NNC_OMP_MIN)
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > NNC_OMP_MIN)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
@@ -191,18 +180,14 @@ void NNC_FN(nnc_avgpool2d_backward)(const NNC_T *dout, int NC, int H, int W, int
             continue;
         }
         memset(plane, 0, (size_t)H * W * sizeof(NNC_T));
-        for (int oh = 0; oh < Ho; oh++) {
-            const int h0 = oh * sh - ph;
-            const int r0 = h0 > 0 ? h0 : 0, r1 = h0 + kh < H ? h0 + kh : H;
+        for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++) {
-                const int w0 = ow * sw - pw;
-                const int c0 = w0 > 0 ? w0 : 0, c1 = w0 + kw < W ? w0 + kw : W;
+                const nnc_window win = nnc_pool_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
                 const NNC_T v = g[oh * Wo + ow] * scale;
-                for (int ih = r0; ih < r1; ih++)
-                    for (int iw = c0; iw < c1; iw++)
+                for (int ih = win.r0; ih < win.r1; ih++)
+                    for (int iw = win.c0; iw < win.c1; iw++)
                         plane[ih * W + iw] += v;
             }
-        }
     }
 }
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 typedef enum nnc_rule {
+    NNC_RULE_AXPY,      /* theta <- theta + alpha g  (nnc_axpy: y <- y + alpha x) */
     NNC_RULE_MOMENTUM,  /* s1 = velocity v:  v <- mu v - lr g;  theta <- theta + v
                            (nesterov: theta <- theta + mu v - lr g)  */
     NNC_RULE_ADAM,      /* s1 = m, s2 = v:  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g g;
@@ -29,6 +30,7 @@ typedef enum nnc_rule {
 
 /* The hyperparameters of one step; each rule reads the ones its equation names. */
 typedef struct nnc_hyper {
+    double alpha;       /* axpy's factor */
     double lr;
     double mu;          /* momentum */
     int nesterov;

@@ -3,21 +3,26 @@
  * drop its overlap tests, and each chunk is compiled per CPU (NNC_TARGET_CLONES). */
 
 NNC_TARGET_CLONES
-static void NNC_FN(axpy_chunk_)(ptrdiff_t n, NNC_T a, const NNC_T *restrict x, NNC_T *restrict y)
+static void NNC_FN(axpy_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *restrict g, NNC_T *restrict p,
+                                NNC_T *restrict unused1, NNC_T *restrict unused2)
 {
+    const NNC_T a = (NNC_T)h->alpha;
+    (void)unused1, (void)unused2;
     for (ptrdiff_t i = 0; i < n; i++)
-        y[i] += a * x[i];
+        p[i] += a * g[i];
 }
 
 NNC_TARGET_CLONES
 static void NNC_FN(momentum_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *restrict g,
-                                    NNC_T *restrict p, NNC_T *restrict v)
+                                    NNC_T *restrict p, NNC_T *restrict v, NNC_T *restrict unused)
 {
+    (void)unused;
     const NNC_T mu = (NNC_T)h->mu, a = (NNC_T)-h->lr;
+    const int nesterov = h->nesterov;
     for (ptrdiff_t i = 0; i < n; i++) {
         v[i] *= mu;
         v[i] += a * g[i];
-        if (h->nesterov) {
+        if (nesterov) {
             p[i] += mu * v[i];
             p[i] += a * g[i];
         } else {
@@ -33,8 +38,9 @@ static void NNC_FN(adam_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *re
     const NNC_T b1 = (NNC_T)h->beta_1, ob1 = (NNC_T)(1 - h->beta_1), b2 = (NNC_T)h->beta_2,
                 ob2 = (NNC_T)(1 - h->beta_2), c1 = (NNC_T)h->c1, c2 = (NNC_T)h->c2, lr = (NNC_T)h->lr,
                 eps = (NNC_T)h->eps, decay = (NNC_T)h->decay;
+    const int decoupled = h->decoupled;
     for (ptrdiff_t i = 0; i < n; i++) {
-        if (h->decoupled)
+        if (decoupled)
             p[i] *= decay;
         m[i] = b1 * m[i];
         m[i] = m[i] + ob1 * g[i];
@@ -47,8 +53,9 @@ static void NNC_FN(adam_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *re
 
 NNC_TARGET_CLONES
 static void NNC_FN(rmsprop_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *restrict g, NNC_T *restrict p,
-                                   NNC_T *restrict E)
+                                   NNC_T *restrict E, NNC_T *restrict unused)
 {
+    (void)unused;
     const NNC_T rho = (NNC_T)h->rho, orho = (NNC_T)(1 - h->rho), lr = (NNC_T)h->lr, eps = (NNC_T)h->eps;
     for (ptrdiff_t i = 0; i < n; i++) {
         E[i] = rho * E[i];
@@ -59,8 +66,9 @@ static void NNC_FN(rmsprop_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T 
 
 NNC_TARGET_CLONES
 static void NNC_FN(adagrad_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *restrict g, NNC_T *restrict p,
-                                   NNC_T *restrict G)
+                                   NNC_T *restrict G, NNC_T *restrict unused)
 {
+    (void)unused;
     const NNC_T lr = (NNC_T)h->lr, eps = (NNC_T)h->eps;
     for (ptrdiff_t i = 0; i < n; i++) {
         G[i] = G[i] + g[i] * g[i];
@@ -85,40 +93,26 @@ static void NNC_FN(adadelta_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T
 
 enum { NNC_FN(UPDATE_CHUNK_) = 16384 };   /* elements per OpenMP work item */
 
-void NNC_FN(nnc_axpy)(ptrdiff_t n, double alpha, const NNC_T *x, NNC_T *y, int nthreads)
-{
-    const NNC_T a = (NNC_T)alpha;
-    const ptrdiff_t chunk = NNC_FN(UPDATE_CHUNK_), nchunks = (n + chunk - 1) / chunk;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > NNC_OMP_MIN)
-    for (ptrdiff_t c = 0; c < nchunks; c++) {
-        ptrdiff_t i0 = c * chunk, len = n - i0 < chunk ? n - i0 : chunk;
-        NNC_FN(axpy_chunk_)(len, a, x + i0, y + i0);
-    }
-}
+/* One chunk function per rule, in the order of nnc_rule (update.h). */
+typedef void (*NNC_FN(rule_chunk_))(ptrdiff_t, const nnc_hyper *, const NNC_T *, NNC_T *, NNC_T *, NNC_T *);
 
 void NNC_FN(nnc_opt_step)(nnc_rule rule, const nnc_hyper *h, ptrdiff_t n, const NNC_T *g, NNC_T *theta,
                           NNC_T *s1, NNC_T *s2, int nthreads)
 {
+    static const NNC_FN(rule_chunk_) rules[] = {NNC_FN(axpy_chunk_), NNC_FN(momentum_chunk_), NNC_FN(adam_chunk_),
+                                                NNC_FN(rmsprop_chunk_), NNC_FN(adagrad_chunk_),
+                                                NNC_FN(adadelta_chunk_)};
     const ptrdiff_t chunk = NNC_FN(UPDATE_CHUNK_), nchunks = (n + chunk - 1) / chunk;
     #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > NNC_OMP_MIN)
     for (ptrdiff_t c = 0; c < nchunks; c++) {
         ptrdiff_t i0 = c * chunk, len = n - i0 < chunk ? n - i0 : chunk;
-        switch (rule) {
-        case NNC_RULE_MOMENTUM:
-            NNC_FN(momentum_chunk_)(len, h, g + i0, theta + i0, s1 + i0);
-            break;
-        case NNC_RULE_ADAM:
-            NNC_FN(adam_chunk_)(len, h, g + i0, theta + i0, s1 + i0, s2 + i0);
-            break;
-        case NNC_RULE_RMSPROP:
-            NNC_FN(rmsprop_chunk_)(len, h, g + i0, theta + i0, s1 + i0);
-            break;
-        case NNC_RULE_ADAGRAD:
-            NNC_FN(adagrad_chunk_)(len, h, g + i0, theta + i0, s1 + i0);
-            break;
-        case NNC_RULE_ADADELTA:
-            NNC_FN(adadelta_chunk_)(len, h, g + i0, theta + i0, s1 + i0, s2 + i0);
-            break;
-        }
+        rules[rule](len, h, g + i0, theta + i0, s1 ? s1 + i0 : NULL, s2 ? s2 + i0 : NULL);
     }
+}
+
+void NNC_FN(nnc_axpy)(ptrdiff_t n, double alpha, const NNC_T *x, NNC_T *y, int nthreads)
+{
+    nnc_hyper h = {0};
+    h.alpha = alpha;
+    NNC_FN(nnc_opt_step)(NNC_RULE_AXPY, &h, n, x, y, NULL, NULL, nthreads);
 }

@@ -8,7 +8,7 @@ in the reference's order without fused multiply-adds, so both backends give the 
 Same names, arguments and results as nnc/backend/reference/update.py."""
 import numpy as np
 
-from nnc._threads import get_num_threads
+from nnc._config import get_num_threads
 from nnc.backend._checks import check_axpy, check_update
 
 from ._blas cimport floating
@@ -17,7 +17,7 @@ cdef extern from "update.h":
     ctypedef enum nnc_rule:
         NNC_RULE_MOMENTUM, NNC_RULE_ADAM, NNC_RULE_RMSPROP, NNC_RULE_ADAGRAD, NNC_RULE_ADADELTA
     ctypedef struct nnc_hyper:
-        double lr, mu, beta_1, beta_2, c1, c2, decay, rho, eps
+        double alpha, lr, mu, beta_1, beta_2, c1, c2, decay, rho, eps
         int nesterov, decoupled
     void nnc_axpy_f32(Py_ssize_t n, double alpha, const float *x, float *y, int nthreads) noexcept nogil
     void nnc_axpy_f64(Py_ssize_t n, double alpha, const double *x, double *y, int nthreads) noexcept nogil
