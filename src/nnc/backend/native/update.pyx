@@ -8,7 +8,7 @@ in the reference's order without fused multiply-adds, so both backends give the 
 Same names, arguments and results as nnc/backend/reference/update.py."""
 import numpy as np
 
-from nnc._config import get_num_threads
+from nnc._threads import get_num_threads
 from nnc.backend._checks import check_axpy, check_update
 
 from ._blas cimport floating
