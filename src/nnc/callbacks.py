@@ -115,11 +115,11 @@ class ProgressLogger(Callback):
             return
         self._close_bar()
         # tqdm is imported here, not at import nnc: only a run that draws a bar needs it.
-        self._widget = self.stream is sys.stdout and _in_notebook()
-        if self._widget:
-            from tqdm.auto import tqdm
+        if self.stream is sys.stdout and _in_notebook():
+            from tqdm.auto import tqdm     # the widget; without ipywidgets tqdm warns and falls back to text
         else:
             from tqdm.std import tqdm
+        self._widget = tqdm.__module__ == "tqdm.notebook"
         self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
                          file=self.stream, leave=True, dynamic_ncols=True)
         ProgressLogger._live[id(self.stream)] = self
