@@ -130,3 +130,24 @@ def test_layer_bad_rate_raises():
     for bad in (1.0, -0.5, float("nan"), "half"):
         with pytest.raises(ValueError, match="rate"):
             Dropout(bad)
+
+
+@pytest.mark.parametrize("cls, shape", [(Dropout, (16, 30)), (SpatialDropout2D, (4, 6, 5, 5))])
+def test_switching_backend_mid_run_repeats_the_masks(native, cls, shape, rng):
+    """The masks come from the layer's Generator through one function (nnc.backend.masks.draw_keep),
+    so a run that changes backend halfway draws the masks of a run that never does."""
+    x = rng.standard_normal(shape)
+
+    def masks(backends):
+        layer = cls(0.4, seed=11)
+        out = []
+        for name in backends:
+            with nnc.backend.using(name):
+                out.append(layer.forward(x, training=True) != 0)
+        return out
+
+    for a, b in zip(masks(["native", "native", "reference", "reference"]), masks(["reference"] * 4)):
+        np.testing.assert_array_equal(a, b)
+    first, second = masks(["reference"] * 2)
+    assert not np.array_equal(first, second), "each step draws a fresh mask"
+

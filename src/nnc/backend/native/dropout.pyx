@@ -1,13 +1,14 @@
 # distutils: sources = csrc/dropout.c
-"""Dropout kernels, native: the mask is drawn from the caller's numpy Generator (exactly as in
-nnc/backend/reference/dropout.py, so both backends give the same mask for the same seed) and
-applied in C with OpenMP. Same names, arguments and results as the reference."""
+"""Dropout kernels, native: the mask is drawn from the caller's numpy Generator by
+nnc.backend.masks.draw_keep (the function the reference uses too, so both backends give the same mask
+for the same seed) and applied in C with OpenMP. Same names, arguments and results as the reference."""
 import numpy as np
 
 from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_dropout_cache
 from nnc.backend._checks import check_dropout
 from nnc.backend.caches import DropoutCache
+from nnc.backend.masks import draw_keep
 from ._blas cimport floating
 
 cdef extern from "dropout.h":
@@ -42,7 +43,7 @@ def dropout_forward(x, rate, rng, training=True):
     rate = check_dropout("dropout_forward", x, rate, rng, training)
     if not training or rate == 0:
         return x, DropoutCache(None, 1.0, False)
-    keep = rng.random(x.shape) >= rate
+    keep = draw_keep(rng, x.shape, rate)
     scale = 1.0 / (1.0 - rate)
     return _masked(x, keep, scale, 1), DropoutCache(keep, scale, False)
 
@@ -61,7 +62,7 @@ def spatial_dropout2d_forward(x, rate, rng, training=True):
     rate = check_dropout("spatial_dropout2d_forward", x, rate, rng, training, spatial=True)
     if not training or rate == 0:
         return x, DropoutCache(None, 1.0, True)
-    keep = rng.random(x.shape[:2]) >= rate
+    keep = draw_keep(rng, x.shape[:2], rate)
     scale = 1.0 / (1.0 - rate)
     return _masked(x, keep, scale, x.shape[2] * x.shape[3]), DropoutCache(keep, scale, True)
 

@@ -4,14 +4,16 @@ Training:   keep ~ Bernoulli(1 - rate) per unit (per channel for spatial dropout
             out = x * keep / (1 - rate)          so E[out] = x and inference needs no rescaling
 Inference:  out = x
 Backward:   dx = dout * keep / (1 - rate)
-The mask comes from the numpy Generator the caller passes: keep = rng.random(shape) >= rate, drawn
-in float64 whatever x's dtype, so a seed gives the same mask in both backends.
+The mask comes from the numpy Generator the caller passes, drawn by nnc.backend.masks.draw_keep
+(keep = rng.random(shape) >= rate), the one function every backend uses, so a seed gives the same
+mask in each.
 """
 import numpy as np
 
 from .._cache_checks import check_dropout_cache
 from .._checks import check_dropout
 from ..caches import DropoutCache
+from ..masks import draw_keep
 
 __all__ = ["dropout_forward", "dropout_backward", "spatial_dropout2d_forward", "spatial_dropout2d_backward"]
 
@@ -21,7 +23,7 @@ def dropout_forward(x, rate, rng, training=True):
     rate = check_dropout("dropout_forward", x, rate, rng, training)
     if not training or rate == 0:
         return x, DropoutCache(None, 1.0, False)   # identity: nothing drawn, the rng is untouched
-    keep = rng.random(x.shape) >= rate
+    keep = draw_keep(rng, x.shape, rate)
     scale = 1.0 / (1.0 - rate)
     out = np.where(keep, x * x.dtype.type(scale), x.dtype.type(0))
     return out, DropoutCache(keep, scale, False)
@@ -43,7 +45,7 @@ def spatial_dropout2d_forward(x, rate, rng, training=True):
     rate = check_dropout("spatial_dropout2d_forward", x, rate, rng, training, spatial=True)
     if not training or rate == 0:
         return x, DropoutCache(None, 1.0, True)
-    keep = rng.random(x.shape[:2]) >= rate
+    keep = draw_keep(rng, x.shape[:2], rate)
     scale = 1.0 / (1.0 - rate)
     out = np.where(keep[:, :, None, None], x * x.dtype.type(scale), x.dtype.type(0))
     return out, DropoutCache(keep, scale, True)
