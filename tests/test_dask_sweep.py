@@ -48,12 +48,19 @@ def worker_threads():
 
 def test_grid_search_on_a_dask_local_cluster_equals_the_serial_run(data, serial):
     X, y = data
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        with joblib.parallel_backend("dask"):
-            on_dask = search(n_jobs=-1).fit(X, y)
-        # Dask's nannies start workers with OMP_NUM_THREADS=1, and nnc follows it: 2 workers x 1 thread.
-        threads = client.run(worker_threads)
+    environ = dict(os.environ)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                      silence_logs=40) as cluster, distributed.Client(cluster) as client:
+            with joblib.parallel_backend("dask"):
+                on_dask = search(n_jobs=-1).fit(X, y)
+            # Dask's nannies start workers with OMP_NUM_THREADS=1, and nnc follows it: 2 workers x 1 thread.
+            threads = client.run(worker_threads)
+    finally:
+        # A nanny writes its pre-spawn-environ (OMP_NUM_THREADS=1, ...) into this process's environment, where
+        # the later tests' child processes would inherit it.
+        os.environ.clear()
+        os.environ.update(environ)
     assert_same_search(on_dask, serial, X)
     assert sorted(threads.values()) == [(1, "1"), (1, "1")]
 

@@ -13,7 +13,6 @@ on data that is not (XOR) it never does, and max_iter ends training.
 More than two classes: one-vs-rest, one such perceptron per class k with targets t_k = [y == class k],
 all trained side by side over the same shuffled order; the prediction is the class of the largest score.
 """
-import numbers
 import sys
 import warnings
 
@@ -23,6 +22,7 @@ import scipy.sparse
 from .. import backend
 from .._names import unknown_name
 from ..data import as_rng
+from ..validation import check_number, check_positive_int
 
 __all__ = ["Perceptron", "ConvergenceWarning", "NotFittedError", "DataConversionWarning"]
 
@@ -118,11 +118,8 @@ class Perceptron:
 
     def _check_params(self):
         """The constructor's arguments, checked (fit calls this first); returns (lr, max_iter, Generator)."""
-        lr, max_iter = self.lr, self.max_iter
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"Perceptron: lr must be a finite number > 0, got {lr!r}")
-        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-            raise ValueError(f"Perceptron: max_iter must be an integer >= 1, got {max_iter!r}")
+        lr = check_number("Perceptron", "lr", self.lr, minimum=0, strict=True)
+        max_iter = check_positive_int("Perceptron", "max_iter", self.max_iter)
         random_state = self.random_state
         if self.seed is not None:
             if random_state is not None and random_state is not self.seed:
@@ -137,7 +134,7 @@ class Perceptron:
         except TypeError:
             raise TypeError(f"Perceptron: random_state must be None, an int >= 0, a numpy Generator or "
                             f"RandomState, got {random_state!r}") from None
-        return float(lr), int(max_iter), rng
+        return lr, max_iter, rng
 
     # ---- setting weights by hand ---------------------------------------------------------------
     @classmethod

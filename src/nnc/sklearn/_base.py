@@ -53,12 +53,6 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))   # ValueError for anything else
 
 
-def _positive_int(owner, name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def make_optimizer(owner, optimizer, options=None):
     """A fresh nnc optimizer from a name ("adam"), an nnc Optimizer (its config is copied: the estimator's
     parameter is never trained itself) or an Optimizer class, with `options` (optimizer__lr=...) on top."""
@@ -258,7 +252,7 @@ class RegressorPart:
 
     def predict(self, X):
         """Predictions (n_samples,) for a 1-D y in fit, else (n_samples, n_targets)."""
-        out = self._outputs(X).astype(np.float64)   # scikit-learn's regressors predict float64 (nnc computes in float32)
+        out = self._outputs(X).astype(np.float64)   # float64 as scikit-learn's regressors (nnc computes in float32)
         return out[:, 0] if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):

@@ -22,6 +22,7 @@ ValueError in fit); scikit-learn's binary classifier has one logistic output, nn
 (the same model class, parametrized twice); early stopping watches the validation loss, not its accuracy.
 nnc computes in float32.
 """
+import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
 
@@ -30,7 +31,8 @@ from ..callbacks import EarlyStopping
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D
 from ..models import Sequential
 from ..regularizers import L2
-from ._base import ClassifierPart, RegressorPart, _NNCEstimator, _positive_int
+from ..validation import check_number, check_positive_int
+from ._base import ClassifierPart, RegressorPart, _NNCEstimator
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ConvNetClassifier"]
 
@@ -69,8 +71,8 @@ class _MLP(_NNCEstimator):
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, int) and not isinstance(sizes, bool) else tuple(sizes)
-        return tuple(_positive_int(type(self).__name__, "hidden_layer_sizes[...]", h) for h in sizes)
+        sizes = (sizes,) if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool) else tuple(sizes)
+        return tuple(check_positive_int(type(self).__name__, "hidden_layer_sizes[...]", h) for h in sizes)
 
     def _activation(self):
         if not isinstance(self.activation, str):
@@ -79,9 +81,7 @@ class _MLP(_NNCEstimator):
         return _ACTIVATIONS.get(self.activation, self.activation)
 
     def _regularizer(self, n_samples):
-        alpha = self.alpha
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-            raise ValueError(f"{type(self).__name__}: alpha must be a number >= 0, got {alpha!r}")
+        alpha = check_number(type(self).__name__, "alpha", self.alpha, minimum=0)
         return L2(alpha / (2 * self._batch_size(n_samples))) if alpha else None
 
     def _head(self, n_samples):
@@ -107,28 +107,23 @@ class _MLP(_NNCEstimator):
                          "in nnc)")
 
     def _epochs(self):
-        return _positive_int(type(self).__name__, "max_iter", self.max_iter)
+        return check_positive_int(type(self).__name__, "max_iter", self.max_iter)
 
     def _batch_size(self, n_samples):
         if isinstance(self.batch_size, str) and self.batch_size == "auto":
             return min(200, n_samples)
-        return min(_positive_int(type(self).__name__, "batch_size", self.batch_size), n_samples)
+        return min(check_positive_int(type(self).__name__, "batch_size", self.batch_size), n_samples)
 
     def _callbacks(self):
-        patience = _positive_int(type(self).__name__, "n_iter_no_change", self.n_iter_no_change)
-        tol = self.tol
-        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-            raise ValueError(f"{type(self).__name__}: tol must be a number >= 0, got {tol!r}")
+        patience = check_positive_int(type(self).__name__, "n_iter_no_change", self.n_iter_no_change)
+        tol = check_number(type(self).__name__, "tol", self.tol, minimum=0)
         return [EarlyStopping("val_loss" if self.early_stopping else "loss", patience=patience, min_delta=tol)]
 
     def _fit_options(self, X, y, sample_weight, seed):
         self._n_train = X.shape[0]
         if not self.early_stopping:
             return X, y, sample_weight, {}
-        fraction = self.validation_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, float) or not 0 < fraction < 1:
-            raise ValueError(f"{type(self).__name__}: validation_fraction must be a float in (0, 1), got "
-                             f"{fraction!r}")
+        fraction = check_number(type(self).__name__, "validation_fraction", self.validation_fraction, 0, 1, strict=True)
         parts = [X, y] + ([] if sample_weight is None else [sample_weight])
         stratify = y if isinstance(self, ClassifierMixin) else None
         split = train_test_split(*parts, test_size=fraction, random_state=seed, stratify=stratify)
@@ -192,7 +187,7 @@ class ConvNetClassifier(MLPClassifier):
         if self.image_shape is None:
             side = int(round(n ** 0.5))
             return (1, side, side) if side * side == n else (1, 1, n)
-        shape = tuple(_positive_int(type(self).__name__, "image_shape[...]", d) for d in self.image_shape)
+        shape = tuple(check_positive_int(type(self).__name__, "image_shape[...]", d) for d in self.image_shape)
         if len(shape) != 3 or shape[0] * shape[1] * shape[2] != n:
             raise ValueError(f"{type(self).__name__}: image_shape must be (C, H, W) with C*H*W = n_features "
                              f"({n}), got {self.image_shape!r}")
@@ -203,12 +198,13 @@ class ConvNetClassifier(MLPClassifier):
 
     def _build_model(self):
         act = self._activation()
-        filters = (self.filters,) if isinstance(self.filters, int) and not isinstance(self.filters, bool) \
-            else tuple(self.filters)
+        filters = self.filters
+        if isinstance(filters, (int, np.integer)) and not isinstance(filters, bool):
+            filters = (filters,)
         _, h, w = self._image_shape()
         layers = []
-        for f in filters:
-            layers.append(Conv2D(_positive_int(type(self).__name__, "filters[...]", f), self.kernel_size,
+        for f in tuple(filters):
+            layers.append(Conv2D(check_positive_int(type(self).__name__, "filters[...]", f), self.kernel_size,
                                  padding="same", activation=act, kernel_regularizer=self._regularizer(self._n_train)))
             pool = (2 if h >= 2 else 1, 2 if w >= 2 else 1)
             if pool != (1, 1):

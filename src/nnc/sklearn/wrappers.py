@@ -14,8 +14,8 @@ the network without weights (no build()): fit draws them from random_state.
 """
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ._base import ClassifierPart, RegressorPart, _NNCEstimator, _positive_int, call_builder, make_loss, \
-    make_optimizer
+from ..validation import check_positive_int
+from ._base import ClassifierPart, RegressorPart, _NNCEstimator, call_builder, make_loss, make_optimizer
 
 __all__ = ["NNCClassifier", "NNCRegressor"]
 
@@ -75,10 +75,10 @@ class _Wrapper(_NNCEstimator):
                          self._routed("loss"))
 
     def _epochs(self):
-        return _positive_int(type(self).__name__, "epochs", self.epochs)
+        return check_positive_int(type(self).__name__, "epochs", self.epochs)
 
     def _batch_size(self, n_samples):
-        return _positive_int(type(self).__name__, "batch_size", self.batch_size)
+        return check_positive_int(type(self).__name__, "batch_size", self.batch_size)
 
 
 class NNCClassifier(ClassifierPart, ClassifierMixin, _Wrapper):
