@@ -104,7 +104,7 @@ def _selu(g, x, out):
 
 
 def _swish(g, x, out):
-    """x * sigmoid(x) (ONNX has no Swish op before opset 24)."""
+    """x * sigmoid(x), written out with ops every opset has."""
     return g.op("Mul", [x, g.tmp("Sigmoid", [x], out)], out)
 
 
