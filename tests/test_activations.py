@@ -1,5 +1,4 @@
 """Activation kernels (both backends) and activation layers."""
-import inspect
 import math
 
 import numpy as np
@@ -284,13 +283,6 @@ def test_bad_input_raises(B):
     _, cache = B.step_forward(x)
     with pytest.raises(RuntimeError, match="zero gradient"):
         B.step_backward(x, cache)
-
-
-def test_signatures_match_across_backends(native, reference):
-    names = [n for n in reference.activations.__all__]
-    assert sorted(names) == sorted(native.activations.__all__)
-    for n in names:
-        assert inspect.signature(getattr(native, n)) == inspect.signature(getattr(reference, n)), n
 
 
 # ---- layers --------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 """Convolution kernels: native vs reference, finite differences, invariants, thread independence, bad input."""
-import inspect
 
 import numpy as np
 import pytest
@@ -36,11 +35,6 @@ def _data(rng, dtype, N, C, H, W, C_out, k):
     Wt = rng.standard_normal((C_out, C) + tuple(k)).astype(dtype)
     b = rng.standard_normal(C_out).astype(dtype)
     return x, Wt, b
-
-
-def test_signatures_match(native):
-    for name in ("im2col", "col2im", "conv2d_forward", "conv2d_backward"):
-        assert inspect.signature(getattr(native, name)) == inspect.signature(getattr(R, name)), name
 
 
 @pytest.mark.parametrize("case", CASES)

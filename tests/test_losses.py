@@ -1,5 +1,4 @@
 """Loss kernels (both backends) and loss objects."""
-import inspect
 
 import numpy as np
 import pytest
@@ -209,13 +208,6 @@ def test_bad_input_raises(B):
     _, cache = B.mse_forward(z, t)
     with pytest.raises(ValueError, match="not from mae_forward"):
         B.mae_backward(cache)
-
-
-def test_signatures_match_across_backends(native, reference):
-    names = reference.losses.__all__
-    assert sorted(names) == sorted(native.losses.__all__)
-    for n in names:
-        assert inspect.signature(getattr(native, n)) == inspect.signature(getattr(reference, n)), n
 
 
 # ---- loss objects --------------------------------------------------------------------------------
