@@ -118,12 +118,12 @@ CASES = [
                    "silu", "softplus", "softsign", "step", "identity", "linear"]]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype,opset", [("float32", None), ("float64", None), ("float32", nnc.onnx.MIN_OPSET)])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_each_layer_round_trips(case, dtype, tmp_path, rng):
+def test_each_layer_round_trips(case, dtype, opset, tmp_path, rng):
     _, layers, shape = case
     model = nnc.Sequential([Input(shape), *layers()], dtype=dtype, seed=0)
-    check_round_trip(model, tmp_path, rng)
+    check_round_trip(model, tmp_path, rng, opset=opset)
 
 
 def public_layer_classes():
