@@ -4,7 +4,7 @@
 
 /* Each activation is a short static inline function over one element, written without branches:
  * both arms of a select are computed, then nnc_select (nnc_math.h) picks one. A branch per element
- * neither vectorizes nor predicts (leaky_relu on random data ran 15x slower than relu). */
+ * neither vectorizes nor predicts (on random data it made leaky_relu many times slower than relu). */
 
 /* Stable logistic: e = exp(-|x|) is in (0, 1], so nothing overflows, and for x < 0 the result
  * e / (1 + e) keeps its relative accuracy down to the denormals. */
@@ -68,7 +68,7 @@ static inline NNC_T NNC_FN(gelu_tanh_)(NNC_T x)
 
 /* d/dx [x s(v)], v = 2u: s + x s(v) s(-v) v', v' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2), where
  * s(v) s(-v) = e / (1 + e)^2 with e = exp(-|v|), so neither factor is a cancelling 1 - s. sigmoid_'s
- * lines are written out here: calling it for v and -v gave the same bits but ran 7% slower. */
+ * lines are written out here: calling it for v and -v gave the same bits but ran slower. */
 static inline NNC_T NNC_FN(gelu_tanh_grad_)(NNC_T x)
 {
     NNC_T v = NNC_FN(gelu_tanh_u2_)(x);

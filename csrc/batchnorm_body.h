@@ -4,9 +4,8 @@
  * order whatever the thread count. Images (N, C, H, W) take one channel per block and walk its N planes
  * of S = H*W values; dense data (N, C) takes blocks of 64 neighbouring features and walks the rows.
  * The loops live in small helpers compiled per CPU (NNC_TARGET_CLONES, nnc_math.h): the sums are
- * in double, and without AVX a double vector holds only two of them.
- * Measured (float32, AMD Zen 4, medians): (64, 32, 28, 28) forward 2 threads 1.67 -> 0.49 ms, mostly from
- * the 8-lane sums below; (128, 256) forward 1 thread 48 -> 29 us (with the call), from the helpers. */
+ * in double, and without AVX a double vector holds only two of them. Most of the speed comes from the
+ * 8-lane sums below (benchmarks/README.md has the figures). */
 #include <math.h>
 
 #ifndef NNC_BN_ONCE
@@ -19,7 +18,7 @@ static int nnc_bn_block(int S) { return S == 1 ? NNC_BN_MAXBLOCK : 1; }
  * order, whatever the CPU or the thread count. */
 #define NNC_BN_LANES 8
 /* Each value is visited three times (two sums and the normalization; twice in the backward), so a
- * thread team pays for itself on a quarter of the usual size: (128, 256) forward 2 threads 28 -> 24 us. */
+ * thread team pays for itself on a quarter of the usual size (measured; benchmarks/README.md). */
 #define NNC_BN_OMP_MIN (NNC_OMP_MIN / 4)
 static double nnc_bn_fold(const double *acc)
 {

@@ -17,8 +17,8 @@
 #define NNC_CAT(a, b) NNC_CAT_(a, b)
 #define NNC_FN(name) NNC_CAT(name, NNC_SFX)
 
-/* Below this many elements an OpenMP team costs more than it saves (measured: about 2-5 us to wake
- * a team on 2 cores, against about 1 ns per element of simple arithmetic). Used as `if(n > NNC_OMP_MIN)`. */
+/* Below this many elements an OpenMP team costs more than it saves: waking a team costs as much as
+ * simple arithmetic on tens of thousands of elements (benchmarks/README.md). Used as `if(n > NNC_OMP_MIN)`. */
 #define NNC_OMP_MIN 32768
 
 /* Fixed chunk for reductions that must not depend on the thread count: partial sums are taken over

@@ -3,7 +3,7 @@
  *
  * Why: the elementwise kernels call exp & co. once per element. libm's expf is a function call
  * the vectorizer cannot see through (glibc's vector variants need -ffast-math, which the build
- * forbids because it breaks NaN/inf handling), so a sigmoid ran ~30x slower than PyTorch's
+ * forbids because it breaks NaN/inf handling), so a sigmoid ran many times slower than PyTorch's
  * vectorized (Sleef) math. These are short, branch-free (select-based) static inline functions,
  * so a plain `for` loop over them vectorizes at -O3.
  *
@@ -33,8 +33,8 @@
 /* Runtime CPU dispatch for the hot loops: GCC compiles a function marked NNC_TARGET_CLONES three
  * times, for baseline x86-64 (SSE2), x86-64-v3 (AVX2 + FMA) and x86-64-v4 (AVX-512), and picks one
  * when the library is loaded (an ifunc resolver). The binary stays portable (no -march=native) and
- * still uses wide vectors where the CPU has them (measured on an AVX-512 Xeon, 1M float32, 1 thread:
- * sigmoid 0.78 ms with the v3 clone, 0.45 ms with v4). Only with GCC >= 12 on x86-64 glibc (ifunc needs glibc);
+ * still uses wide vectors where the CPU has them (the AVX-512 clone runs a sigmoid markedly faster than
+ * the AVX2 one; benchmarks/README.md). Only with GCC >= 12 on x86-64 glibc (ifunc needs glibc);
  * elsewhere the macro is empty and the baseline code runs. The clones may differ in the last ulp
  * (FMA contraction), never in thread-count dependence. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__GLIBC__) \
@@ -98,8 +98,8 @@ static inline float nnc_scale2n_f32_(float p, int32_t n)
 
 /* e^x for x <= 0: 0 below -103.97, NaN for NaN. Every exponential the kernels take has such an argument
  * (-|x| in sigmoid, swish and softplus; x - max in softmax), so there is no overflow to guard against,
- * and 2^n needs one factor: 5 vector operations fewer than a general e^x (sigmoid forward 1.15x faster),
- * with the same result bit for bit. */
+ * and 2^n needs one factor: 5 vector operations fewer than a general e^x, with the same result bit
+ * for bit. */
 static inline float nnc_exp_nonpos_f32(float x)
 {
     /* Clamping keeps n >= -150; the comparison is false for NaN, which passes through. */
@@ -158,8 +158,8 @@ static inline float nnc_tanh_f32(float x)
 /* ---- The normal distribution's tail and density, for GELU -----------------------------------------
  * Both come from one exponential e^(-a^2/2), so GELU's backward, which needs Phi and phi, pays for it
  * once (GCC merges the two inlined copies). Against the earlier form exp(-a^2/2 + Q(t)), which
- * needed a second exponential for phi and a degree-10 Q, GELU on 256 x 2048 float32 at 2 threads went
- * from 270-340 to 180-220 us forward and from 400-430 to 230-280 us backward. */
+ * needed a second exponential for phi and a degree-10 Q, this makes GELU's forward and backward
+ * markedly faster (benchmarks/README.md). */
 
 #define NNC_INV_SQRT_2PI 0.39894228040143267793994605993438   /* 1 / sqrt(2 pi) */
 #define NNC_SQRT1_2 0.70710678118654752440084436210485        /* 1 / sqrt(2) */

@@ -1,9 +1,9 @@
 /* Body of csrc/winograd.c, instantiated for float and double (see nnc_generic.h). Layout: winograd.h.
  * The group is first transposed to channels-last, (cnt, H, W, C): the transforms then run along the
  * channels, in full vectors whatever the image size (along a row of tiles, a 7x7 image gives 4), and the
- * GEMMs take V and M as (T, C) and (T, C_out) per xi:  M[xi][t][o] = sum_c V[xi][t][c] U[xi][c][o].
- * Measured against the row-wise layout, batch 64, 2 threads: 64->128 at 7x7 4.13 -> 1.98 ms, 32->64 at
- * 14x14 2.03 -> 1.67 ms (with U as (C, C_out), so that OpenBLAS takes its no-copy kernels). */
+ * GEMMs take V and M as (T, C) and (T, C_out) per xi:  M[xi][t][o] = sum_c V[xi][t][c] U[xi][c][o],
+ * with U as (C, C_out), so that OpenBLAS takes its no-copy kernels. Measured faster than the row-wise
+ * layout, most on small images (benchmarks/README.md). */
 #include <string.h>
 
 /* U[.][c][o] for one input channel c and every o: a loop along o, whose writes are contiguous. */

@@ -30,7 +30,7 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
 
 # The output is cut into blocks of at least MIN_SPLIT rows (or columns), at most MAX_PARTS of them,
 # decided by the shape alone. Every block repacks the shared operand, so more blocks cost time: 16
-# blocks made the MLP's dense backward 20% slower than 4, at 1 and at 2 threads.
+# blocks made the MLP's dense backward measurably slower than 4, at 1 and at 2 threads.
 cdef enum:
     MIN_SPLIT = 64
     MAX_PARTS = 4
