@@ -13,9 +13,13 @@ model classes each keep one Registry; a class joins its family's registry when i
 (`registry.register` in the base class's __init_subclass__) or in a table of Keras names (`add`).
 """
 import difflib
+from typing import Any, Iterable, TypeVar
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
 
 
-def unknown_name(kind, name, known):
+def unknown_name(kind: str, name: Any, known: Iterable[Any]) -> ValueError:
     """A ValueError naming the unknown `name` of `kind`, the closest known names, and all known names."""
     known = sorted({str(k) for k in known})
     close = difflib.get_close_matches(str(name).lower(), [k.lower() for k in known], n=3, cutoff=0.6)
@@ -34,17 +38,17 @@ class Registry:
     the names users type: a class's aliases ("he_normal"), its class name only when it has none or
     the registry is made with `list_classes` (schedules, which configs name by class)."""
 
-    def __init__(self, kind, exact=False, list_classes=False):
+    def __init__(self, kind: str, exact: bool = False, list_classes: bool = False) -> None:
         self.kind = kind
         self.exact = exact
         self.list_classes = list_classes
-        self._objects = {}     # key (lower-cased unless exact) -> object
-        self._names = {}       # key -> the name as registered, for messages (only the listed ones)
+        self._objects: dict[str, Any] = {}     # key (lower-cased unless exact) -> object
+        self._names: dict[str, str] = {}       # key -> the name as registered, for messages (only the listed ones)
 
-    def _key(self, name):
+    def _key(self, name: str) -> str:
         return name if self.exact else name.strip().lower()
 
-    def add(self, obj, *names, listed=True):
+    def add(self, obj: T, *names: str, listed: bool = True) -> T:
         """Register `obj` under each of `names` (shown in messages if `listed`); returns obj."""
         for name in names:
             self._objects[self._key(name)] = obj
@@ -52,20 +56,20 @@ class Registry:
                 self._names[self._key(name)] = name
         return obj
 
-    def register(self, cls):
+    def register(self, cls: C) -> C:
         """Register a class under its own name and its `aliases` (a class decorator)."""
         aliases = getattr(cls, "aliases", ())
         self.add(cls, cls.__name__, listed=self.list_classes or not aliases)
         return self.add(cls, *aliases)
 
-    def names(self):
+    def names(self) -> list[str]:
         """Every registered name, as registered, sorted."""
         return sorted(set(self._names.values()))
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._key(name) in self._objects
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: Any) -> Any:
         if not isinstance(name, str):
             raise unknown_name(self.kind, name, self._names.values())
         try:

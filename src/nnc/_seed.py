@@ -13,10 +13,11 @@ are nnc's only global settings.
 """
 import numpy as np
 
-_sequence = None    # the SeedSequence set_seed made; None: fresh OS entropy for each generator
+# The SeedSequence set_seed made; None: fresh OS entropy for each generator.
+_sequence: np.random.SeedSequence | None = None
 
 
-def set_seed(seed):
+def set_seed(seed: int | None) -> None:
     """Make every generator nnc creates without a seed of its own reproducible from `seed` (an int
     >= 0), as keras.utils.set_random_seed does; None goes back to fresh, unseeded generators.
     Numpy's global state (np.random.seed) is not touched."""
@@ -26,7 +27,7 @@ def set_seed(seed):
     _sequence = None if seed is None else np.random.SeedSequence(int(seed))
 
 
-def new_rng():
+def new_rng() -> np.random.Generator:
     """A numpy Generator for something built without one: the next child of set_seed's sequence,
     or unseeded when no seed is set."""
     if _sequence is None:

@@ -19,7 +19,10 @@ The random initializers take Keras' `seed=None`: None draws from the Generator g
 an int gives the initializer its own `np.random.default_rng(seed)` on every call, so a seeded
 initializer gives the same values each time it is called (as in Keras 3), whatever the model's seed.
 """
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._names import Registry
 from ._seed import new_rng
@@ -39,7 +42,8 @@ class Initializer:
 
     seed = None
 
-    def __call__(self, shape, dtype=np.float32, rng=None, fan_in=None, fan_out=None):
+    def __call__(self, shape: tuple[int, ...], dtype: DTypeLike = np.float32, rng: np.random.Generator | None = None,
+                 fan_in: int | None = None, fan_out: int | None = None) -> np.ndarray:
         if self.seed is not None:
             rng = np.random.default_rng(self.seed)
         elif rng is None:
@@ -243,7 +247,7 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
-def get(identifier):
+def get(identifier: "str | dict[str, Any] | Initializer") -> "Initializer":
     """An Initializer from a name ("he_normal"), an instance, or a config dict
     {"class_name": ..., "config": {...}}."""
     if isinstance(identifier, Initializer):
@@ -256,7 +260,7 @@ def get(identifier):
                     f"got {identifier!r}")
 
 
-def serialize(init):
+def serialize(init: "Initializer") -> dict[str, Any]:
     """The config dict of an Initializer, {"class_name": ..., "config": init.get_config()};
     get(serialize(init)) builds an equal one."""
     return {"class_name": type(init).__name__, "config": init.get_config()}

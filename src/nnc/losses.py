@@ -38,6 +38,8 @@ So MeanSquaredError(reduction="sum_over_batch_size") is 1/N sum_n ||y_hat_n - y_
 Keras's names differ slightly: its MSE first averages each sample over its last axis, so Keras's
 "sum_over_batch_size" MSE is nnc's "mean"; PyTorch's "mean" and "sum" are nnc's.
 """
+from typing import Any
+
 import numpy as np
 
 from . import backend
@@ -114,7 +116,7 @@ class Loss:
         if not cls.__name__.startswith("_"):    # a shared base such as _FromLogits is not a loss
             LOSS_CLASSES.register(cls)
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         self.reduction = _check_reduction(type(self).__name__, reduction)
         self._cache = None
         self._factor = 1.0     # what forward multiplied the kernel's mean by; backward scales the same
@@ -203,7 +205,7 @@ class MeanAbsoluteError(Loss):
 class _WithDelta(Loss):
     """A loss with one hyperparameter `delta` that its kernel takes after (output, target)."""
 
-    def __init__(self, delta=1.0, reduction="mean"):
+    def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.delta = float(delta)
 
@@ -220,7 +222,7 @@ class Huber(_WithDelta):
 
 
 class _FromLogits(Loss):
-    def __init__(self, from_logits=False, reduction="mean"):
+    def __init__(self, from_logits: bool = False, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.from_logits = bool(from_logits)
 
@@ -300,7 +302,7 @@ for _cls, *_names in ((MeanSquaredError, "mse", "mean_squared_error"), (HalfSqua
     LOSSES.add(_cls, *_names)
 
 
-def get(identifier):
+def get(identifier: "str | dict[str, Any] | Loss") -> "Loss":
     """A loss object from a Loss instance (returned as is), a name ("mse", "huber", ...), or a
     config dict {"class_name": ..., "config": {...}} as written by `serialize`."""
     if isinstance(identifier, Loss):
@@ -312,6 +314,6 @@ def get(identifier):
     raise ValueError(f"cannot make a loss from {identifier!r}: pass a Loss, a name or a serialize() dict")
 
 
-def serialize(loss):
+def serialize(loss: "Loss") -> dict[str, Any]:
     """{"class_name", "config"}: JSON-ready, and `get()` turns it back into an equal loss."""
     return {"class_name": type(loss).__name__, "config": loss.get_config()}

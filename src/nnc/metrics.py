@@ -17,6 +17,7 @@ adds up, and `result(stats)` turns the total into the number. Precision/recall/F
 of per-batch F1 scores is not the F1 score of the epoch.
 """
 import re
+from typing import Any
 
 import numpy as np
 
@@ -128,9 +129,9 @@ class Metric:
 class _Mean(Metric):
     """A per-batch function averaged over samples: stats = [value * batch size, batch size]."""
 
-    def __init__(self, fn, name=None):
+    def __init__(self, fn: Any, name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(fn).__name__))
 
     def stats(self, output, target):
         n = len(output)
@@ -225,7 +226,7 @@ for _metric, *_names in ((accuracy, "accuracy", "acc"), (mean_squared_error, "ms
 _NAMES = {accuracy: "accuracy", mean_squared_error: "mse", mean_absolute_error: "mae"}
 
 
-def get(identifier):
+def get(identifier: Any) -> "Metric":
     """A Metric from a name ("accuracy", "mse", "top_3_accuracy", "f1", ...), a Metric, or a
     callable(output, target) -> float (averaged over samples)."""
     if isinstance(identifier, Metric):
@@ -243,8 +244,8 @@ def get(identifier):
                     f"got {identifier!r}")
 
 
-def name_of(metric):
+def name_of(metric: Any) -> str:
     """The key of the metric in fit's logs and History ("accuracy", "val_accuracy", ...)."""
     if isinstance(metric, Metric):
         return metric.name
-    return _NAMES.get(metric) or getattr(metric, "__name__", type(metric).__name__)
+    return _NAMES.get(metric) or str(getattr(metric, "__name__", type(metric).__name__))

@@ -12,6 +12,8 @@ subgradient of |w| used at w = 0. A regularizer called on an array returns (pena
 Layers take them as `kernel_regularizer=`, `bias_regularizer=`, `activity_regularizer=` (an
 instance, a name "l1"/"l2"/"l1_l2", or a config dict); the penalties appear in the reported loss.
 """
+from typing import Any
+
 import numpy as np
 
 from ._names import Registry
@@ -105,7 +107,7 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1=l1, l2=l2)
 
 
-def get(identifier):
+def get(identifier: "str | dict[str, Any] | Regularizer | None") -> "Regularizer | None":
     """A Regularizer from None, an instance, a name ("l1", "l2", "l1_l2") or {"class_name", "config"}."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
@@ -119,7 +121,7 @@ def get(identifier):
                     f"or a config dict, got {identifier!r}")
 
 
-def serialize(reg):
+def serialize(reg: "Regularizer | None") -> dict[str, Any] | None:
     """The config dict of a Regularizer, {"class_name": ..., "config": reg.get_config()}, or None for
     None; get(serialize(reg)) builds an equal one."""
     return None if reg is None else {"class_name": type(reg).__name__, "config": reg.get_config()}

@@ -240,7 +240,7 @@ class Activation(_ActivationLayer):
         return {**super().get_config(), "activation": self.activation}
 
 
-def get(identifier):
+def get(identifier: "str | Layer | None") -> "Layer | None":
     """A new activation layer for a Keras name ("relu", "softmax", ...), None for "linear"/None
     (nothing to apply), or a Layer instance returned as is. Unknown names raise ValueError."""
     if identifier is None:

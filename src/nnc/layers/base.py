@@ -13,23 +13,25 @@ A refused call changes nothing: `build` checks the input shape and dtype before 
 and a kernel's ValueError/TypeError comes back with the layer's name in front (`_kernel`).
 """
 import os
-from typing import Any
+from typing import Any, Sequence, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._names import Registry, unknown_name
 from .._seed import new_rng
 from ..validation import FLOAT_DTYPES, INT_MAX
 
+L = TypeVar("L", bound="Layer")
 LAYERS = Registry("layer class", exact=True)   # saved configs name the class as written
 
 
-def register(cls):
+def register(cls: type[L]) -> type[L]:
     """Make a layer class constructible by name from a saved config."""
     return LAYERS.register(cls)
 
 
-def get(class_name):
+def get(class_name: str) -> type["Layer"]:
     """The layer class registered under `class_name` ("Dense", "Conv2D", ...), for building a layer
     from a saved config; every Layer subclass is registered when it is defined."""
     return LAYERS[class_name]
@@ -69,7 +71,8 @@ class Layer:
         super().__init_subclass__(**kwargs)
         register(cls)
 
-    def __init__(self, input_shape=None, name=None, trainable=True, **unknown):
+    def __init__(self, input_shape: Sequence[int] | None = None, name: str | None = None, trainable: bool = True,
+                 **unknown: Any) -> None:
         cls = type(self).__name__
         if unknown:   # Dense(unit=10), Conv2D(data_format=...): say so in the layer's terms, not Layer.__init__'s
             import inspect
@@ -84,11 +87,11 @@ class Layer:
         self.input_shape = _check_input_shape(cls, input_shape) if input_shape is not None else None
         self.output_shape = None
         self.trainable = _check_bool(cls, "trainable", trainable)
-        self.params = {}
-        self.grads = {}
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
         # Arrays a layer updates itself and a checkpoint must keep, but no optimizer touches
         # (batch norm's running mean and variance).
-        self.buffers = {}
+        self.buffers: dict[str, np.ndarray] = {}
         self.dtype = None
         self.built = False
         # The model sets this False on its first layer: nobody needs d(loss)/d(input data).
@@ -96,12 +99,13 @@ class Layer:
         self._undo = None      # the state before a build made by the first forward, until its kernel succeeds
 
     @property
-    def label(self):
+    def label(self) -> str:
         """How messages name the layer, as Keras' summary does: 'dense_1 (Dense)'."""
         return f"{self.name} ({type(self).__name__})"
 
     # ---- building -------------------------------------------------------------------------
-    def build(self, input_shape, dtype=np.float32, rng=None):
+    def build(self, input_shape: Sequence[int], dtype: DTypeLike = np.float32,
+              rng: np.random.Generator | None = None) -> tuple[int, ...]:
         """Create parameters for per-sample `input_shape`; `rng` is a numpy Generator (seeded by
         the model; None, a layer built on its own: nnc.set_seed's default, see nnc/_seed.py).
         Returns the per-sample output shape.
@@ -136,7 +140,7 @@ class Layer:
     def _build(self, rng):
         """Create params/grads/buffers for the self.input_shape and self.dtype just set (none by default)."""
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(input_shape)
 
     def _state(self):
@@ -221,14 +225,14 @@ class Layer:
             self._restore(self._undo)
 
     # ---- the two passes ---------------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dout):
+    def backward(self, dout: np.ndarray) -> np.ndarray:
         """Given d(loss)/d(output), fill self.grads and return d(loss)/d(input)."""
         raise NotImplementedError
 
-    def __call__(self, x, training=False):
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         return self.forward(x, training=training)
 
     def _check_cache(self, cache):
@@ -237,12 +241,12 @@ class Layer:
         return cache
 
     # ---- weights, Keras' way ----------------------------------------------------------------------
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         """Copies of the parameters, then the buffers (Keras' order: BatchNormalization gives
         [gamma, beta, running_mean, running_var]); a list of ndarrays, empty before build."""
         return [a.copy() for a in (*self.params.values(), *self.buffers.values())]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Load a list like get_weights()'s, in place (optimizers keep their references). The count and
         every shape must match and values must be finite numbers (cast to the layer's dtype);
         on any mismatch nothing is changed."""
@@ -270,21 +274,21 @@ class Layer:
             a[...] = w
 
     # ---- bookkeeping --------------------------------------------------------------------------
-    def count_params(self):
+    def count_params(self) -> int:
         """Number of parameters (trainable arrays; buffers such as running statistics excluded)."""
         return int(sum(p.size for p in self.params.values()))
 
-    def regularization_loss(self):
+    def regularization_loss(self) -> float:
         """Penalty this layer adds to the loss (regularizers); 0 unless the layer has some."""
         return 0.0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """JSON-serializable constructor arguments; `type(self)(**config)` rebuilds the layer."""
         return {"name": self.name, "trainable": self.trainable,
                 "input_shape": list(self.input_shape) if self.input_shape is not None else None}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> "Layer":
         return cls(**config)
 
     def __repr__(self):
@@ -293,7 +297,7 @@ class Layer:
         return _layer_repr(type(self), self.get_config(), self)
 
 
-def _check_input_shape(who, shape, arg="input_shape"):
+def _check_input_shape(who: str, shape: Any, arg: str = "input_shape") -> tuple[int, ...]:
     """A per-sample shape: a tuple of positive ints (no batch axis)."""
     try:
         ok = len(shape) > 0 and all(not isinstance(d, bool) and isinstance(d, (int, np.integer)) and d > 0

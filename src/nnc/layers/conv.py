@@ -1,6 +1,8 @@
 """Conv2D: the 2-D convolution layer, NCHW, y = activation(conv(x, W) + b)."""
-from ..validation import check_data_format, check_pair, check_padding, check_positive_int, layer_window
-from .kernel import KernelLayer
+from typing import Any, Sequence
+
+from ..validation import Pair, check_data_format, check_pair, check_padding, check_positive_int, layer_window
+from .kernel import ActivationArg, InitializerArg, KernelLayer, RegularizerArg
 
 
 class Conv2D(KernelLayer):
@@ -12,10 +14,13 @@ class Conv2D(KernelLayer):
     padding: "valid" (none), "same" (Ho = ceil(H/sh), symmetric zero padding) or an int / (ph, pw).
     activation is fused like Dense's: applied after the convolution in forward, undone first in backward."""
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 input_shape=None, data_format=None, **kwargs):
+    def __init__(self, filters: int, kernel_size: int | Pair, strides: int | Pair = 1,
+                 padding: str | int | Pair = "valid", dilation_rate: int | Pair = 1, activation: ActivationArg = None,
+                 use_bias: bool = True,
+                 kernel_initializer: InitializerArg = "glorot_uniform", bias_initializer: InitializerArg = "zeros",
+                 kernel_regularizer: RegularizerArg = None, bias_regularizer: RegularizerArg = None,
+                 activity_regularizer: RegularizerArg = None, input_shape: Sequence[int] | None = None,
+                 data_format: str | None = None, **kwargs: Any) -> None:
         check_data_format("Conv2D", data_format)
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
                          bias_regularizer, activity_regularizer, input_shape=input_shape, **kwargs)

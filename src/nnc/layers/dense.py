@@ -1,8 +1,10 @@
 """Dense: the fully connected layer y = activation(x @ W + b)."""
+from typing import Any, Sequence
+
 import numpy as np
 
 from ..validation import check_positive_int
-from .kernel import KernelLayer
+from .kernel import ActivationArg, InitializerArg, KernelLayer, RegularizerArg
 
 
 class Dense(KernelLayer):
@@ -14,9 +16,11 @@ class Dense(KernelLayer):
     inside this layer (fused), so `Dense(64, activation="relu")` == `Dense(64)` then `ReLU()`.
     kernel_regularizer / bias_regularizer / activity_regularizer: nnc.regularizers (L1, L2, L1L2)."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, input_shape=None, input_dim=None, **kwargs):
+    def __init__(self, units: int, activation: ActivationArg = None, use_bias: bool = True,
+                 kernel_initializer: InitializerArg = "glorot_uniform", bias_initializer: InitializerArg = "zeros",
+                 kernel_regularizer: RegularizerArg = None, bias_regularizer: RegularizerArg = None,
+                 activity_regularizer: RegularizerArg = None, input_shape: Sequence[int] | None = None,
+                 input_dim: int | None = None, **kwargs: Any) -> None:
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer (the number of outputs), got {units!r}")
         self.units = int(units)

@@ -1,4 +1,6 @@
 """Dropout layers: inverted dropout in training, the identity in inference."""
+from typing import Any, Sequence
+
 import numpy as np
 
 from .. import backend
@@ -24,7 +26,8 @@ class Dropout(Layer):
         """The kernel pair in the backend module `kernels` (nnc.backend.get())."""
         return kernels.dropout_forward, kernels.dropout_backward
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         cls = type(self).__name__
         self.rate = check_rate(cls, rate)
@@ -109,7 +112,7 @@ class SpatialDropout2D(Dropout):
     def _kernels(kernels):
         return kernels.spatial_dropout2d_forward, kernels.spatial_dropout2d_backward
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(rate, seed=seed, **kwargs)
 
     def compute_output_shape(self, input_shape):

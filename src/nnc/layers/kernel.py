@@ -8,13 +8,22 @@ kernel's output, and the three Keras regularizers:
 Subclasses supply the shapes (`_weight_shapes`) and the two kernel calls (`_kernel_forward`,
 `_kernel_backward`); everything else is here once.
 """
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from .. import backend, initializers
 from .base import Layer, _check_bool, _named_arg
 from .base import get as get_layer_class
+
+if TYPE_CHECKING:
+    from ..regularizers import Regularizer
+
+# What the layers' arguments accept: a Keras name, a config dict or the object (nnc.initializers.get,
+# nnc.regularizers.get, nnc.layers.activations.get turn them into objects).
+ActivationArg: TypeAlias = "str | Layer | None"
+InitializerArg: TypeAlias = "str | dict[str, Any] | initializers.Initializer"
+RegularizerArg: TypeAlias = "str | dict[str, Any] | Regularizer | None"
 
 
 def _activation_config(act):
@@ -45,9 +54,10 @@ class KernelLayer(Layer):
     W and b are drawn by kernel_initializer (default glorot_uniform) and bias_initializer (default
     zeros) with the fan_in and fan_out of the subclass's shapes; use_bias=False drops b."""
 
-    def __init__(self, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, **kwargs):
+    def __init__(self, activation: ActivationArg = None, use_bias: bool = True,
+                 kernel_initializer: InitializerArg = "glorot_uniform", bias_initializer: InitializerArg = "zeros",
+                 kernel_regularizer: RegularizerArg = None, bias_regularizer: RegularizerArg = None,
+                 activity_regularizer: RegularizerArg = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         from . import activations  # late: activation layers import base too
         from .. import regularizers  # late: regularizers live on floor 3 beside the models

@@ -1,6 +1,8 @@
 """Pooling layers over NCHW images: MaxPool2D, AvgPool2D, GlobalAveragePooling2D (no parameters)."""
+from typing import Any, Sequence
+
 from .. import backend
-from ..validation import check_data_format, check_pair, check_padding, layer_window
+from ..validation import Pair, check_data_format, check_pair, check_padding, layer_window
 from .base import Layer
 
 
@@ -13,7 +15,9 @@ class _Pool2D(Layer):
         """The kernel pair in the backend module `kernels` (nnc.backend.get())."""
         raise NotImplementedError
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", input_shape=None, data_format=None, **kwargs):
+    def __init__(self, pool_size: int | Pair = 2, strides: int | Pair | None = None,
+                 padding: str | int | Pair = "valid", input_shape: Sequence[int] | None = None,
+                 data_format: str | None = None, **kwargs: Any) -> None:
         cls = type(self).__name__
         check_data_format(cls, data_format)
         super().__init__(input_shape=input_shape, **kwargs)
@@ -72,7 +76,8 @@ class AvgPool2D(_Pool2D):
 class GlobalAveragePooling2D(Layer):
     """(N, C, H, W) -> (N, C): the mean of every channel plane (often replaces Flatten + Dense)."""
 
-    def __init__(self, input_shape=None, data_format=None, **kwargs):
+    def __init__(self, input_shape: Sequence[int] | None = None, data_format: str | None = None,
+                 **kwargs: Any) -> None:
         check_data_format(type(self).__name__, data_format)
         super().__init__(input_shape=input_shape, **kwargs)
         self._cache = None

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from .. import losses as losses_mod
-from ..backend._checks import all_finite
+from ..validation import all_finite
 
 # Layers that pass their input's kind (logits, probabilities) through unchanged.
 _TRANSPARENT = ("Dropout", "SpatialDropout2D", "Flatten", "Input", "Reshape")
@@ -24,7 +24,7 @@ def _plain(fn, name, a):
     return a
 
 
-def as_inputs(fn, x, dtype, name="x"):
+def as_inputs(fn, x, dtype, name="x") -> np.ndarray:
     """x as a C-contiguous array of the model's dtype, checked: batch axis, numeric, finite."""
     x = _plain(fn, name, x)
     if x.ndim < 2:
@@ -40,7 +40,7 @@ def as_inputs(fn, x, dtype, name="x"):
     return x
 
 
-def as_targets(fn, y, n, dtype, name="y", x_name="x"):
+def as_targets(fn, y, n, dtype, name="y", x_name="x") -> np.ndarray:
     y = _plain(fn, name, y)
     if y.ndim == 0 or y.shape[0] != n:
         raise ValueError(f"{fn}: {x_name} has {n} samples but {name} has shape {y.shape}; they must match")
@@ -53,7 +53,7 @@ def as_targets(fn, y, n, dtype, name="y", x_name="x"):
     return np.ascontiguousarray(y)
 
 
-def validation_pair(fn, data, dtype, input_shape):
+def validation_pair(fn, data, dtype, input_shape) -> tuple[np.ndarray, np.ndarray]:
     """validation_data (x_val, y_val), checked like the training data, before any step."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         what = f"a {type(data).__name__}" + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
@@ -203,7 +203,7 @@ def check_targets(fn, name, y, loss, output_shape):
                          f"{y.min():g} .. {y.max():g}")
 
 
-def sample_weights(fn, y, sample_weight, class_weight, output_shape):
+def sample_weights(fn, y, sample_weight, class_weight, output_shape) -> np.ndarray | None:
     """The per-sample weights (N,) float64 that fit multiplies into the loss, or None: sample_weight
     times class_weight[class of the sample]. Checked: shape, finite, >= 0, a weight for every class."""
     if sample_weight is None and class_weight is None:

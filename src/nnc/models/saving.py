@@ -84,7 +84,7 @@ def non_finite(model):
     return None
 
 
-def save_model(model, path):
+def save_model(model: Any, path: "str | os.PathLike") -> None:
     """Write `model` (built) to `path` as described in the module docstring."""
     if not model.built:
         raise RuntimeError("save_model: the model is not built yet (fit it or call build(input_shape) first)")
@@ -275,7 +275,7 @@ def _apply(z, members, cfg, fail, model, shaped, rebuilt):
     return model
 
 
-def restore(model, path, fn="Sequential.load"):
+def restore(model: Any, path: "str | os.PathLike", fn: str = "Sequential.load") -> Any:
     """Load `path` into `model` (built first if needed); validate everything, then assign in place."""
     def use(z, members, cfg, fail):
         shaped = model
@@ -290,7 +290,7 @@ def restore(model, path, fn="Sequential.load"):
     return _reading(fn, path, use)
 
 
-def load_model(path, compile=True):
+def load_model(path: "str | os.PathLike", compile: bool = True) -> Any:
     """A new model from a checkpoint: built, its weights, statistics and RNG state restored, and
     (compile=True) compiled with the saved optimizer, its state, loss and metrics."""
     def use(z, members, cfg, fail):

@@ -4,12 +4,16 @@ The training loop (compile, fit, evaluate, predict) is its base class Trainer, i
 checkpoints are models/saving.py.
 """
 import functools
-from typing import Any
+import os
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._names import unknown_name
 from .._seed import new_rng
+from ..layers.base import Layer
+from ..layers.base import get as get_layer_class
 from . import _fit_checks as checks
 from . import hooks as hooks_mod
 from .saving import MODELS, restore, save_model
@@ -28,7 +32,8 @@ class Sequential(Trainer):
     dropout masks, in that order; saving its state is what makes a resumed run repeat exactly.
     seed=None takes the default of nnc.set_seed (unseeded unless it was called)."""
 
-    def __init__(self, layers=None, seed=None, dtype="float32", name="sequential"):
+    def __init__(self, layers: Iterable[Layer] | None = None, seed: int | None = None, dtype: DTypeLike = "float32",
+                 name: str = "sequential") -> None:
         self.layers = []
         self.name = name
         self.dtype = np.dtype(dtype)
@@ -44,16 +49,16 @@ class Sequential(Trainer):
         self.epoch = 0          # epochs completed; fit(..., initial_epoch=model.epoch) resumes
         # register_hook's functions, in order (a tuple: a hook may remove itself mid-pass)
         self._hooks: tuple[Any, ...] = ()
-        self.watchers = []      # older API kept for nnc.diagnostics (after_forward/after_backward), run as a hook
+        # The older API kept for nnc.diagnostics (after_forward/after_backward), run as a hook.
+        self.watchers: list[Any] = []
         self._compiled_with: Any = None
         self._trained_peak = None   # largest |x| fit last saw, to catch unscaled data in predict/evaluate
         for layer in layers or []:
             self.add(layer)
 
     # ---- structure ----------------------------------------------------------------------------
-    def add(self, layer):
+    def add(self, layer: Layer) -> "Sequential":
         """Append a layer. On a built model the new layer is built at once on the current output shape."""
-        from ..layers.base import Layer
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
         if any(lyr is layer for lyr in self.layers):
@@ -76,7 +81,7 @@ class Sequential(Trainer):
             self.optimizer.bind(self)
         return self
 
-    def pop(self):
+    def pop(self) -> Layer:
         """Remove and return the last layer (Keras' model.pop())."""
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers to remove")
@@ -87,7 +92,7 @@ class Sequential(Trainer):
             self.optimizer.bind(self)
         return layer
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by its name or by its position (Keras' model.get_layer; give exactly one)."""
         if (name is None) == (index is None):
             raise ValueError("Sequential.get_layer: give exactly one of name= or index=")
@@ -117,7 +122,7 @@ class Sequential(Trainer):
             return tuple(layer.output_shape)
         return tuple(layer.build(shape, self.dtype, self.rng))
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: Sequence[int] | None = None) -> "Sequential":
         """Create every layer's parameters for per-sample `input_shape` (or the first layer's).
         Layers that are already built with weights keep them (transfer learning)."""
         if not self.layers:
@@ -154,11 +159,11 @@ class Sequential(Trainer):
             raise RuntimeError("Sequential: the model is not built yet; call build(input_shape) or fit first")
         return [(layer, d, k) for layer in self.layers for d in (layer.params, layer.buffers) for k in d]
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         """Copies of all weight arrays, in the order set_weights takes them."""
         return [d[k].copy() for _, d, k in self._weight_arrays()]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Write `weights` (a list as get_weights returns) into the model, in place; all are checked first."""
         slots = self._weight_arrays()
         weights = list(weights)
@@ -177,16 +182,15 @@ class Sequential(Trainer):
         for (_, d, k), w in zip(slots, new):
             d[k][...] = w   # in place: the optimizer and the layers keep their references
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """JSON-ready description of the architecture; Sequential.from_config(config) rebuilds it
         (new, untrained weights: use save/load or get_weights/set_weights for the values)."""
         return {"name": self.name, "dtype": self.dtype.name, "seed": self.seed,
                 "layers": [{"class_name": type(lyr).__name__, "config": lyr.get_config()} for lyr in self.layers]}
 
     @classmethod
-    def from_config(cls, config):
-        from ..layers.base import get as layer_class
-        layers = [layer_class(c["class_name"]).from_config(c["config"]) for c in config.get("layers", [])]
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        layers = [get_layer_class(c["class_name"]).from_config(c["config"]) for c in config.get("layers", [])]
         return cls(layers, seed=config.get("seed"), dtype=config.get("dtype", "float32"),
                    name=config.get("name", "sequential"))
 
@@ -196,17 +200,17 @@ class Sequential(Trainer):
         return f"Sequential([\n    {layers}\n], name={self.name!r}, {state})"
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...] | None:
         return self.layers[0].input_shape if self.layers else None
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int, ...] | None:
         return self.layers[-1].output_shape if self.built else None
 
-    def count_params(self):
+    def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Callable[[str], Any] = print) -> str:
         """Print (via print_fn) one row per layer: name (type), output shape, parameter count."""
         if not self.built:
             self.build()
@@ -224,25 +228,25 @@ class Sequential(Trainer):
         return text
 
     # ---- the two passes -------------------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x: ArrayLike, training: bool = False) -> np.ndarray:
         """Outputs (N, ...) of every layer in turn for inputs x (N, *input_shape). x is converted to the
         model's dtype (as fit and predict do), so float64 or integer data works on a float32 model."""
-        if not isinstance(x, np.ndarray) or x.dtype != self.dtype or not x.flags.c_contiguous:
-            x = checks.as_inputs("forward", x, self.dtype)
+        a = (x if isinstance(x, np.ndarray) and x.dtype == self.dtype and x.flags.c_contiguous
+             else checks.as_inputs("forward", x, self.dtype))
         if not self.built:
-            self.build(x.shape[1:])
-        elif x.shape[1:] != self.layers[0].input_shape:
-            checks.check_input_shape("forward", self.layers[0].input_shape, x.shape[1:])
+            self.build(a.shape[1:])
+        elif a.shape[1:] != self.layers[0].input_shape:
+            checks.check_input_shape("forward", self.layers[0].input_shape, a.shape[1:])
         hooks = self._pass_hooks()
         for layer in self.layers:
-            x = layer.forward(x, training=training)
+            a = layer.forward(a, training=training)     # a_l = f_l(a_{l-1})
             for fn in hooks:
-                fn(layer, "forward", x)
-        return x
+                fn(layer, "forward", a)
+        return a
 
     __call__ = forward
 
-    def backward(self, dout):
+    def backward(self, dout: np.ndarray) -> np.ndarray:
         """dL/dx for dout = dL/d(output); fills every layer's grads on the way back."""
         hooks = self._pass_hooks()
         for layer in reversed(self.layers):
@@ -252,7 +256,7 @@ class Sequential(Trainer):
         return dout
 
     # ---- hooks ----------------------------------------------------------------------------------
-    def register_hook(self, fn):
+    def register_hook(self, fn: Callable[[Layer, str, np.ndarray], Any]) -> hooks_mod.HookHandle:
         """Call fn(layer, event, array) after every layer's forward ("forward", array = its output a_l)
         and backward ("backward", array = dL/da_{l-1}, the gradient w.r.t. its input; layer.grads are
         filled by then). Returns a HookHandle: `handle.remove()`, or `with model.register_hook(fn): ...`.
@@ -269,15 +273,15 @@ class Sequential(Trainer):
         # A copy starts without hooks: their handles belong to this model.
         return {**self.__dict__, "_hooks": ()}
 
-    def regularization_loss(self):
+    def regularization_loss(self) -> float:
         return float(sum(layer.regularization_loss() for layer in self.layers))
 
     # ---- checkpoints (nnc/models/saving.py) ----------------------------------------------------------
-    def save(self, path):
+    def save(self, path: str | os.PathLike) -> None:
         """Write one .npz: config, weights, batch-norm statistics, optimizer state, RNG state, epoch."""
         save_model(self, path)
 
-    def load(self, path):
+    def load(self, path: str | os.PathLike) -> "Sequential":
         """Restore weights, statistics, optimizer state, RNG state and epoch from `path` into this
         model (same architecture). Everything is checked first: on any error nothing changes."""
         restore(self, path)

@@ -10,15 +10,16 @@ what trains them, as Keras' Model inherits from its Trainer:
 """
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
 from ..validation import check_positive_int
-from ..callbacks import CallbackList, History, ProgressLogger, check_progress_verbose
+from ..callbacks import Callback, CallbackList, History, ProgressLogger, check_progress_verbose
 from ..diagnostics import DeadNetworkWarning
 from . import _fit_checks as checks
 
@@ -45,13 +46,13 @@ class Trainer:
         input_shape: Any
         output_shape: Any
 
-        def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray: ...
+        def forward(self, x: ArrayLike, training: bool = False) -> np.ndarray: ...
         def backward(self, dout: np.ndarray) -> np.ndarray: ...
         def build(self, input_shape: Any = None) -> Any: ...
         def regularization_loss(self) -> float: ...
         def _infer_output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]: ...
 
-    def compile(self, optimizer="sgd", loss="softmax_cross_entropy", metrics=None):
+    def compile(self, optimizer: Any = "sgd", loss: Any = "softmax_cross_entropy", metrics: Any = None) -> Any:
         """Choose the optimizer, the loss and the metrics (a name or a list of names, Keras' way)."""
         if metrics is None:
             metrics = []
@@ -69,7 +70,8 @@ class Trainer:
         if self.loss is None:
             raise RuntimeError(f"Sequential.{fn}: call compile(optimizer, loss, metrics) first")
 
-    def train_on_batch(self, x, y, sample_weight=None):
+    def train_on_batch(self, x: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+                       ) -> tuple[float, np.ndarray]:
         """One step of gradient descent; returns (batch loss including regularization, model output).
 
         sample_weight (N,) >= 0 weights each sample's loss as Keras does: loss = sum_i w_i l_i / N
@@ -101,15 +103,17 @@ class Trainer:
                 total += v * len(idx) * self.loss.forward(out[idx], y[idx])
         return total / len(w)
 
-    def _prepare(self, fn, x, y):
+    def _prepare(self, fn: str, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Checked, converted (x, y) for this model, before any step."""
-        x = checks.as_inputs(fn, x, self.dtype)
-        checks.check_input_shape(fn, self.input_shape, x.shape[1:])
-        y = checks.as_targets(fn, y, x.shape[0], self.dtype)
-        return x, y
+        inputs: np.ndarray = checks.as_inputs(fn, x, self.dtype)
+        checks.check_input_shape(fn, self.input_shape, inputs.shape[1:])
+        return inputs, checks.as_targets(fn, y, inputs.shape[0], self.dtype)
 
-    def fit(self, x, y, batch_size=32, epochs=1, verbose="auto", *, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0):
+    def fit(self, x: ArrayLike, y: ArrayLike, batch_size: int = 32, epochs: int = 1, verbose: int | str = "auto", *,
+            callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: ArrayLike | None = None,
+            initial_epoch: int = 0) -> History:
         """Train for `epochs` epochs of mini-batch gradient descent; returns a History.
 
         x (N, *input_shape), y (N,) class ids or (N, ...) targets. The first five arguments are Keras'
@@ -222,7 +226,8 @@ class Trainer:
             logs[metrics_mod.name_of(m)] = float(m.result(s)) if s is not None else float("nan")
         return logs
 
-    def evaluate(self, x, y, batch_size=256, verbose=0, *, sample_weight=None, return_dict=True):
+    def evaluate(self, x: ArrayLike, y: ArrayLike, batch_size: int = 256, verbose: int = 0, *,
+                 sample_weight: ArrayLike | None = None, return_dict: bool = True) -> Any:
         """Mean loss (with regularization) and metrics over (x, y); sample_weight (N,) weights the
         loss as in fit (the metrics are not weighted).
 
@@ -258,17 +263,17 @@ class Trainer:
             self._accumulate(stats, loss + self.regularization_loss(), out, yb)
         return self._logs(stats)
 
-    def predict(self, x, batch_size=256, verbose=0):
+    def predict(self, x: ArrayLike, batch_size: int = 256, verbose: int = 0) -> np.ndarray:
         """Model outputs (N, *output_shape) for x, computed in batches with training=False."""
         t0 = time.perf_counter()
-        x = checks.as_inputs("predict", x, self.dtype)
-        checks.check_input_shape("predict", self.input_shape, x.shape[1:])
-        checks.warn_scale_mismatch("predict", x, self._trained_peak)
+        inputs: np.ndarray = checks.as_inputs("predict", x, self.dtype)
+        checks.check_input_shape("predict", self.input_shape, inputs.shape[1:])
+        checks.warn_scale_mismatch("predict", inputs, self._trained_peak)
         batch_size = check_positive_int("predict", "batch_size", batch_size)
-        out = np.concatenate([self.forward(x[s:s + batch_size], training=False)
-                              for s in range(0, x.shape[0], batch_size)])
+        out = np.concatenate([self.forward(inputs[s:s + batch_size], training=False)
+                              for s in range(0, inputs.shape[0], batch_size)])
         if verbose:
-            _report("predict", x.shape[0], t0, {})
+            _report("predict", inputs.shape[0], t0, {})
         return out
 
 

@@ -25,6 +25,7 @@ Clipping works on copies: layer.grads keep the raw gradients for inspection.
 import contextlib
 import signal
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -178,7 +179,7 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
-def get(identifier):
+def get(identifier: "str | dict[str, Any] | Optimizer") -> "Optimizer":
     """An optimizer from an instance, a Keras name ("sgd", "adam", ...) or {"class_name", "config"}."""
     if isinstance(identifier, Optimizer):
         return identifier

@@ -18,6 +18,7 @@ with the epoch number). Reduce-on-plateau depends on the validation loss, so it 
                                                  then after(step - warmup_steps) (Goyal et al. 2017)
 """
 import math
+from typing import Any
 
 from .._names import Registry
 from ..validation import check_number, check_positive_int
@@ -139,7 +140,7 @@ class WarmUp(Schedule):
         return {"after": after, "warmup_steps": self.warmup_steps, "start_lr": self.start_lr}
 
 
-def get(identifier):
+def get(identifier: "dict[str, Any] | Schedule") -> "Schedule":
     """A Schedule from an instance or {"class_name", "config"}."""
     if isinstance(identifier, Schedule):
         return identifier
@@ -148,7 +149,7 @@ def get(identifier):
     raise TypeError(f"expected a Schedule or a config dict, got {identifier!r}")
 
 
-def serialize(schedule):
+def serialize(schedule: "Schedule") -> dict[str, Any]:
     """The config dict of a Schedule, {"class_name": ..., "config": schedule.get_config()};
     get(serialize(s)) builds an equal schedule."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
