@@ -44,16 +44,7 @@ def _float64_cases(rng, torch):
         shape = (batch, 784) if kind == "mlp" else (batch, 1, 28, 28)
         x = rng.random(shape)
         y = rng.integers(0, 10, batch).astype(np.int64)
-        tfn = None
-        if torch is not None:
-            tm = models.torch_model(kind, models.weights(model))
-            opt = torch.optim.SGD(tm.parameters(), lr=0.01)
-            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-            def tfn(tm=tm, opt=opt, tx=tx, ty=ty):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(tm(tx), ty).backward()
-                opt.step()
+        tfn = models.torch_sgd_step(kind, model, x, y) if torch is not None else None
         name = ("MLP" if kind == "mlp" else "LeNet-5") + f" float64 training step, batch {batch}"
         yield name, (lambda m=model, x=x, y=y: m.train_on_batch(x, y)), tfn, TARGET_FLOAT64
 

@@ -68,6 +68,20 @@ def torch_model(kind, ws):
     return model
 
 
+def torch_sgd_step(kind, model, x, y, lr=0.01):
+    """A callable running one SGD step of the torch twin of `model` (an nnc model of `kind`) on x, y."""
+    import torch
+    tm = torch_model(kind, weights(model))
+    opt = torch.optim.SGD(tm.parameters(), lr=lr)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(tx), ty).backward()
+        opt.step()
+    return step
+
+
 def flops_per_sample(kind):
     """Multiply-adds x 2 of forward + backward (backward = 2x forward, minus the first layer's dx)."""
     if kind == "mlp":

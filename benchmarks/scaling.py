@@ -73,16 +73,7 @@ def _lenet_cases(batches, rng):
         model.compile(nnc.optim.SGD(0.01), "softmax_cross_entropy")
         x = rng.random((batch, 1, 28, 28), dtype=np.float32)
         y = rng.integers(0, 10, batch).astype(np.int64)
-        tstep = None
-        if torch:
-            tm = models.torch_model("lenet5", models.weights(model))
-            opt = torch.optim.SGD(tm.parameters(), lr=0.01)
-            tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-            def tstep(tm=tm, opt=opt, tx=tx, ty=ty):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(tm(tx), ty).backward()
-                opt.step()
+        tstep = models.torch_sgd_step("lenet5", model, x, y) if torch else None
         yield f"LeNet-5 training step, batch {batch}", "lenet", (lambda m=model, x=x, y=y: m.train_on_batch(x, y)), tstep
 
 
