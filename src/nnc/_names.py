@@ -10,10 +10,10 @@ it does not know.
 
 Losses, activations, metrics, initializers, regularizers, optimizers, schedules, layer classes and
 model classes each keep one Registry; a class joins its family's registry when it is defined
-(`registry.register` in the base class's __init_subclass__) or in a table of Keras names (`add`).
+(the base class derives from Registered) or in a table of Keras names (`add`).
 """
 import difflib
-from typing import Any, Iterable, TypeVar
+from typing import Any, ClassVar, Iterable, TypeVar
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
@@ -76,3 +76,19 @@ class Registry:
             return self._objects[self._key(name)]
         except KeyError:
             raise unknown_name(self.kind, name, self._names.values()) from None
+
+
+class Registered:
+    """A base class whose subclasses join its `registry` as they are defined, under the class name and
+    their `aliases` (a shared base named with a leading underscore, such as _FromLogits, does not).
+
+        class Loss(Registered):
+            registry = LOSS_CLASSES
+    """
+    registry: ClassVar[Registry]
+    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "registry" not in vars(cls) and not cls.__name__.startswith("_"):
+            cls.registry.register(cls)

@@ -24,21 +24,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._names import Registry
+from ._names import Registered, Registry
 from ._seed import new_rng
 from .validation import check_number
 
 INITIALIZERS = Registry("initializer")
 
 
-class Initializer:
+class Initializer(Registered):
     """Base class; subclasses implement `sample(shape, rng, fan_in, fan_out)` in float64."""
-    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):    # a shared base such as _Random is not an initializer
-            INITIALIZERS.register(cls)
+    registry = INITIALIZERS
 
     seed = None
 

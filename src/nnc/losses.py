@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from ._names import Registry, unknown_name
+from ._names import Registered, Registry, unknown_name
 
 __all__ = ["Loss", "MeanSquaredError", "HalfSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "SoftmaxCrossEntropy", "MulticlassHinge",
@@ -101,20 +101,16 @@ KERNELS = {
 LOSS_CLASSES = Registry("loss class", exact=True)     # every Loss subclass, by class name (saved configs)
 
 
-class Loss:
+class Loss(Registered):
     """Base class: subclasses name their kernel pair and say how targets are prepared.
 
     reduction: "mean" | "sum" | "sum_over_batch_size" (the module docstring defines each)."""
+    registry = LOSS_CLASSES
     kernel = ""            # "mse": KERNELS["mse"], backend.mse_forward / backend.mse_backward
     name = "loss"
     class_target = False   # True: targets may be class ids (N,)
     elementwise = False    # True: the kernel's mean is over every element; False: over the N samples
     scale = 1.0            # the loss is scale * the kernel's (HalfSquaredError: 1/2 of a sum)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):    # a shared base such as _FromLogits is not a loss
-            LOSS_CLASSES.register(cls)
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = _check_reduction(type(self).__name__, reduction)

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from ._names import Registry
+from ._names import Registered, Registry
 from .validation import check_number
 
 REGULARIZERS = Registry("regularizer")
 
 
-class Regularizer:
+class Regularizer(Registered):
     """Base class of the regularizers: a penalty R(w) added to the loss and its gradient dR/dw.
 
     reg(w) returns (penalty, gradient): a float, and an array shaped and typed like w. A layer with
@@ -30,11 +30,7 @@ class Regularizer:
     (bias_regularizer likewise for b); activity_regularizer=R adds R(out) / N for its output out of a
     batch of N samples, and (dR/dout) / N to the gradient flowing back into it. A subclass
     implements penalty and gradient."""
-    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        REGULARIZERS.register(cls)
+    registry = REGULARIZERS
 
     def penalty(self, w):
         """The scalar added to the loss (a Python float)."""

@@ -25,6 +25,7 @@ from ._cache_checks import ARGMAX_ERROR, check_batchnorm_cache, check_conv_cache
 from ._checks import check_batchnorm, check_conv, check_pool
 from .caches import BatchNormCache, Conv2DCache, PoolCache
 from .reference import *  # noqa: F401,F403  (every kernel this module does not rewrite)
+from .reference.batchnorm import update_running
 
 __all__ = list(reference.__all__)
 
@@ -121,10 +122,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.99, 
     if training:
         mu = X.sum(axis=0) / dt(m)                    # mini-batch mean
         var = ((X - mu) ** 2).sum(axis=0) / dt(m)     # mini-batch variance (biased: divided by m)
-        running_mean *= dt(momentum)
-        running_mean += dt(1 - momentum) * mu
-        running_var *= dt(momentum)
-        running_var += dt(1 - momentum) * var
+        update_running(running_mean, running_var, mu, var, momentum)
     else:
         mu, var = running_mean.copy(), running_var.copy()
     inv_std = dt(1) / np.sqrt(var + dt(eps))

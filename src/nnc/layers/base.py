@@ -18,7 +18,7 @@ from typing import Any, Sequence, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .._names import Registry, unknown_name
+from .._names import Registered, Registry, unknown_name
 from .._seed import new_rng
 from ..validation import FLOAT_DTYPES, INT_MAX
 
@@ -56,20 +56,17 @@ def _physical_memory():
         return None
 
 
-class Layer:
+class Layer(Registered):
     """Base class. Subclasses override `_build` (create params), `forward`, `backward`,
     `compute_output_shape` and `get_config`.
 
     Shapes exclude the batch axis: input_shape=(784,) for dense data, (C, H, W) for images."""
 
+    registry = LAYERS
     # Set by build, None before (`built` says which): per-sample shapes and the dtype computed in.
     input_shape: Any
     output_shape: Any
     dtype: Any
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        register(cls)
 
     def __init__(self, input_shape: Sequence[int] | None = None, name: str | None = None, trainable: bool = True,
                  **unknown: Any) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .._names import Registry
+from .._names import Registered, Registry
 from ..validation import check_number
 from . import schedules
 
@@ -60,7 +60,7 @@ def _interrupts_held():
             raise KeyboardInterrupt
 
 
-class Optimizer:
+class Optimizer(Registered):
     """Base class of the optimizers: bind(model) once, then step() after each backward pass.
 
     step() updates every trainable parameter theta in place from its gradient g = dL/dtheta
@@ -71,11 +71,7 @@ class Optimizer:
 
     A subclass implements update(key, param, grad); its per-parameter state (velocity, moments)
     lives in self.state[key]. The options every optimizer takes are in the module docstring."""
-    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        OPTIMIZERS.register(cls)
+    registry = OPTIMIZERS
 
     def __init__(self, lr=0.01, learning_rate=None, clipvalue=None, clipnorm=None, global_clipnorm=None):
         name = type(self).__name__

@@ -20,22 +20,18 @@ with the epoch number). Reduce-on-plateau depends on the validation loss, so it 
 import math
 from typing import Any
 
-from .._names import Registry
+from .._names import Registered, Registry
 from ..validation import check_number, check_positive_int
 
 SCHEDULES = Registry("learning-rate schedule", list_classes=True)   # configs name them by class
 
 
-class Schedule:
+class Schedule(Registered):
     """Base class of the learning-rate schedules: schedule(step) -> lr, a float.
 
     step is the number of optimizer updates done so far (0, 1, ...), or the epoch number under
     LearningRateScheduler. A subclass implements __call__ and get_config (its constructor arguments)."""
-    aliases: tuple[str, ...] = ()    # the names users may type besides the class name
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        SCHEDULES.register(cls)
+    registry = SCHEDULES
 
     def __call__(self, step):
         """The learning rate at `step` (subclasses)."""

@@ -27,6 +27,15 @@ def _axes(x):
     return (0, 2, 3), (1, -1, 1, 1)
 
 
+def update_running(running_mean, running_var, mean, var, momentum):
+    """running <- momentum * running + (1 - momentum) * batch, for the mean and the variance, in place
+    (the caller's arrays change), in their dtype."""
+    dt = running_mean.dtype.type
+    for running, batch in ((running_mean, mean), (running_var, var)):
+        running *= dt(momentum)
+        running += dt(1 - momentum) * batch
+
+
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.99, eps=1e-3, training=True):
     """x: (N, C) or (N, C, H, W); gamma, beta, running_mean, running_var: (C,) -> (out like x, BatchNormCache)."""
     momentum, eps = check_batchnorm("batchnorm_forward", x, gamma, beta, running_mean, running_var,
@@ -36,10 +45,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.99, 
     if training:
         mean = x.mean(axis=axes)
         var = ((x - mean.reshape(col)) ** 2).mean(axis=axes)
-        running_mean *= dt(momentum)                 # in place: the caller's arrays change
-        running_mean += dt(1 - momentum) * mean
-        running_var *= dt(momentum)
-        running_var += dt(1 - momentum) * var
+        update_running(running_mean, running_var, mean, var, momentum)
     else:
         mean, var = running_mean.copy(), running_var.copy()
     inv_std = dt(1) / np.sqrt(var + dt(eps))
