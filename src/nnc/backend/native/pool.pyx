@@ -66,24 +66,20 @@ def _max_bwd(const floating[:, :, :, ::1] dout, const int[:, :, :, ::1] argmax,
     return bad
 
 
-def _avg_fwd(const floating[:, :, :, ::1] x, tuple k, tuple s, tuple p, floating[:, :, :, ::1] out, int nthreads):
-    cdef int NC = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3]
+def _avg(const floating[:, :, :, ::1] src, tuple k, tuple s, tuple p, floating[:, :, :, ::1] dst, bint backward,
+         int nthreads):
+    """Average pooling: the forward reads the image src = x and writes dst = out; the backward reads
+    src = dout and writes the image dst = dx (the two C kernels take the same arguments)."""
+    cdef void (*run)(const floating *, int, int, int, int, int, int, int, int, int, floating *, int) noexcept nogil
+    if floating is float:
+        run = nnc_avgpool2d_backward_f32 if backward else nnc_avgpool2d_forward_f32
+    else:
+        run = nnc_avgpool2d_backward_f64 if backward else nnc_avgpool2d_forward_f64
+    img = dst if backward else src
+    cdef int NC = img.shape[0] * img.shape[1], H = img.shape[2], W = img.shape[3]
     cdef int kh = k[0], kw = k[1], sh = s[0], sw = s[1], ph = p[0], pw = p[1]
     with nogil:
-        if floating is float:
-            nnc_avgpool2d_forward_f32(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &out[0, 0, 0, 0], nthreads)
-        else:
-            nnc_avgpool2d_forward_f64(&x[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &out[0, 0, 0, 0], nthreads)
-
-
-def _avg_bwd(const floating[:, :, :, ::1] dout, tuple k, tuple s, tuple p, floating[:, :, :, ::1] dx, int nthreads):
-    cdef int NC = dx.shape[0] * dx.shape[1], H = dx.shape[2], W = dx.shape[3]
-    cdef int kh = k[0], kw = k[1], sh = s[0], sw = s[1], ph = p[0], pw = p[1]
-    with nogil:
-        if floating is float:
-            nnc_avgpool2d_backward_f32(&dout[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &dx[0, 0, 0, 0], nthreads)
-        else:
-            nnc_avgpool2d_backward_f64(&dout[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &dx[0, 0, 0, 0], nthreads)
+        run(&src[0, 0, 0, 0], NC, H, W, kh, kw, sh, sw, ph, pw, &dst[0, 0, 0, 0], nthreads)
 
 
 def _gap_fwd(const floating[:, ::1] x, floating[::1] out, int nthreads):
@@ -124,7 +120,7 @@ def avgpool2d_forward(x, pool_size, stride=None, padding=0):
     """x (N, C, H, W) -> (out (N, C, Ho, Wo), PoolCache). Divides by kh*kw: padding counts as zeros."""
     k, s, p, _, (Ho, Wo) = check_pool("avgpool2d_forward", x, pool_size, stride, padding)
     out = np.empty((x.shape[0], x.shape[1], Ho, Wo), dtype=x.dtype)
-    _avg_fwd(x, k, s, p, out, get_num_threads())
+    _avg(x, k, s, p, out, False, get_num_threads())
     return out, PoolCache(x.shape, k, s, p, None)
 
 
@@ -132,7 +128,7 @@ def avgpool2d_backward(dout, cache):
     """dout (N, C, Ho, Wo) -> dx: every cell of a window receives dout / (kh*kw) (overlaps add)."""
     x_shape, k, s, p = check_avgpool_cache("avgpool2d_backward", dout, cache)
     dx = np.empty(x_shape, dtype=dout.dtype)
-    _avg_bwd(dout, k, s, p, dx, get_num_threads())
+    _avg(dout, k, s, p, dx, True, get_num_threads())
     return dx
 
 
