@@ -18,8 +18,13 @@ import time
 import warnings
 from typing import Any
 
-from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose, print_line  # noqa: F401
+from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose, print_line
 from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: F401  (nnc.callbacks.TerminateOnNaN, as in Keras)
+
+# What this module documents: its own callbacks and the base it hands on from nnc/_callback.py. The
+# watchers TerminateOnNaN and LayerStatsLogger are reachable here too; their home is nnc.diagnostics.
+__all__ = ["Callback", "CallbackList", "check_verbose", "History", "check_progress_verbose", "ProgressLogger",
+           "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LearningRateScheduler", "ReduceLROnPlateau"]
 
 
 class History(Callback):
