@@ -59,8 +59,45 @@ static void NNC_FN(nnc_avgpool2x2_plane)(const NNC_T *restrict plane, int W, int
     }
 }
 
-/* The forward of max pooling (argmax given) and of average pooling (argmax NULL): the 2x2 stride-2
- * unpadded planes by the special cases above, the others window by window. */
+/* One plane, any window: max pooling with its argmax (the first maximum; the first NaN wins, like
+ * numpy's argmax) or average pooling, window by window over the output cells. */
+static void NNC_FN(maxpool_plane_)(const NNC_T *plane, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                                   int Ho, int Wo, NNC_T *o, int *a)
+{
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            const nnc_window win = nnc_pool_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
+            int where = win.r0 * W + win.c0;
+            NNC_T best = plane[where];
+            for (int ih = win.r0; ih < win.r1; ih++)
+                for (int iw = win.c0; iw < win.c1; iw++) {
+                    const NNC_T v = plane[ih * W + iw];
+                    if (v > best || (v != v && best == best)) {   /* strict >: the first maximum stays */
+                        best = v;
+                        where = ih * W + iw;
+                    }
+                }
+            o[oh * Wo + ow] = best;
+            a[oh * Wo + ow] = where;
+        }
+}
+
+static void NNC_FN(avgpool_plane_)(const NNC_T *plane, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                                   int Ho, int Wo, NNC_T scale, NNC_T *o)
+{
+    for (int oh = 0; oh < Ho; oh++)
+        for (int ow = 0; ow < Wo; ow++) {
+            const nnc_window win = nnc_pool_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
+            NNC_T s = 0;
+            for (int ih = win.r0; ih < win.r1; ih++)
+                for (int iw = win.c0; iw < win.c1; iw++)
+                    s += plane[ih * W + iw];
+            o[oh * Wo + ow] = s * scale;
+        }
+}
+
+/* The forward of max pooling (argmax given) and of average pooling (argmax NULL), a plane per
+ * iteration: the 2x2 stride-2 unpadded planes by the special cases above, the others by the general ones. */
 static void NNC_FN(pool_forward_)(const NNC_T *x, int NC, int H, int W, int kh, int kw, int sh, int sw, int ph,
                                   int pw, NNC_T *out, int *argmax, int nthreads)
 {
@@ -71,39 +108,14 @@ static void NNC_FN(pool_forward_)(const NNC_T *x, int NC, int H, int W, int kh, 
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
-        int *a = argmax ? argmax + (size_t)p * Ho * Wo : NULL;
-        if (two_by_two) {
-            if (a)
-                NNC_FN(nnc_maxpool2x2_plane)(plane, W, Ho, Wo, o, a);
-            else
-                NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
-            continue;
-        }
-        for (int oh = 0; oh < Ho; oh++)
-            for (int ow = 0; ow < Wo; ow++) {
-                const nnc_window win = nnc_pool_window(oh, ow, H, W, kh, kw, sh, sw, ph, pw);
-                if (!a) {
-                    NNC_T s = 0;
-                    for (int ih = win.r0; ih < win.r1; ih++)
-                        for (int iw = win.c0; iw < win.c1; iw++)
-                            s += plane[ih * W + iw];
-                    o[oh * Wo + ow] = s * scale;
-                    continue;
-                }
-                int where = win.r0 * W + win.c0;
-                NNC_T best = plane[where];
-                for (int ih = win.r0; ih < win.r1; ih++)
-                    for (int iw = win.c0; iw < win.c1; iw++) {
-                        const NNC_T v = plane[ih * W + iw];
-                        /* strict > keeps the first maximum; the first NaN wins like numpy's argmax */
-                        if (v > best || (v != v && best == best)) {
-                            best = v;
-                            where = ih * W + iw;
-                        }
-                    }
-                o[oh * Wo + ow] = best;
-                a[oh * Wo + ow] = where;
-            }
+        if (argmax && two_by_two)
+            NNC_FN(nnc_maxpool2x2_plane)(plane, W, Ho, Wo, o, argmax + (size_t)p * Ho * Wo);
+        else if (argmax)
+            NNC_FN(maxpool_plane_)(plane, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, o, argmax + (size_t)p * Ho * Wo);
+        else if (two_by_two)
+            NNC_FN(nnc_avgpool2x2_plane)(plane, W, Ho, Wo, scale, o);
+        else
+            NNC_FN(avgpool_plane_)(plane, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, scale, o);
     }
 }
 

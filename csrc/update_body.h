@@ -18,17 +18,18 @@ static void NNC_FN(momentum_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T
 {
     (void)unused;
     const NNC_T mu = (NNC_T)h->mu, a = (NNC_T)-h->lr;
-    const int nesterov = h->nesterov;
     for (ptrdiff_t i = 0; i < n; i++) {
         v[i] *= mu;
         v[i] += a * g[i];
-        if (nesterov) {
+    }
+    if (h->nesterov)
+        for (ptrdiff_t i = 0; i < n; i++) {
             p[i] += mu * v[i];
             p[i] += a * g[i];
-        } else {
-            p[i] += v[i];
         }
-    }
+    else
+        for (ptrdiff_t i = 0; i < n; i++)
+            p[i] += v[i];
 }
 
 NNC_TARGET_CLONES
@@ -38,10 +39,10 @@ static void NNC_FN(adam_chunk_)(ptrdiff_t n, const nnc_hyper *h, const NNC_T *re
     const NNC_T b1 = (NNC_T)h->beta_1, ob1 = (NNC_T)(1 - h->beta_1), b2 = (NNC_T)h->beta_2,
                 ob2 = (NNC_T)(1 - h->beta_2), c1 = (NNC_T)h->c1, c2 = (NNC_T)h->c2, lr = (NNC_T)h->lr,
                 eps = (NNC_T)h->eps, decay = (NNC_T)h->decay;
-    const int decoupled = h->decoupled;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        if (decoupled)
+    if (h->decoupled)       /* AdamW: the decay first, on the current weights */
+        for (ptrdiff_t i = 0; i < n; i++)
             p[i] *= decay;
+    for (ptrdiff_t i = 0; i < n; i++) {
         m[i] = b1 * m[i];
         m[i] = m[i] + ob1 * g[i];
         v[i] = b2 * v[i];

@@ -70,6 +70,16 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
 
 
 
+cdef inline void _gemm_block(int t, int nc, int rb, int cb, bint trans_a, bint trans_b, int M, int N, int K,
+                             const floating *A, int lda, const floating *B, int ldb, floating *C,
+                             int ldc) noexcept nogil:
+    """Block t of gemm_blocked's grid (nc blocks per row of blocks): one single-threaded BLAS call."""
+    cdef int r0 = (t // nc) * rb, c0 = (t % nc) * cb
+    gemm(trans_a, trans_b, min(rb, M - r0), min(cb, N - c0), K, <floating> 1,
+         A + (r0 if trans_a else <size_t> r0 * lda), lda,
+         B + (<size_t> c0 * ldb if trans_b else c0), ldb, <floating> 0, C + <size_t> r0 * ldc + c0, ldc)
+
+
 cdef void gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const floating *A, int lda,
                        const floating *B, int ldb, floating *C, int ldc, int rb, int cb,
                        int nthreads) noexcept nogil:
@@ -93,14 +103,15 @@ cdef void gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const fl
     if cb > N:
         cb = N
     cdef int nr = (M + rb - 1) // rb, nc = (N + cb - 1) // cb
-    cdef int t, r0, c0
-    # One thread (or one block) runs the loop in this thread: no OpenMP team is started for it.
-    for t in prange(nr * nc, num_threads=nthreads, schedule="static", use_threads_if=nthreads > 1 and nr * nc > 1):
-        r0 = (t // nc) * rb
-        c0 = (t % nc) * cb
-        gemm(trans_a, trans_b, min(rb, M - r0), min(cb, N - c0), K, <floating> 1,
-             A + (r0 if trans_a else <size_t> r0 * lda), lda,
-             B + (<size_t> c0 * ldb if trans_b else c0), ldb, <floating> 0, C + <size_t> r0 * ldc + c0, ldc)
+    cdef int t
+    # The conv calls this once per group from inside its own parallel loop, usually with nthreads = 1:
+    # there a plain loop, since even an OpenMP region that runs on one thread costs a team set-up per call.
+    if nthreads > 1 and nr * nc > 1:
+        for t in prange(nr * nc, num_threads=nthreads, schedule="static"):
+            _gemm_block(t, nc, rb, cb, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc)
+    else:
+        for t in range(nr * nc):
+            _gemm_block(t, nc, rb, cb, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc)
 
 
 include "_build.pxi"

@@ -1,4 +1,5 @@
 # distutils: sources = csrc/update.c
+# distutils: extra_compile_args = -ffp-contract=off -fno-math-errno
 """In-place parameter updates, native: each optimizer rule in one C pass over the parameters, their
 gradients and the rule's state, with no temporary arrays (csrc/update.h gives the equations).
 
