@@ -18,9 +18,9 @@ from numpy.typing import ArrayLike
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from .. import optim
-from ..validation import check_positive_int
 from ..callbacks import Callback, CallbackList, History, ProgressLogger, check_progress_verbose
 from ..diagnostics import DeadNetworkWarning
+from ..validation import check_positive_int
 from . import _fit_checks as checks
 
 
