@@ -1,5 +1,6 @@
 """nnc.sklearn and nnc.Perceptron as scikit-learn estimators: check_estimator, the parameter mapping, random_state,
 warm_start and partial_fit, routed parameters, Pipeline/cross_val_score/GridSearchCV/clone, joblib pickling."""
+import pickle
 import subprocess
 import sys
 
@@ -236,3 +237,9 @@ def test_not_fitted_errors_are_scikit_learns():
     for est in (MLPClassifier(), NNCRegressor(build), nnc.Perceptron()):
         with pytest.raises(NotFittedError):
             est.predict(X)
+    # Perceptron's error is nnc's class and scikit-learn's at once, and pickles (as from a worker process).
+    from nnc.models.perceptron import NotFittedError as NNCNotFittedError
+    with pytest.raises(NNCNotFittedError) as info:
+        nnc.Perceptron().predict(X)
+    back = pickle.loads(pickle.dumps(info.value))
+    assert isinstance(back, NNCNotFittedError) and back.args == info.value.args

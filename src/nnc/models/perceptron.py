@@ -50,8 +50,10 @@ def _twin(cls):
     if sk is None or not hasattr(sk, cls.__name__):
         return cls
     if cls not in _TWINS:
+        # Pickled (an error sent back from a worker process), a twin travels as nnc's class, which has a name.
         _TWINS[cls] = type(cls.__name__, (cls, getattr(sk, cls.__name__)),
-                           {"__module__": cls.__module__, "__doc__": cls.__doc__})
+                           {"__module__": cls.__module__, "__doc__": cls.__doc__,
+                            "__reduce__": lambda self: (cls, self.args)})
     return _TWINS[cls]
 
 
