@@ -1,5 +1,5 @@
-"""A hyperparameter sweep: one grid search, serial, on worker processes and on a Dask cluster
-=========================================================================================
+"""A hyperparameter sweep: serially, on worker processes and on a Dask cluster
+===========================================================================
 
 nnc's MLPClassifier is a scikit-learn estimator, so ``GridSearchCV`` sweeps it like any other: here 2 widths x
 2 learning rates x 3 folds = 12 trainings on scikit-learn's 8x8 digits. The same search runs three ways: in
