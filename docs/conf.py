@@ -80,6 +80,7 @@ API_MODULES = [
     ("nnc.optim.trajectory", "Optimizer paths on 2-D surfaces"),
     ("nnc.regularizers", "Regularizers"),
     ("nnc.initializers", "Initializers"),
+    ("nnc.models.trainer", "Training: compile, fit, evaluate, predict"),
     ("nnc.models.hooks", "Hooks"),
     ("nnc.callbacks", "Callbacks"),
     ("nnc.metrics", "Metrics"),
@@ -224,8 +225,17 @@ def _para_indent(previous):
     return 0
 
 
+def _skip_sklearn_request_setters(app, what, name, obj, skip, options):
+    """scikit-learn adds set_fit_request & co. to every estimator class (metadata routing); their docstrings
+    point into scikit-learn's own site (:ref:`metadata_routing`), which this build cannot resolve."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _literal_blocks, priority=600)
+    app.connect("autodoc-skip-member", _skip_sklearn_request_setters)
 
 
 # ---- Gallery --------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_report_names_the_wrong_entry_with_both_values(rng):
     report = gradcheck(layer, x, seed=7)
     assert not report.ok and report.errors["W"] > 1e-3 and report.errors["b"] < 1e-6
     worst = report.entries[0]
-    assert worst.tensor == "W" and worst.index == (2, 1)
+    assert worst.tensor == "W" and worst.position == (2, 1)
     R = np.random.default_rng(7).standard_normal((3, 2))     # the check's dL/dout, so dW = x.T @ R
     true = (x.T @ R)[2, 1]
     assert worst.numeric == pytest.approx(true, rel=1e-6)
@@ -84,7 +84,7 @@ def test_worst_entries_order_and_nan():
     a = np.array([[1.0, 2.0], [np.nan, 4.0]])
     n = np.array([[1.0, 2.2], [3.0, 4.0]])
     entries = worst_entries(a, n, "W", top=2)
-    assert [e.index for e in entries] == [(1, 0), (0, 1)]
+    assert [e.position for e in entries] == [(1, 0), (0, 1)]
     assert entries[1].error == pytest.approx(0.2 / 4.2)
 
 

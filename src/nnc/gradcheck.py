@@ -45,13 +45,13 @@ def relative_error(analytic, numeric):
 class GradEntry(NamedTuple):
     """One entry of a gradient: where it is, both values and their relative error."""
     tensor: str        # "x", "W", "1.dense.b", ...
-    index: tuple       # index into that tensor, e.g. (2, 0)
+    position: tuple    # index into that tensor, e.g. (2, 0) (not "index": a tuple's own method)
     analytic: float    # from backward()
     numeric: float     # from finite differences
     error: float       # |analytic - numeric| / max(|analytic| + |numeric|, 1e-8)
 
     def __str__(self):
-        return (f"{self.tensor}[{', '.join(map(str, self.index))}]: backward {self.analytic:+.6e}, "
+        return (f"{self.tensor}[{', '.join(map(str, self.position))}]: backward {self.analytic:+.6e}, "
                 f"finite differences {self.numeric:+.6e} (relative error {self.error:.1e})")
 
 

@@ -271,9 +271,9 @@ def _check_opset(onnx, opset):
 
 def to_proto(model, *, opset=None, softmax=False):
     """The onnx.ModelProto of a built Sequential (what `export` writes). Arguments as for `export`."""
-    from .models import Sequential
+    from .models.saving import MODELS     # the model classes (not nnc.models itself: Sequential imports us)
     onnx = _onnx()
-    if not isinstance(model, Sequential):
+    if not isinstance(model, tuple(MODELS[name] for name in MODELS.names())):
         raise TypeError(f"nnc.onnx.export: model must be an nnc.Sequential, got {type(model).__name__}")
     if not model.built:
         raise RuntimeError("nnc.onnx.export: the model is not built yet, so it has no weights to export; "

@@ -11,10 +11,12 @@ variable NNC_BACKEND=reference takes effect immediately, even in the middle of t
 """
 import contextlib
 import os
+import types
 import warnings
 
 from . import reference, textbook
 
+native: types.ModuleType | None
 try:
     from . import native
     _native_error = None

@@ -39,7 +39,7 @@ class DataConversionWarning(UserWarning):
     """A column vector y (n_samples, 1) was given where labels (n_samples,) were expected; it was flattened."""
 
 
-_TWINS = {}
+_TWINS: dict[type, type] = {}   # nnc class -> its scikit-learn twin, made once
 
 
 def _twin(cls):
