@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from .backend._checks import all_finite
+from .validation import all_finite
 
 __all__ = ["as_rng", "Batches", "batches", "train_test_split", "one_hot", "standardize",
            "random_flip", "random_shift", "add_noise"]

@@ -20,7 +20,7 @@ import zlib
 
 import numpy as np
 
-from ..backend._checks import check_positive_int
+from ..validation import check_positive_int
 
 __all__ = ["read_idx", "MAX_IDX_BYTES", "load_fashion_mnist", "load_mnist", "FASHION_MNIST_CLASSES",
            "FASHION_MNIST_SYSTEM_DIR"]

@@ -1,6 +1,6 @@
 """Adam and AdamW."""
 from .. import backend
-from ..backend._checks import check_number
+from ..validation import check_number
 from .adaptive import _rate
 from .base import Optimizer
 

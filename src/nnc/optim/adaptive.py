@@ -4,7 +4,7 @@ All state starts at zero (AdaGrad: at initial_accumulator_value) and is updated 
 import numpy as np
 
 from .. import backend
-from ..backend._checks import check_number
+from ..validation import check_number
 from .base import Optimizer
 
 

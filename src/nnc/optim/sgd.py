@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with classic or Nesterov momentum as settings."""
 from .. import backend
-from ..backend._checks import check_number
+from ..validation import check_number
 from .base import Optimizer
 
 
