@@ -10,17 +10,16 @@ Per layer l = 1..L (a_0 = x), forward then backward:
     dL/da_l = delta_{l+1} W_{l+1}^T   (dL/da_L from the loss)
     delta_l = dL/dz_l = dL/da_l * f'(z_l)      e.g. delta_L = (a_L - y) * a_L (1 - a_L) (sigmoid, 1/2 ||a_L - y||^2)
     dW_l = a_{l-1}^T delta_l       db_l = sum over samples of delta_l
-    so delta_{l-1} = (delta_l W_l^T) * f'(z_{l-1}).
-This is nnc's convention: rows are samples, Dense W is (in, out), z = a W + b. The lectures write one sample
-as a column, W as (out, in) and z = W a + b; notation="lecture" prints W, dW (transposed: W[j, i] is the weight
-from unit i to unit j) and the column vectors that way, with the equations z_l = W_l a_{l-1} + b_l,
-dW_l = delta_l a_{l-1}^T, dL/da_{l-1} = W_l^T delta_l. The arrays in t.layers are always nnc's.
+This is nnc's convention: rows are samples, Dense W is (in, out), z = a W + b. The lectures write one sample as a
+column, W as (out, in) and z = W a + b; notation="lecture" prints W, dW (transposed: W[j, i] is the weight from unit i
+to unit j) and the column vectors that way, with the equations z_l = W_l a_{l-1} + b_l, dW_l = delta_l a_{l-1}^T,
+dL/da_{l-1} = W_l^T delta_l. The arrays in t.layers are always nnc's.
 
-Fused activations (Dense(4, activation="sigmoid")) are traced inside the layer: z and delta are recorded
-where the layer computes them. Dense layers are printed in full up to `max_entries` numbers per array;
-Conv2D and pooling layers by their shapes and a few entries. The trace runs the model's own forward and
-backward (inference mode: no dropout, batch norm on running statistics) and leaves the model as it was:
-its parameters and the gradients an optimizer would read are restored.
+Fused activations (Dense(4, activation="sigmoid")) are traced inside the layer: z and delta are recorded where the
+layer computes them. Dense layers are printed in full up to `max_entries` numbers per array; Conv2D and pooling layers
+by their shapes and a few entries. The trace runs the model's own forward and backward (inference mode: no dropout,
+batch norm on running statistics) and leaves the model as it was: its parameters and the gradients an optimizer would
+read are restored.
 """
 import copy
 import html
@@ -93,9 +92,7 @@ class Trace:
                     for k, q, v, full, t in items]
         return out
 
-    @property
-    def _lecture(self):
-        return self.notation == "lecture"
+    _lecture = property(lambda self: self.notation == "lecture")
 
     def _full(self, lt):
         return lt.kind == "Dense" or lt.a.ndim == 2
