@@ -75,9 +75,8 @@ def _run(_Step step, const floating[::1] g, floating[::1] theta, floating[::1] s
 
 
 def sgd_momentum_update(param, grad, velocity, lr, momentum, nesterov=False):
-    """SGD with momentum, in place:  v <- mu * v - lr * g;  theta <- theta + v, or with nesterov
-    theta <- theta + mu * v - lr * g (the look-ahead step in terms of the current parameters).
-    param, grad, velocity: one shape and dtype. Returns param."""
+    """SGD with momentum (Nesterov's with nesterov=True), in place; returns param. The equations:
+    nnc/backend/reference/update.py."""
     grad = check_update("sgd_momentum_update", param, grad, {"velocity": velocity}, lr=lr, momentum=momentum)
     _run(_Step(NNC_RULE_MOMENTUM, lr, mu=momentum, nesterov=nesterov), grad.reshape(-1), param.reshape(-1),
          velocity.reshape(-1), None, get_num_threads())
@@ -85,13 +84,8 @@ def sgd_momentum_update(param, grad, velocity, lr, momentum, nesterov=False):
 
 
 def adam_update(param, grad, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=0.0):
-    """Adam's step t (1, 2, ...), in place:
-
-        theta <- (1 - lr * weight_decay) * theta      (AdamW's decoupled decay, when weight_decay > 0)
-        m <- b1 * m + (1 - b1) * g          v <- b2 * v + (1 - b2) * g^2
-        m_hat = m / (1 - b1^t)              v_hat = v / (1 - b2^t)
-        theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
-    param, grad, m, v: one shape and dtype. Returns param."""
+    """Adam's step t, in place (AdamW's decay first when weight_decay > 0); returns param. The equations:
+    nnc/backend/reference/update.py."""
     grad = check_update("adam_update", param, grad, {"m": m, "v": v}, lr=lr, beta_1=beta_1, beta_2=beta_2,
                         epsilon=epsilon, t=t, weight_decay=weight_decay)
     _run(_Step(NNC_RULE_ADAM, lr, beta_1=beta_1, beta_2=beta_2, t=t, weight_decay=weight_decay, eps=epsilon),
@@ -100,8 +94,7 @@ def adam_update(param, grad, m, v, lr, beta_1, beta_2, epsilon, t, weight_decay=
 
 
 def rmsprop_update(param, grad, mean_square, lr, rho, epsilon):
-    """RMSprop, in place:  E <- rho * E + (1 - rho) * g^2;  theta <- theta - lr * g / (sqrt(E) + eps).
-    param, grad, mean_square (E): one shape and dtype. Returns param."""
+    """RMSprop, in place; returns param. The equations: nnc/backend/reference/update.py."""
     grad = check_update("rmsprop_update", param, grad, {"mean_square": mean_square}, lr=lr, rho=rho,
                         epsilon=epsilon)
     _run(_Step(NNC_RULE_RMSPROP, lr, rho=rho, eps=epsilon), grad.reshape(-1), param.reshape(-1),
@@ -110,8 +103,7 @@ def rmsprop_update(param, grad, mean_square, lr, rho, epsilon):
 
 
 def adagrad_update(param, grad, accumulator, lr, epsilon):
-    """AdaGrad, in place:  G <- G + g^2;  theta <- theta - lr * g / (sqrt(G) + eps).
-    param, grad, accumulator (G): one shape and dtype. Returns param."""
+    """AdaGrad, in place; returns param. The equations: nnc/backend/reference/update.py."""
     grad = check_update("adagrad_update", param, grad, {"accumulator": accumulator}, lr=lr, epsilon=epsilon)
     _run(_Step(NNC_RULE_ADAGRAD, lr, eps=epsilon), grad.reshape(-1), param.reshape(-1), accumulator.reshape(-1),
          None, get_num_threads())
@@ -119,13 +111,7 @@ def adagrad_update(param, grad, accumulator, lr, epsilon):
 
 
 def adadelta_update(param, grad, mean_square_grad, mean_square_delta, lr, rho, epsilon):
-    """AdaDelta, in place:
-
-        Eg  <- rho * Eg + (1 - rho) * g^2
-        dx  =  -sqrt(Edx + eps) / sqrt(Eg + eps) * g
-        Edx <- rho * Edx + (1 - rho) * dx^2
-        theta <- theta + lr * dx
-    param, grad, mean_square_grad (Eg), mean_square_delta (Edx): one shape and dtype. Returns param."""
+    """AdaDelta, in place; returns param. The equations: nnc/backend/reference/update.py."""
     grad = check_update("adadelta_update", param, grad, {"mean_square_grad": mean_square_grad,
                         "mean_square_delta": mean_square_delta}, lr=lr, rho=rho, epsilon=epsilon)
     _run(_Step(NNC_RULE_ADADELTA, lr, rho=rho, eps=epsilon), grad.reshape(-1), param.reshape(-1),
