@@ -103,7 +103,7 @@ def train_cases(rng, benchmarks_dir):
     return cases
 
 
-def child(part, threads, benchmarks_dir):
+def child(part, threads, benchmarks_dir, only=""):
     import numpy as np
     import nnc
     rng = np.random.default_rng(0)
@@ -111,11 +111,17 @@ def child(part, threads, benchmarks_dir):
     with nnc.threads(threads):
         if part == "kernels":
             for name, fn in kernel_cases(rng).items():
-                out[name] = _best_of(fn)
+                if _wanted(name, only):
+                    out[name] = _best_of(fn)
         else:
             for name, (fn, steps) in train_cases(rng, benchmarks_dir).items():
-                out[name] = _best_of(fn, batches=3, seconds=0) / steps
+                if _wanted(name, only):
+                    out[name] = _best_of(fn, batches=3, seconds=0) / steps
     print(json.dumps(out))
+
+
+def _wanted(name, only):
+    return not only or any(part in name for part in only.split(","))
 
 
 def _fmt(s):
@@ -128,21 +134,24 @@ def main():
     ap.add_argument("--after", required=True, help="checkout with built kernels")
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--only", help="comma-separated substrings: only the cases whose name contains one")
     ap.add_argument("--json", help="write every figure here")
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child[0], int(args.child[1]), args.child[2])
+        return child(args.child[0], int(args.child[1]), args.child[2], args.child[3])
     trees = {"before": os.path.abspath(args.before), "after": os.path.abspath(args.after)}
     res = {}
-    for part in ("kernels", "train"):
+    parts = [p for p in ("kernels", "train") if not args.only or any(
+        ("training" in o) == (p == "train") for o in args.only.split(","))]
+    for part in parts:
         for nt in (int(t) for t in args.threads.split(",")):
             for r in range(args.rounds):
                 for which in (("before", "after") if r % 2 == 0 else ("after", "before")):
                     tree = trees[which]
                     env = dict(os.environ, PYTHONPATH=os.path.join(tree, "src"))
                     cmd = [sys.executable, os.path.abspath(__file__), "--before", "-", "--after", "-",
-                           "--child", part, str(nt), os.path.join(tree, "benchmarks")]
+                           "--child", part, str(nt), os.path.join(tree, "benchmarks"), args.only or ""]
                     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
                     for name, s in json.loads(proc.stdout.strip().splitlines()[-1]).items():
                         res.setdefault(f"{name}|{nt}", {}).setdefault(which, []).append(s)
