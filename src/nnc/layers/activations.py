@@ -96,7 +96,19 @@ class Step(_ActivationLayer):
     kernel = "step"
 
 
-class LeakyReLU(_ActivationLayer):
+class _WithAlpha(_ActivationLayer):
+    """An activation with one number alpha, handed to its kernel and kept in its config (each
+    subclass sets its default and its bounds)."""
+    alpha: float
+
+    def _kernel_args(self):
+        return (self.alpha,)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class LeakyReLU(_WithAlpha):
     """x where x > 0 else alpha * x. alpha=0.01 as in PyTorch (Keras's default is 0.3)."""
     kernel = "leaky_relu"
 
@@ -104,26 +116,14 @@ class LeakyReLU(_ActivationLayer):
         super().__init__(**kwargs)
         self.alpha = check_number("LeakyReLU", "alpha", alpha, minimum=0)
 
-    def _kernel_args(self):
-        return (self.alpha,)
 
-    def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
-
-
-class ELU(_ActivationLayer):
+class ELU(_WithAlpha):
     """x where x > 0 else alpha * (exp(x) - 1), alpha > 0."""
     kernel = "elu"
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = check_number("ELU", "alpha", alpha, minimum=0, strict=True)
-
-    def _kernel_args(self):
-        return (self.alpha,)
-
-    def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
 
 
 class GELU(_ActivationLayer):
