@@ -35,12 +35,12 @@ _blas_controller = None
 _blas_lock = threading.RLock()   # threads() blocks in several Python threads change numpy's BLAS cap in turn
 
 
-# OpenMP threads that finish a parallel region spin, waiting for the next one: libgomp for 300,000 turns,
-# LLVM's libomp for 200 ms. On a quiet machine that saves a wake-up per region; on a machine where any other
-# process is busy it is a disaster: the spinning thread holds the core the descheduled one needs (2 threads
-# ran the demo's MLP 3-50x slower than 1 on 2 cores). Passive waiting (sleep at once) costs a few percent
-# on a quiet machine and keeps 2 threads at or below 1 thread's time beside a busy process; a short spin
-# (GOMP_SPINCOUNT=300) lay in between (benchmarks/contention.py measures all three). It must be in the
+# OpenMP threads that finish a parallel region spin, waiting for the next one (libgomp for 300,000 turns,
+# LLVM's libomp for 200 ms). On a quiet machine that saves a wake-up per region; on a machine where any other
+# process is busy it is a disaster: the spinning thread holds the core the descheduled one needs, and 2
+# threads ran slower than 1. Passive waiting (sleep at once) costs a little on a quiet machine and keeps 2
+# threads at or below 1 thread's time beside a busy process; a short spin lay in between
+# (benchmarks/contention.py measures all three; figures in benchmarks/README.md). It must be in the
 # environment before the OpenMP runtime loads, so nnc sets it on import, only where the user set none;
 # NNC_OMP_WAIT=default opts out.
 _WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
@@ -162,10 +162,10 @@ def pin_native_blas():
 
 # glibc's malloc returns memory to the kernel as soon as the free space at the top of the heap passes
 # M_TRIM_THRESHOLD (128 KiB by default, growing with use), and the next large array has to fault every
-# page in again: a LeNet-5 step at batch 128 took ~970 minor faults, 1.5 of its 6 ms (2-core VM). Keeping
-# up to 64 MiB of freed memory for reuse, and serving arrays up to 32 MiB from the heap, removes them
-# (step 6.0 -> 5.0 ms), at the cost of the process keeping that much freed memory (PyTorch's caching
-# allocator keeps far more). NNC_MALLOC=system leaves the allocator as it is.
+# page in again, on every training step (a quarter of a LeNet-5 step: benchmarks/README.md). Keeping up to
+# 64 MiB of freed memory for reuse, and serving arrays up to 32 MiB from the heap, removes those faults, at
+# the cost of the process keeping that much freed memory (PyTorch's caching allocator keeps far more).
+# NNC_MALLOC=system leaves the allocator as it is.
 _MALLOC_TUNING = {"M_TRIM_THRESHOLD": (-1, 64 << 20), "M_MMAP_THRESHOLD": (-3, 32 << 20)}
 _malloc_tuned = False
 

@@ -307,7 +307,7 @@ def check_batchnorm(fn, x, gamma, beta, running_mean, running_var, momentum, eps
     if training:
         check_writable(fn, "running_mean", running_mean)
         check_writable(fn, "running_var", running_var)
-    # argmin finds a NaN too (NaN counts as the smallest), and costs a third of min()'s reduction: 0.3 us.
+    # argmin finds a NaN too (NaN counts as the smallest), and costs a third of min()'s reduction.
     if not running_var[running_var.argmin()] >= 0:
         raise ValueError(f"{fn}: running_var must be >= 0")
     if not (type(momentum) is float and 0 <= momentum <= 1):     # the common case skips the general check
