@@ -20,6 +20,7 @@ import zlib
 
 import numpy as np
 
+from .._io import read_exactly
 from ..validation import check_positive_int
 
 __all__ = ["read_idx", "MAX_IDX_BYTES", "load_fashion_mnist", "load_mnist", "FASHION_MNIST_CLASSES",
@@ -43,8 +44,6 @@ LAYOUTS = ("NHW", "NCHW", "flat")
 # Far above any IDX data set in use (Fashion-MNIST's largest file holds 47 MB) and far below what a
 # hostile header or a gzip bomb would make read_idx allocate.
 MAX_IDX_BYTES = 1 << 30
-
-_CHUNK = 1 << 20   # bytes read per call while filling the array
 
 
 def read_idx(path, max_bytes=MAX_IDX_BYTES):
@@ -96,18 +95,12 @@ def _read_idx_stream(path, f, gz, max_bytes):
             what = "truncated" if actual < expected else "longer than its header says"
             raise ValueError(f"read_idx: {path} is {what}: shape {shape} of {dtype.name} needs {expected} bytes "
                              f"of data, found {actual}")
-    data = bytearray(expected)
-    view, pos = memoryview(data), 0
-    while pos < expected:
-        chunk = f.read(min(_CHUNK, expected - pos))
-        if not chunk:
-            raise ValueError(f"read_idx: {path} is truncated: shape {shape} of {dtype.name} needs {expected} "
-                             f"bytes of data, found {pos}")
-        view[pos:pos + len(chunk)] = chunk
-        pos += len(chunk)
-    if f.read(1):   # for gzip this also checks the stream's CRC and length
-        raise ValueError(f"read_idx: {path} is longer than its header says: shape {shape} of {dtype.name} "
-                         f"needs {expected} bytes of data, the file has more")
+    data = read_exactly(
+        f, expected,
+        short=lambda pos: ValueError(f"read_idx: {path} is truncated: shape {shape} of {dtype.name} needs "
+                                     f"{expected} bytes of data, found {pos}"),
+        long=lambda: ValueError(f"read_idx: {path} is longer than its header says: shape {shape} of "
+                                f"{dtype.name} needs {expected} bytes of data, the file has more"))
     a = np.frombuffer(data, dtype=dtype).reshape(shape)   # writable: it views the bytearray
     if not dtype.isnative:   # in place: no second copy of the data
         a = a.byteswap(inplace=True).view(dtype.newbyteorder("="))

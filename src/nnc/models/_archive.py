@@ -21,7 +21,8 @@ import zipfile
 
 import numpy as np
 
-_CHUNK = 1 << 20          # bytes read per call: no temporary larger than this besides the array itself
+from .._io import read_exactly
+
 _TMP = re.compile(r"^\.(?P<base>.+)\.(?P<pid>\d+)\.[0-9a-f]{16}\.nnc-tmp$")
 
 
@@ -175,16 +176,11 @@ def read_npy(z, info, shape, dtype):
             if info.file_size != header + nbytes:
                 raise ArchiveError(f"member {name!r} declares {info.file_size} bytes, but its header and "
                                    f"{dtype}{list(shape)} take {header + nbytes}")
-            buf = bytearray(nbytes)
-            view, pos = memoryview(buf), 0
-            while pos < nbytes:
-                chunk = zf.read(min(_CHUNK, nbytes - pos))
-                if not chunk:
-                    raise ArchiveError(f"member {name!r} ends after {pos} of its {nbytes} data bytes (truncated)")
-                view[pos:pos + len(chunk)] = chunk
-                pos += len(chunk)
-            if zf.read(1):   # also makes zipfile verify the CRC-32 of the whole member
-                raise ArchiveError(f"member {name!r} is longer than its header says")
+            buf = read_exactly(   # reading past the end also makes zipfile verify the member's CRC-32
+                zf, nbytes,
+                short=lambda pos: ArchiveError(f"member {name!r} ends after {pos} of its {nbytes} data bytes "
+                                               "(truncated)"),
+                long=lambda: ArchiveError(f"member {name!r} is longer than its header says"))
     except ArchiveError:
         raise
     except _UNREADABLE as exc:
