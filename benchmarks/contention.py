@@ -35,8 +35,11 @@ with nnc.threads(threads):
 print(time.perf_counter() - t)
 """
 
-POLICIES = {"nnc default (passive)": {}, "runtime default": {"NNC_OMP_WAIT": "default"},
-            "short spin": {"GOMP_SPINCOUNT": "300", "KMP_BLOCKTIME": "0"}}
+POLICIES = {"nnc default": {}, "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
+            "runtime default": {"NNC_OMP_WAIT": "default"},
+            "spin 300": {"GOMP_SPINCOUNT": "300", "KMP_BLOCKTIME": "0"},
+            "spin 10k": {"GOMP_SPINCOUNT": "10000", "KMP_BLOCKTIME": "0"},
+            "spin 100k": {"GOMP_SPINCOUNT": "100000", "KMP_BLOCKTIME": "1"}}
 
 
 def run_child(threads, n, env_updates):
@@ -54,7 +57,7 @@ def main(argv=None):
     opts = ap.parse_args(argv)
     n = 2000 if opts.quick else 4000
     cases = [(load, threads, policy) for load in ("quiet", "busy") for threads in (1, 2) for policy in POLICIES
-             if threads == 2 or policy == "nnc default (passive)"]
+             if threads == 2 or policy == "nnc default"]
     times = {case: [] for case in cases}
     for load in ("quiet", "busy"):
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "busy" else None
@@ -74,7 +77,7 @@ def main(argv=None):
     print("| load | threads | OpenMP wait | time (each run) | vs 1 thread, same load |")
     print("|---|---|---|---|---|")
     for case in cases:
-        base = med[(case[0], 1, "nnc default (passive)")]
+        base = med[(case[0], 1, "nnc default")]
         runs = ", ".join(f"{t:.3f}" for t in times[case])
         print(f"| {case[0]} | {case[1]} | {case[2]} | {med[case]:.3f} s ({runs}) | {med[case] / base:.2f}x |")
 

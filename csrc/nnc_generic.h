@@ -17,9 +17,10 @@
 #define NNC_CAT(a, b) NNC_CAT_(a, b)
 #define NNC_FN(name) NNC_CAT(name, NNC_SFX)
 
-/* Below this many elements an OpenMP team costs more than it saves: waking a team costs as much as
- * simple arithmetic on tens of thousands of elements (benchmarks/README.md). Used as `if(n > NNC_OMP_MIN)`. */
-#define NNC_OMP_MIN 32768
+/* Below this many elements an OpenMP team costs more than it saves. Waking a team of threads that sleep
+ * while they wait (OMP_WAIT_POLICY=PASSIVE, nnc's default) costs about as much as simple arithmetic on a
+ * couple of hundred thousand elements (benchmarks/README.md). Used as `if(n > NNC_OMP_MIN)`. */
+#define NNC_OMP_MIN 262144
 
 /* Fixed chunk for reductions that must not depend on the thread count: partial sums are taken over
  * chunks of this many rows and combined in chunk order, so 1, 2 or 16 threads give the same bits. */

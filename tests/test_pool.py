@@ -131,7 +131,7 @@ def test_gradcheck(B, rng, kind):
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
 def test_threads_give_identical_bits(native, rng):
-    x = rng.standard_normal((8, 16, 30, 29)).astype(np.float32)   # big enough to pass the OpenMP threshold
+    x = rng.standard_normal((20, 16, 30, 29)).astype(np.float32)   # big enough to pass the OpenMP threshold
     results = []
     for n in (1, 2):
         with nnc.threads(n):

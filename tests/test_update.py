@@ -19,8 +19,8 @@ def test_native_matches_reference_and_updates_in_place(native, reference, rng, d
 
 
 def test_thread_count_does_not_change_results(native, rng):
-    x = rng.standard_normal(100_003).astype(np.float32)
-    y = rng.standard_normal(100_003).astype(np.float32)
+    x = rng.standard_normal(300_007).astype(np.float32)
+    y = rng.standard_normal(300_007).astype(np.float32)
     out = []
     for n in (1, 2):
         with nnc.threads(n):
@@ -143,8 +143,8 @@ def test_update_follows_the_papers_equations(B, rng, dtype, rule):
 
 @pytest.mark.parametrize("rule", ["adam_update", "rmsprop_update"])
 def test_update_threads_give_identical_bits(native, rng, rule):
-    theta = rng.standard_normal(100_003).astype(np.float32)
-    grads = [rng.standard_normal(100_003).astype(np.float32) for _ in range(3)]
+    theta = rng.standard_normal(300_007).astype(np.float32)
+    grads = [rng.standard_normal(300_007).astype(np.float32) for _ in range(3)]
     results = []
     for n in (1, 2):
         with nnc.threads(n):

@@ -34,6 +34,10 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
 cdef enum:
     MIN_SPLIT = 64
     MAX_PARTS = 4
+# Below this many multiply-adds a GEMM runs on the calling thread: waking sleeping OpenMP threads
+# (nnc's passive wait policy) costs more than the blocks they would take over. Only who runs the blocks
+# changes, never the blocks, so the bits stay the same.
+cdef long long GEMM_THREADS_MIN_MACS = 1 << 22
 
 
 cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
@@ -58,7 +62,10 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
     if parts <= 1:
         gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
         return
-    for t in prange(parts, num_threads=nthreads if nthreads < parts else parts, schedule="static"):
+    if <long long> M * N * K < GEMM_THREADS_MIN_MACS:
+        nthreads = 1
+    for t in prange(parts, num_threads=nthreads if nthreads < parts else parts, schedule="static",
+                    use_threads_if=nthreads > 1):
         r0 = <int> ((<long long> extent * t) // parts)
         r1 = <int> ((<long long> extent * (t + 1)) // parts)
         if split_rows:  # rows r0..r1 of op(A) and of C
