@@ -38,9 +38,10 @@ _blas_lock = threading.RLock()   # threads() blocks in several Python threads ch
 # OpenMP threads that finish a parallel region spin, waiting for the next one (libgomp for 300,000 turns,
 # LLVM's libomp for 200 ms). On a quiet machine that saves a wake-up per region; on a machine where any other
 # process is busy it is a disaster: the spinning thread holds the core the descheduled one needs, and 2
-# threads ran slower than 1. Passive waiting (sleep at once) costs a little on a quiet machine and keeps 2
-# threads at or below 1 thread's time beside a busy process; a short spin lay in between
-# (benchmarks/contention.py measures all three; figures in benchmarks/README.md). It must be in the
+# threads ran slower than 1. Passive waiting (sleep at once) keeps 2 threads near 1 thread's time beside a
+# busy process; on a quiet machine each wake-up costs tens of microseconds, which is why the kernels keep
+# small work on one thread (NNC_OMP_MIN, GEMM_THREADS_MIN_MACS). benchmarks/contention.py measures the
+# policies (figures in benchmarks/README.md). It must be in the
 # environment before the OpenMP runtime loads, so nnc sets it on import, only where the user set none;
 # NNC_OMP_WAIT=default opts out.
 _WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
