@@ -312,7 +312,7 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
 
 def test_without_onnx_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)     # `import onnx` now raises ImportError
-    with pytest.raises(ImportError, match=r'pip install "nnc\[onnx\]"'):
+    with pytest.raises(ImportError, match=r'pip install "\.\[onnx\]"'):
         nnc.onnx.to_proto(lenet5().build())
 
 

@@ -20,7 +20,7 @@ try:
 except ImportError:   # the optimizer paths and the import checks still run
     matplotlib = None
 
-needs_mpl = pytest.mark.skipif(matplotlib is None, reason='matplotlib is not installed (pip install "nnc[plot]")')
+needs_mpl = pytest.mark.skipif(matplotlib is None, reason='matplotlib is not installed (pip install ".[plot]")')
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +55,7 @@ def test_import_nnc_does_not_import_matplotlib_and_nnc_plot_says_how_to_install_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     first, message = out.stdout.strip().split("\n", 1)
     assert first == "False"
-    assert 'pip install "nnc[plot]"' in message
+    assert 'pip install ".[plot]"' in message
 
 
 # ---- minimize and the test surfaces ----------------------------------------------------------------------

@@ -63,11 +63,13 @@ def test_fit_verbose_2_prints_to_stdout(data, capsys):
 def test_verbose_1_draws_a_tqdm_bar_per_epoch_that_ends_with_the_epoch_values(data):
     out, hist = fit_to(io.StringIO(), data, 1, steps=3, validation_split=0.25)    # 30 training samples
     lines = out.split("\n")
-    assert lines[-1] == "" and len(lines) == EPOCHS + 1      # each bar ends its line when its epoch ends
+    assert lines[-1] == "" and len(lines) == EPOCHS + 1      # each epoch ends its line
     for epoch, line in enumerate(lines[:-1]):
-        final = line.split("\r")[-1]          # what the line shows once redrawn for the last time
-        assert final.startswith(f"epoch {epoch + 1}/{EPOCHS}: 100%|")
-        assert "| 3/3 [" in final
+        frames = line.split("\r")
+        assert any(f.startswith(f"epoch {epoch + 1}/{EPOCHS}: ") and "/3 [" in f for f in frames), frames  # the bar
+        # ... erased at the epoch's end (a bar is cut at the terminal's width) for the epoch's whole line
+        final = frames[-1].lstrip()
+        assert final.startswith(f"epoch {epoch + 1}/{EPOCHS} - ")
         values = dict(re.findall(r"(\w+): (-?\d+\.\d+)", final))
         for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert abs(float(values[k]) - hist.history[k][epoch]) < 5e-5, (k, final)
@@ -101,7 +103,8 @@ def test_auto_on_a_stream_that_is_not_a_terminal_writes_nothing(data, capsys):
 
 def test_auto_on_a_terminal_draws_the_bar(data):
     out, _ = fit_to(Terminal(), data, "auto")
-    assert out.count("100%|") == EPOCHS and out.endswith("\n")
+    assert all(f"\repoch {e}/{EPOCHS}: " in out for e in range(1, EPOCHS + 1)), out     # a bar per epoch
+    assert out.count(" - loss: ") == EPOCHS and out.endswith("\n")                    # then its whole line
 
 
 def test_auto_in_a_notebook_draws_the_bar(monkeypatch):

@@ -60,7 +60,7 @@ def test_import_nnc_does_not_import_scikit_learn():
 def test_missing_scikit_learn_says_what_to_install():
     code = "import sys; sys.modules['sklearn'] = None\nimport nnc.sklearn"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode != 0 and 'pip install "nnc[sklearn]"' in out.stderr
+    assert out.returncode != 0 and 'pip install ".[sklearn]"' in out.stderr
 
 
 def test_same_random_state_same_bits_other_state_other_model(blobs):

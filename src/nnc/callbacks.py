@@ -74,7 +74,8 @@ class ProgressLogger(Callback):
 
         0       nothing
         1       a tqdm bar per epoch (batches done, elapsed time and ETA, loss and metrics so far in the
-                postfix); when the epoch ends the bar stays as its line, with the epoch's values
+                postfix, as much as the terminal's width shows); when the epoch ends the bar gives way to
+                the epoch's whole line, as verbose=2 writes it (in a notebook the widget stays, with them)
         2       one line per epoch:  epoch 1/10 - 0.2s - loss: 0.5123 - accuracy: 0.8012
         "auto"  (fit's default) 1 when `stream` is a terminal or this runs in a notebook, else nothing:
                 a log file or a pipe gets no bar redrawn in place (ask for verbose=2 to log the epochs)
@@ -125,8 +126,10 @@ class ProgressLogger(Callback):
         else:
             from tqdm.std import tqdm
         self._widget = tqdm.__module__ == "tqdm.notebook"
+        # A text bar is cut at the terminal's width (the postfix first), so it is erased at the epoch's end
+        # and the whole line written instead; the notebook widget wraps, and stays.
         self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
-                         file=self.stream, leave=True, dynamic_ncols=True)
+                         file=self.stream, leave=self._widget, dynamic_ncols=True)
         ProgressLogger._live[id(self.stream)] = self
 
     def on_batch_end(self, batch, logs=None):
@@ -135,16 +138,19 @@ class ProgressLogger(Callback):
             self._bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._bar is not None:      # the bar becomes the epoch's line, with the validation values too
+        widget = self._bar is not None and self._widget
+        if widget:                     # the widget keeps the epoch's values, the validation ones too
             self._bar.set_postfix_str(self._fmt(logs or {}), refresh=False)
-            self._close_bar()
-        elif self.verbose == 2:
+        self._close_bar()
+        if self.verbose == 2 or (self.verbose == 1 and not widget):
             self.stream.write(f"epoch {epoch + 1}/{self.epochs} - {time.perf_counter() - self._t0:.1f}s - "
                               f"{self._fmt(logs or {})}\n")
             self.stream.flush()
 
     def on_train_end(self, logs=None):
-        self._close_bar()     # also when training stopped in mid-epoch or raised
+        if self._bar is not None:   # training stopped in mid-epoch or raised: the bar stays, where it stopped
+            self._bar.leave = True
+        self._close_bar()
 
 
 # ---- training control ------------------------------------------------------------------------------

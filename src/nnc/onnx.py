@@ -44,7 +44,7 @@ def _onnx():
     try:
         import onnx
     except ImportError as e:
-        raise ImportError('nnc.onnx needs the onnx package: pip install "nnc[onnx]" '
+        raise ImportError('nnc.onnx needs the onnx package: pip install ".[onnx]" in nnc\'s source folder '
                           '(onnx, and onnxruntime to run the exported model)') from e
     return onnx
 

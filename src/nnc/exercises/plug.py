@@ -114,9 +114,10 @@ class Plug:
                              "(sgd_momentum_update, adam_update) make an optimizer")
         return self._optimizer(**kwargs)
 
-    def train(self, epochs=2, samples=1000, batch_size=50, seed=0, verbose=0):
+    def train(self, epochs=2, samples=1000, batch_size=50, seed=0, verbose=2):
         """Train a small model that uses your kernel on the first `samples` images of
-        nnc.datasets.load_sample() -> the History (history.history["loss"], ["accuracy"])."""
+        nnc.datasets.load_sample() -> the History (history.history["loss"], ["accuracy"]). verbose=2 (the
+        default) prints each epoch's loss and accuracy, so you see whether your kernel learns; 0: silent."""
         import nnc
         from ..layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D
         name = self.exercise.name

@@ -155,12 +155,16 @@ def check_loss_output(model, loss, output_shape):
             "or give the last layer activation='sigmoid'")
     elif logits and kind == "softmax" and isinstance(loss, (losses_mod.SoftmaxCrossEntropy,
                                                             losses_mod.CategoricalCrossentropy)):
+        fix = ("loss='sparse_categorical_crossentropy' (class ids) or 'categorical_crossentropy' (one-hot), "
+               "which take probabilities" if isinstance(loss, losses_mod.SoftmaxCrossEntropy)
+               else f"nnc.losses.{type(loss).__name__}(from_logits=False)")
         warnings.warn(f"fit: {where} applies softmax and loss {loss.name!r} expects logits, so softmax is applied "
-                      "twice and learning slows down. Remove the softmax (end with Dense(K)), or use "
-                      "from_logits=False", stacklevel=3)
+                      f"twice and learning slows down. Remove the softmax (end with Dense(K)), or use {fix}",
+                      stacklevel=3)
     elif logits and kind == "sigmoid" and isinstance(loss, losses_mod.BinaryCrossentropy):
         warnings.warn(f"fit: {where} applies sigmoid and BinaryCrossentropy(from_logits=True) expects logits, so "
-                      "sigmoid is applied twice. Remove the sigmoid, or use from_logits=False", stacklevel=3)
+                      "sigmoid is applied twice. Remove the sigmoid, or use "
+                      "nnc.losses.BinaryCrossentropy(from_logits=False)", stacklevel=3)
 
 
 def check_targets(fn, name, y, loss, output_shape):

@@ -288,6 +288,6 @@ class Sequential(Trainer):
         return self
 
     def to_onnx(self, path, **kwargs):
-        """Write this built model to the ONNX file `path` (nnc.onnx.export: opset=, softmax=); needs nnc[onnx]."""
+        """Write this built model to the ONNX file `path` (nnc.onnx.export: opset=, softmax=); needs the onnx extra."""
         from ..onnx import export
         return export(self, path, **kwargs)

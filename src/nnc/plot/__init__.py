@@ -1,4 +1,4 @@
-"""Plots for the course, drawn with matplotlib (an optional extra: pip install "nnc[plot]").
+"""Plots for the course, drawn with matplotlib (an optional extra: pip install ".[plot]").
 
 `import nnc` never imports matplotlib; `import nnc.plot` does, and says how to install it when it is
 missing. Every function draws into the `ax=` (or `fig=` for the multi-panel ones) it is given, or a
@@ -17,11 +17,11 @@ import re as _re
 try:
     import matplotlib
 except ImportError as e:   # pragma: no cover - depends on the environment
-    raise ImportError('nnc.plot needs matplotlib, an optional extra of nnc: pip install "nnc[plot]" '
-                      '(or pip install matplotlib)') from e
+    raise ImportError('nnc.plot needs matplotlib, an optional extra of nnc: pip install ".[plot]" in nnc\'s '
+                      'source folder (or pip install matplotlib)') from e
 if tuple(int(n) for n in _re.findall(r"\d+", matplotlib.__version__)[:2]) < (3, 5):   # layout="constrained"
     raise ImportError(f'nnc.plot needs matplotlib >= 3.5, found {matplotlib.__version__}: '
-                      'pip install -U "nnc[plot]"')
+                      'pip install -U matplotlib')
 
 from ._activations import activation, activations
 from ._classifiers import decision_regions, linear_boundaries
