@@ -138,8 +138,8 @@ class ProgressLogger(Callback):
             self._bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
-        widget = self._bar is not None and self._widget
-        if widget:                     # the widget keeps the epoch's values, the validation ones too
+        widget = self._widget
+        if self._bar is not None and widget:   # the widget keeps the epoch's values, the validation ones too
             self._bar.set_postfix_str(self._fmt(logs or {}), refresh=False)
         self._close_bar()
         if self.verbose == 2 or (self.verbose == 1 and not widget):
