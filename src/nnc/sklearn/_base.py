@@ -53,30 +53,28 @@ def seed_from(random_state):
     return int(check_random_state(random_state).randint(2**31))   # ValueError for anything else
 
 
-def make_optimizer(owner, optimizer, options=None):
-    """A fresh nnc optimizer from a name ("adam"), an nnc Optimizer (its config is copied: the estimator's
-    parameter is never trained itself) or an Optimizer class, with `options` (optimizer__lr=...) on top."""
+def _fresh(owner, what, value, base, lookup, example, options):
+    """A fresh `base` instance from a name (through `lookup`), an instance (its config is copied: the
+    estimator's parameter is never trained itself) or a class, with `options` (optimizer__lr=...) on top."""
     options = dict(options or {})
-    if isinstance(optimizer, optim.Optimizer):
-        return type(optimizer)(**{**optimizer.get_config(), **options})
-    if isinstance(optimizer, type) and issubclass(optimizer, optim.Optimizer):
-        return optimizer(**options)
-    if isinstance(optimizer, str):
-        return type(optim.get(optimizer))(**options)
-    raise TypeError(f"{owner}: optimizer must be a name such as 'adam', an nnc Optimizer or its class, "
-                    f"got {optimizer!r}")
+    if isinstance(value, base):
+        return type(value)(**{**value.get_config(), **options})
+    if isinstance(value, type) and issubclass(value, base):
+        return value(**options)
+    if isinstance(value, str):
+        return type(lookup(value))(**options)
+    raise TypeError(f"{owner}: {what} must be a name such as {example!r}, an nnc {base.__name__} or its class, "
+                    f"got {value!r}")
+
+
+def make_optimizer(owner, optimizer, options=None):
+    """A fresh nnc optimizer from a name ("adam"), an nnc Optimizer or an Optimizer class (see _fresh)."""
+    return _fresh(owner, "optimizer", optimizer, optim.Optimizer, optim.get, "adam", options)
 
 
 def make_loss(owner, loss, options=None):
-    """A fresh nnc loss from a name, an instance (its config copied) or a class, with `options` on top."""
-    options = dict(options or {})
-    if isinstance(loss, losses_mod.Loss):
-        return type(loss)(**{**loss.get_config(), **options})
-    if isinstance(loss, type) and issubclass(loss, losses_mod.Loss):
-        return loss(**options)
-    if isinstance(loss, str):
-        return type(losses_mod.get(loss))(**options)
-    raise TypeError(f"{owner}: loss must be a name such as 'mse', an nnc Loss or its class, got {loss!r}")
+    """A fresh nnc loss from a name ("mse"), an nnc Loss or a Loss class (see _fresh)."""
+    return _fresh(owner, "loss", loss, losses_mod.Loss, losses_mod.get, "mse", options)
 
 
 class _NNCEstimator(BaseEstimator):
