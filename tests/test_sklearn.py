@@ -158,6 +158,21 @@ def test_sample_weight(blobs):
         MLPClassifier(max_iter=1).fit(X, y, sample_weight=np.ones(3))
 
 
+@pytest.mark.parametrize("make", [lambda: MLPClassifier((8,), max_iter=3, random_state=0),
+                                  lambda: NNCClassifier(build, epochs=3, random_state=0)])
+def test_a_refused_refit_leaves_the_fitted_estimator_as_it_was(blobs, make):
+    X, y = blobs
+    est = make().fit(X, y)
+    before = (est.n_features_in_, est.classes_.copy(), est.model_, est.predict_proba(X))
+    X6 = np.hstack([X, X[:, :2]])
+    y3 = np.arange(len(y)) % 3 + 5        # other features, other classes
+    with pytest.raises(ValueError, match="zero"):
+        est.fit(X6, y3, sample_weight=np.zeros(len(y)))
+    assert est.n_features_in_ == before[0] and est.model_ is before[2]
+    np.testing.assert_array_equal(est.classes_, before[1])
+    np.testing.assert_array_equal(est.predict_proba(X), before[3])
+
+
 def test_routed_parameters_get_set_clone(blobs):
     X, y = blobs
     clf = NNCClassifier(build, optimizer="sgd", optimizer__lr=0.2, optimizer__momentum=0.9, model__hidden=5,

@@ -110,6 +110,18 @@ class _NNCEstimator(BaseEstimator):
 
     # ---- fitting --------------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, *, epochs=None, partial=False, classes=None):
+        """_train, all or nothing: a call refused on the way (new features, all-zero weights, a solver nnc
+        lacks, a model function that fails) leaves the fitted attributes as they were, so the estimator
+        still predicts as before."""
+        saved = dict(self.__dict__)
+        try:
+            return self._train(X, y, sample_weight, epochs=epochs, partial=partial, classes=classes)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _train(self, X, y, sample_weight, *, epochs, partial, classes):
         owner = type(self).__name__
         keep = hasattr(self, "model_") and (partial or self.warm_start)
         X, y = validate_data(self, X, y, reset=not keep, dtype=(np.float32, np.float64), **self._y_options())
