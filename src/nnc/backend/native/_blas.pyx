@@ -34,10 +34,10 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
 cdef enum:
     MIN_SPLIT = 64
     MAX_PARTS = 4
-# Below this many multiply-adds a GEMM runs on the calling thread: waking sleeping OpenMP threads
-# (nnc's passive wait policy) costs more than the blocks they would take over. Only who runs the blocks
-# changes, never the blocks, so the bits stay the same.
-cdef long long GEMM_THREADS_MIN_MACS = 1 << 22
+# Below this many multiply-adds a GEMM (gemm_threads, gemm_blocked) runs on the calling thread: waking
+# sleeping OpenMP threads (nnc's passive wait policy) costs more than the blocks they would take over.
+# Only who runs the blocks changes, never the blocks, so the bits stay the same.
+cdef long long GEMM_THREADS_MIN_MACS = 1 << 24
 
 
 cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
@@ -112,8 +112,9 @@ cdef void gemm_blocked(bint trans_a, bint trans_b, int M, int N, int K, const fl
     cdef int nr = (M + rb - 1) // rb, nc = (N + cb - 1) // cb
     cdef int t
     # The conv calls this once per group from inside its own parallel loop, usually with nthreads = 1:
-    # there a plain loop, since even an OpenMP region that runs on one thread costs a team set-up per call.
-    if nthreads > 1 and nr * nc > 1:
+    # there a plain loop, since even an OpenMP region that runs on one thread costs a team set-up per call;
+    # a small GEMM too stays on this thread (GEMM_THREADS_MIN_MACS, as in gemm_threads).
+    if nthreads > 1 and nr * nc > 1 and <long long> M * N * K >= GEMM_THREADS_MIN_MACS:
         for t in prange(nr * nc, num_threads=nthreads, schedule="static"):
             _gemm_block(t, nc, rb, cb, trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc)
     else:

@@ -148,6 +148,13 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
     cdef int grp, n0, tid = 0, outer, inner
     cdef int ngroups = (g.N + g.nb - 1) // g.nb
     group_threads(ngroups, nthreads, &outer, &inner)
+    if outer == 1:   # the groups in turn on this thread (a team of one would make gemm's team a nested one,
+        with nogil:  # which libgomp starts afresh on every call)
+            for grp in range(ngroups):
+                n0 = grp * g.nb
+                _forward_group(&x[n0, 0, 0, 0], &Wm[0, 0], bias, g, min(g.nb, g.N - n0), &ws[0, 0],
+                               &out[n0, 0, 0], inner)
+        return
     with nogil, parallel(num_threads=outer):
         tid = threadid()
         for grp in prange(ngroups, schedule="static"):
@@ -214,6 +221,14 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
     cdef floating *db_p = NULL if db_parts is None else &db_parts[0, 0]
     cdef size_t img = <size_t> g.C * g.H * g.W
     group_threads(ngroups, nthreads, &outer, &inner)
+    if outer == 1:   # in turn on this thread, as in _forward
+        with nogil:
+            for grp in range(ngroups):
+                n0 = (first_group + grp) * g.nb
+                _backward_group(&x[n0, 0, 0, 0], &dout[n0, 0, 0], &Wm[0, 0], g, min(g.nb, g.N - n0), &ws[0, 0],
+                                &dW_parts[grp, 0, 0], NULL if db_p == NULL else db_p + <size_t> n0 * g.C_out,
+                                NULL if dx_p == NULL else dx_p + n0 * img, inner)
+        return
     with nogil, parallel(num_threads=outer):
         tid = threadid()
         for grp in prange(ngroups, schedule="static"):

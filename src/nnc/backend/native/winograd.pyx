@@ -84,6 +84,12 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] Wt, co
             nnc_wino_filter_f32(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0], nthreads)
         else:
             nnc_wino_filter_f64(&Wt[0, 0, 0, 0], g.C_out, g.C, &U[0, 0], nthreads)
+    if outer == 1:   # in turn on this thread: a team of one would make the GEMMs' team a nested one
+        with nogil:
+            for grp in range(ngroups):
+                n0 = grp * nb
+                _group(&x[n0, 0, 0, 0], &U[0, 0], bias, &g, min(nb, g.N - n0), &ws[0, 0], &out[n0, 0, 0, 0], inner)
+        return
     with nogil, parallel(num_threads=outer):
         tid = threadid()
         for grp in prange(ngroups, schedule="static"):
