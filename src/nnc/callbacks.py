@@ -18,7 +18,7 @@ import time
 import warnings
 from typing import Any
 
-from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose, print_line
+from ._callback import LIVE_BARS, Callback, CallbackList, check_verbose
 from .diagnostics import LayerStatsLogger, TerminateOnNaN  # noqa: F401  (nnc.callbacks.TerminateOnNaN, as in Keras)
 
 # What this module documents: its own callbacks and the base it hands on from nnc/_callback.py. The
@@ -96,8 +96,6 @@ class ProgressLogger(Callback):
         self._bar = None
         self._widget = False   # the bar is tqdm.auto's notebook widget (it does not write to stream)
         self._t0 = 0.0
-
-    print_line = staticmethod(print_line)
 
     def make_room(self):
         """Before a message is written below the bar (print_line): end the bar's line."""

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from .validation import all_finite
+from .validation import all_finite, check_positive_int
 
 __all__ = ["as_rng", "Batches", "batches", "train_test_split", "one_hot", "standardize",
            "random_flip", "random_shift", "add_noise"]
@@ -42,12 +42,6 @@ def _check_same_length(fn, X, y):
         raise ValueError(f"{fn}: X has {len(X)} samples but y has {len(y)}; they must match")
 
 
-def _check_int(fn, name, v, minimum):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
 # ---- mini-batches ------------------------------------------------------------------------------
 class Batches:
     """Mini-batches of (X, y) along the first axis; iterate once per epoch.
@@ -68,7 +62,7 @@ class Batches:
         _check_same_length(fn, self.X, self.y)
         if len(self.X) == 0:
             raise ValueError(f"{fn}: X is empty (shape {self.X.shape})")
-        self.batch_size = _check_int(fn, "batch_size", batch_size, 1)
+        self.batch_size = check_positive_int(fn, "batch_size", batch_size, 1)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         if self.drop_last and self.batch_size > len(self.X):
@@ -198,7 +192,7 @@ def one_hot(y, num_classes=None, dtype=np.float32):
         if y.size == 0:
             raise ValueError(f"{fn}: y is empty; pass num_classes")
         num_classes = int(y.max()) + 1
-    num_classes = _check_int(fn, "num_classes", num_classes, 1)
+    num_classes = check_positive_int(fn, "num_classes", num_classes, 1)
     if y.size and y.max() >= num_classes:
         raise ValueError(f"{fn}: label {y.max()} does not fit num_classes={num_classes} (labels are 0 .. K-1)")
     Y = np.zeros((len(y), num_classes), dtype=dtype)
@@ -282,7 +276,7 @@ def random_shift(x, max_shift, rng=None):
     with zero fill. Returns a new array."""
     fn = "random_shift"
     x = _check_images(fn, x)
-    m = _check_int(fn, "max_shift", max_shift, 0)
+    m = check_positive_int(fn, "max_shift", max_shift, 0)
     if m >= min(x.shape[-2:]):
         raise ValueError(f"{fn}: max_shift={m} must be smaller than the image size {x.shape[-2:]}")
     rng = as_rng(rng)

@@ -16,17 +16,12 @@ import numbers
 import numpy as np
 
 from ..data import as_rng
+from ..validation import check_positive_int
 
 __all__ = ["make_blobs", "make_linearly_separable", "make_xor", "make_spirals", "make_moons"]
 
 
 # ---- argument checks ---------------------------------------------------------------------------
-def _check_int(fn, name, v, minimum):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{fn}: {name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
 def _check_nonneg(fn, name, v, strict=False):
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0 or (strict and v == 0):
         want = "> 0" if strict else ">= 0"
@@ -55,12 +50,12 @@ def make_blobs(n_samples=100, centers=3, n_features=2, cluster_std=1.0, seed=Non
     (k, n_features) of centers. Samples are shared out evenly among the k clusters; label = cluster index.
     """
     fn = "make_blobs"
-    n = _check_int(fn, "n_samples", n_samples, 1)
+    n = check_positive_int(fn, "n_samples", n_samples, 1)
     std = _check_nonneg(fn, "cluster_std", cluster_std)
     rng = as_rng(seed)
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        k = _check_int(fn, "centers", centers, 1)
-        d = _check_int(fn, "n_features", n_features, 1)
+        k = check_positive_int(fn, "centers", centers, 1)
+        d = check_positive_int(fn, "n_features", n_features, 1)
         C = rng.uniform(-10.0, 10.0, size=(k, d))
     else:
         C = np.asarray(centers, dtype=np.float64)
@@ -83,8 +78,8 @@ def make_linearly_separable(n_samples=100, n_features=2, margin=0.5, seed=None):
     s + margin * sign(s). Label 1 where w.x + b >= 0, else 0.
     """
     fn = "make_linearly_separable"
-    n = _check_int(fn, "n_samples", n_samples, 1)
-    d = _check_int(fn, "n_features", n_features, 1)
+    n = check_positive_int(fn, "n_samples", n_samples, 1)
+    d = check_positive_int(fn, "n_features", n_features, 1)
     margin = _check_nonneg(fn, "margin", margin, strict=True)
     rng = as_rng(seed)
     w = rng.standard_normal(d)
@@ -107,7 +102,7 @@ def make_xor(n_samples=200, noise=0.1, seed=None):
     With noise < ~0.3 the clusters barely overlap, so a 2-layer MLP can reach 100%.
     """
     fn = "make_xor"
-    n = _check_int(fn, "n_samples", n_samples, 1)
+    n = check_positive_int(fn, "n_samples", n_samples, 1)
     noise = _check_nonneg(fn, "noise", noise)
     rng = as_rng(seed)
     corners = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
@@ -126,8 +121,8 @@ def make_spirals(n_samples=300, n_classes=2, noise=0.2, seed=None):
     Needs a nonlinear model: a linear classifier reaches only about 1/n_classes + a little.
     """
     fn = "make_spirals"
-    n = _check_int(fn, "n_samples", n_samples, 1)
-    k = _check_int(fn, "n_classes", n_classes, 2)
+    n = check_positive_int(fn, "n_samples", n_samples, 1)
+    k = check_positive_int(fn, "n_classes", n_classes, 2)
     noise = _check_nonneg(fn, "noise", noise)
     rng = as_rng(seed)
     Xs, ys = [], []
@@ -144,7 +139,7 @@ def make_moons(n_samples=200, noise=0.1, seed=None):
     """Two interleaving half circles: class 0 is (cos t, sin t), class 1 is (1 - cos t, 0.5 - sin t)
     for t in [0, pi], plus Gaussian noise of std `noise` on both coordinates."""
     fn = "make_moons"
-    n = _check_int(fn, "n_samples", n_samples, 1)
+    n = check_positive_int(fn, "n_samples", n_samples, 1)
     noise = _check_nonneg(fn, "noise", noise)
     rng = as_rng(seed)
     n0, n1 = _split_counts(n, 2)
