@@ -124,7 +124,8 @@ def _resolve(n):
 def _blas():
     global _blas_controller
     if _blas_controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401  make sure scipy's OpenBLAS is loaded and seen
+        from .backend import _scipy_blas
+        _scipy_blas.load()      # scipy's OpenBLAS is loaded, so that threadpoolctl sees it
         from threadpoolctl import ThreadpoolController
         _blas_controller = ThreadpoolController()
     return _blas_controller

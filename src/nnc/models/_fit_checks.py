@@ -85,10 +85,15 @@ def check_input_shape(fn, expected, got, name="x"):
     raise ValueError(f"{msg}; {hint}")
 
 
+def _peak(x):
+    """The largest |x|, without np.abs(x)'s temporary the size of the training set."""
+    return float(max(np.max(x), -np.min(x)))
+
+
 def warn_unscaled(fn, x):
     """One warning for inputs far outside the unit range (raw pixels): they saturate or kill units.
     Returns the largest |x|, which predict/evaluate compare their inputs with."""
-    peak = float(np.max(np.abs(x)))
+    peak = _peak(x)
     if peak > 100:
         warnings.warn(f"{fn}: x has values up to {peak:g}; a network trains poorly (or not at all) on unscaled "
                       f"inputs. Scale them first: x / 255 for 8-bit images, or nnc.data.standardize(x)",
@@ -101,7 +106,7 @@ def warn_scale_mismatch(fn, x, trained_peak, name="x"):
     fit on x / 255): the outputs would be confident nonsense."""
     if trained_peak is None or trained_peak > 10:
         return
-    peak = float(np.max(np.abs(x)))
+    peak = _peak(x)
     if peak > 100:
         warnings.warn(f"{fn}: {name} has values up to {peak:g} but the model was trained on inputs up to "
                       f"{trained_peak:.3g}; scale {name} as the training data was (x / 255 for 8-bit images)",

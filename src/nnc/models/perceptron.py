@@ -17,7 +17,6 @@ import sys
 import warnings
 
 import numpy as np
-import scipy.sparse
 
 from .. import backend
 from .._names import unknown_name
@@ -168,7 +167,9 @@ class Perceptron:
     @staticmethod
     def _check_X(fn, X, n_features=None):
         """X as a 2-D float array (float32 and float64 kept, other numbers as float64), or a clear error."""
-        if scipy.sparse.issparse(X):
+        # a sparse X exists only if scipy.sparse is loaded: no need to import it (1 MB) to ask
+        sparse = sys.modules.get("scipy.sparse")
+        if sparse is not None and sparse.issparse(X):
             raise TypeError(f"Perceptron.{fn}: X is a sparse matrix; Perceptron takes dense arrays: X.toarray()")
         X = np.asarray(X)
         if X.dtype.kind == "c":

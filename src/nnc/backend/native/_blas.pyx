@@ -11,8 +11,38 @@ The module is also nnc's one GEMM policy: how a product is cut into single-threa
 OpenMP threads share (gemm_threads for the dense layers, gemm_blocked for the convolution), always
 on a grid fixed by the shape, so that the bits never depend on the thread count.
 """
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython.parallel cimport prange
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+# scipy's Fortran BLAS, the OpenBLAS that `from scipy.linalg.cython_blas cimport sgemm` would reach, taken
+# from the capsules that scipy exports for that cimport (their names are the C signatures, checked here as
+# the cimport checks them). Taken at import, not at cimport: building nnc needs no scipy (install time).
+ctypedef void (*sgemm_t)(char *transa, char *transb, int *m, int *n, int *k, float *alpha, float *a,
+                         int *lda, float *b, int *ldb, float *beta, float *c, int *ldc) noexcept nogil
+ctypedef void (*dgemm_t)(char *transa, char *transb, int *m, int *n, int *k, double *alpha, double *a,
+                         int *lda, double *b, int *ldb, double *beta, double *c, int *ldc) noexcept nogil
+cdef sgemm_t sgemm
+cdef dgemm_t dgemm
+
+
+def _signature(t):
+    s = f"__pyx_t_5scipy_6linalg_11cython_blas_{t} *"
+    return f"void (char *, char *, int *, int *, int *, {s}, {s}, int *, {s}, int *, {s}, {s}, int *)".encode()
+
+
+def _load_blas():
+    global sgemm, dgemm
+    from nnc.backend import _scipy_blas
+    capi = _scipy_blas.load().__pyx_capi__
+    try:
+        sgemm = <sgemm_t> PyCapsule_GetPointer(capi["sgemm"], _signature("s"))
+        dgemm = <dgemm_t> PyCapsule_GetPointer(capi["dgemm"], _signature("d"))
+    except (KeyError, ValueError) as e:
+        raise ImportError("nnc: scipy.linalg.cython_blas does not export sgemm/dgemm with the signature nnc "
+                          f"was written for ({e}); reinstall scipy (>= 1.9)") from e
+
+
+_load_blas()
 
 
 cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
@@ -36,7 +66,8 @@ cdef enum:
     MAX_PARTS = 4
 # Below this many multiply-adds a GEMM (gemm_threads, gemm_blocked) runs on the calling thread: waking
 # sleeping OpenMP threads (nnc's passive wait policy) costs more than the blocks they would take over.
-# Only who runs the blocks changes, never the blocks, so the bits stay the same.
+# gemm_threads then makes one BLAS call, not its blocks (each block repacks the shared operand, 5-10% of
+# a small product). Either way the shape decides, never the thread count, so the bits stay the same.
 cdef long long GEMM_THREADS_MIN_MACS = 1 << 24
 
 
@@ -56,14 +87,13 @@ cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
     cdef int parts, t, r0, r1
     cdef bint split_rows = M >= N
     cdef int extent = M if split_rows else N
+    cdef long long macs = <long long> M * N * K
     parts = extent // MIN_SPLIT
     if parts > MAX_PARTS:
         parts = MAX_PARTS
-    if parts <= 1:
+    if parts <= 1 or macs < GEMM_THREADS_MIN_MACS:
         gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
         return
-    if <long long> M * N * K < GEMM_THREADS_MIN_MACS:
-        nthreads = 1
     for t in prange(parts, num_threads=nthreads if nthreads < parts else parts, schedule="static",
                     use_threads_if=nthreads > 1):
         r0 = <int> ((<long long> extent * t) // parts)
