@@ -67,6 +67,20 @@ def _blas_capped():
     return _blas().limit(limits=1, user_api="blas")
 
 
+# After a pause as long as SETTLE_BLAS, the VM's idle second core comes back slowly: a 2-thread dense
+# forward+backward took 1.8-2.1 ms per call for the first ~50 ms of calls, then 1.0-1.3 ms (1 thread: no
+# such start). Training runs its steps back to back, so every batch of timed calls after such a pause
+# follows WARM_S of untimed calls, the same for every contender.
+WARM_S = 0.1
+
+
+def _warm(fn, settle_s):
+    t0 = time.perf_counter()
+    fn()
+    while settle_s >= SETTLE_BLAS / 2 and time.perf_counter() - t0 < WARM_S:
+        fn()
+
+
 def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_s=0.002, isolate=()):
     """Time each callable in `contenders` (dict name -> fn), interleaved; returns dict name -> stats.
 
@@ -105,7 +119,7 @@ def measure(contenders, repeats=5, warmup=2, target_s=0.02, max_k=10000, settle_
             fn, k = contenders[name], ks[name]
             time.sleep(settle_s)
             with ctx[name]():
-                fn()                        # wakes the pool; not timed
+                _warm(fn, settle_s)         # wakes the pool (and the cores, after a long pause); not timed
                 f0 = minflt()
                 t0 = time.perf_counter()
                 for _ in range(k):

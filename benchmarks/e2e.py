@@ -62,8 +62,8 @@ def peak_rss_mb():
 
 
 def _trainer(framework, kind, batch, threads, weights_path, data_path):
-    """Returns step_segment(start, stop) -> mean loss. The data comes from the parent's .npz, so the
-    torch and scikit-learn processes never import nnc (their peak RSS is their own)."""
+    """Returns (segment(start, stop) -> mean loss, forward() on one batch). The data comes from the
+    parent's .npz, so the torch and scikit-learn processes never import nnc (their peak RSS is their own)."""
     with np.load(data_path) as f:
         x, y = f["x"], f["y"]
     if framework == "nnc":
@@ -77,6 +77,9 @@ def _trainer(framework, kind, batch, threads, weights_path, data_path):
             # fit over the segment, in order: what a user calls (its input checks included)
             h = model.fit(x[s:e], y[s:e], epochs=1, batch_size=batch, shuffle=False, verbose=0)
             return h.history["loss"][-1] if hasattr(h, "history") else float("nan")
+
+        def forward():
+            model.predict(x[:batch], batch_size=batch)
     elif framework == "torch":
         import torch
         import models
@@ -98,6 +101,10 @@ def _trainer(framework, kind, batch, threads, weights_path, data_path):
                 opt.step()
                 total += loss.item() * len(xb)
             return total / (e - s)
+
+        def forward():
+            with torch.no_grad():
+                model(tx[:batch])
     else:
         from threadpoolctl import threadpool_limits
         from sklearn.neural_network import MLPClassifier
@@ -110,14 +117,27 @@ def _trainer(framework, kind, batch, threads, weights_path, data_path):
         def segment(s, e):
             clf.partial_fit(x[s:e], y[s:e], classes=classes)
             return float(clf.loss_)
-    return segment
+
+        def forward():
+            clf.predict_proba(x[:batch])
+    return segment, forward
+
+
+def _warm(forward, seconds=0.1):
+    """Forward passes (the weights stay as they are) for `seconds` before a timed segment: after the
+    parent's pause between turns the VM's idle core takes ~50 ms of work to come back to speed
+    (_harness.WARM_S), and an epoch runs its steps back to back."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        forward()
 
 
 def child_main(spec_json):
     """Protocol on stdin/stdout, one JSON line each: parent sends {"seg": [start, stop]} or "quit"."""
     spec = json.loads(spec_json)
     rss0 = peak_rss_mb()
-    segment = _trainer(spec["framework"], spec["kind"], spec["batch"], spec["threads"], spec["weights"], spec["data"])
+    segment, forward = _trainer(spec["framework"], spec["kind"], spec["batch"], spec["threads"], spec["weights"],
+                                spec["data"])
     segment(0, spec["warmup"])   # warm-up: first calls allocate, load code, build thread pools
     out = sys.stdout
     out.write(json.dumps({"ready": True, "rss_import_mb": rss0}) + "\n")
@@ -127,6 +147,7 @@ def child_main(spec_json):
         if msg == "quit":
             break
         s, e = msg["seg"]
+        _warm(forward)
         f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         loss = segment(s, e)

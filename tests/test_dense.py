@@ -65,13 +65,18 @@ def test_read_only_inputs_work(B, rng):
     np.testing.assert_allclose(y, x @ W)
 
 
-# Each case is above the GEMM and bias thresholds of the threads (GEMM_THREADS_MIN_MACS, NNC_OMP_MIN).
-@pytest.mark.parametrize("N,D,M", [(512, 300, 200), (129, 777, 165), (33, 4000, 129), (1029, 300, 301)])
-def test_thread_count_does_not_change_results(native, rng, N, D, M):
-    x = rng.standard_normal((N, D)).astype(np.float32)
-    W = rng.standard_normal((D, M)).astype(np.float32)
-    b = rng.standard_normal(M).astype(np.float32)
-    dout = rng.standard_normal((N, M)).astype(np.float32)
+# The first four cases are above the GEMM and bias thresholds of the threads (GEMM_THREADS_MIN_MACS,
+# NNC_OMP_MIN); the last three between PAIR_MIN_MACS and GEMM_THREADS_MIN_MACS, where 2 threads run the
+# backward's dx and dW GEMMs side by side (dense.pyx).
+@pytest.mark.parametrize("N,D,M,dtype", [(512, 300, 200, np.float32), (129, 777, 165, np.float32),
+                                         (33, 4000, 129, np.float32), (1029, 300, 301, np.float32),
+                                         (128, 256, 128, np.float32), (97, 301, 129, np.float32),
+                                         (65, 257, 131, np.float64)])
+def test_thread_count_does_not_change_results(native, rng, N, D, M, dtype):
+    x = rng.standard_normal((N, D)).astype(dtype)
+    W = rng.standard_normal((D, M)).astype(dtype)
+    b = rng.standard_normal(M).astype(dtype)
+    dout = rng.standard_normal((N, M)).astype(dtype)
     results = []
     for n in (1, 2):
         with nnc.threads(n):
@@ -79,6 +84,11 @@ def test_thread_count_does_not_change_results(native, rng, N, D, M):
             results.append((y, *native.dense_backward(dout, cache)))
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
+    dx, dW, db = results[1][1:]     # and right: against the plain products
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(dx, dout.astype(np.float64) @ W.T, rtol=tol, atol=tol * D)
+    np.testing.assert_allclose(dW, x.T.astype(np.float64) @ dout, rtol=tol, atol=tol * N)
+    np.testing.assert_allclose(db, dout.sum(0, dtype=np.float64), rtol=tol, atol=tol * N)
 
 
 @pytest.mark.parametrize("bad,exc,match", [

@@ -8,6 +8,10 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
                const floating *B, int ldb,
                floating beta, floating *C, int ldc) noexcept nogil
 
+# Below this many multiply-adds (M*N*K) a GEMM runs on the calling thread, as one BLAS call (see _blas.pyx).
+cdef enum:
+    GEMM_THREADS_MIN_MACS = 16777216    # 1 << 24
+
 cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,
                        floating alpha, const floating *A, int lda,
                        const floating *B, int ldb,

@@ -64,11 +64,10 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
 cdef enum:
     MIN_SPLIT = 64
     MAX_PARTS = 4
-# Below this many multiply-adds a GEMM (gemm_threads, gemm_blocked) runs on the calling thread: waking
+# GEMM_THREADS_MIN_MACS (_blas.pxd): below it a GEMM (gemm_threads, gemm_blocked) runs on the calling thread: waking
 # sleeping OpenMP threads (nnc's passive wait policy) costs more than the blocks they would take over.
 # gemm_threads then makes one BLAS call, not its blocks (each block repacks the shared operand, 5-10% of
 # a small product). Either way the shape decides, never the thread count, so the bits stay the same.
-cdef long long GEMM_THREADS_MIN_MACS = 1 << 24
 
 
 cdef void gemm_threads(bint trans_a, bint trans_b, int M, int N, int K,

@@ -9,7 +9,9 @@ from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_dense_cache
 from nnc.backend._checks import check_dense
 from nnc.backend.caches import DenseCache
-from ._blas cimport floating, gemm_threads
+from cython.parallel cimport prange
+
+from ._blas cimport GEMM_THREADS_MIN_MACS, floating, gemm, gemm_threads
 
 cdef extern from "dense.h":
     void nnc_broadcast_rows_f32(const float *b, int rows, int cols, float *out, int nthreads) noexcept nogil
@@ -34,10 +36,37 @@ def _forward(const floating[:, ::1] x, const floating[:, ::1] W, const floating[
         gemm_threads(False, False, N, M, D, <floating> 1, &x[0, 0], D, &W[0, 0], M, beta, &out[0, 0], M, nthreads)
 
 
+# dx and dW each N*D*M multiply-adds: from this many each, two GEMMs too small for gemm_threads to split
+# run side by side on two threads, which pays for waking the second one (the MLP's 256->128 layer: 4.2M).
+cdef enum:
+    PAIR_MIN_MACS = 2097152     # 1 << 21
+
+
+cdef inline void _colsum(const floating *a, int rows, int cols, floating *out, int nthreads) noexcept nogil:
+    if floating is float:
+        nnc_colsum_f32(a, rows, cols, out, nthreads)
+    else:
+        nnc_colsum_f64(a, rows, cols, out, nthreads)
+
+
 def _backward(const floating[:, ::1] dout, const floating[:, ::1] x, const floating[:, ::1] W,
               floating[:, ::1] dx, floating[:, ::1] dW, floating[::1] db,
               bint need_dx, bint use_bias, int nthreads):
-    cdef int N = x.shape[0], D = x.shape[1], M = W.shape[1]
+    cdef int N = x.shape[0], D = x.shape[1], M = W.shape[1], t
+    cdef long long macs = <long long> N * D * M
+    if need_dx and nthreads > 1 and PAIR_MIN_MACS <= macs < GEMM_THREADS_MIN_MACS:
+        # The same BLAS calls as below (gemm_threads makes one call under its threshold), so the same bits.
+        with nogil:
+            for t in prange(2, num_threads=2, schedule="static"):
+                if t == 0:
+                    gemm(False, True, N, D, M, <floating> 1, &dout[0, 0], M, &W[0, 0], M, <floating> 0,
+                         &dx[0, 0], D)
+                else:
+                    gemm(True, False, D, M, N, <floating> 1, &x[0, 0], D, &dout[0, 0], M, <floating> 0,
+                         &dW[0, 0], M)
+                    if use_bias:
+                        _colsum(&dout[0, 0], N, M, &db[0], 1)
+        return
     with nogil:
         if need_dx:  # dx (N, D) = dout (N, M) @ W.T
             gemm_threads(False, True, N, D, M, <floating> 1, &dout[0, 0], M, &W[0, 0], M, <floating> 0,
@@ -46,10 +75,7 @@ def _backward(const floating[:, ::1] dout, const floating[:, ::1] x, const float
         gemm_threads(True, False, D, M, N, <floating> 1, &x[0, 0], D, &dout[0, 0], M, <floating> 0,
                      &dW[0, 0], M, nthreads)
         if use_bias:
-            if floating is float:
-                nnc_colsum_f32(&dout[0, 0], N, M, &db[0], nthreads)
-            else:
-                nnc_colsum_f64(&dout[0, 0], N, M, &db[0], nthreads)
+            _colsum(&dout[0, 0], N, M, &db[0], nthreads)
 
 
 def dense_forward(x, W, b=None):
