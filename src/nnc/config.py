@@ -14,9 +14,10 @@ process, is the one thing the block changes for everyone).
 What `import nnc` changes in the process, why, and the switch that leaves each alone (show_config()
 prints all three):
 
-    OMP_WAIT_POLICY=PASSIVE   put in the environment when the user set no wait policy, before the OpenMP
-                              runtime loads: idle OpenMP threads sleep instead of spinning, so a busy
-                              machine does not make 2 threads slower than 1.       NNC_OMP_WAIT=default
+    OMP_WAIT_POLICY=PASSIVE   for nnc's OpenMP runtime when the user set no wait policy (in the environment
+                              while the runtime loads, then taken out): idle OpenMP threads sleep instead
+                              of spinning, so a busy machine does not make 2 threads slower than 1.
+                                                                                   NNC_OMP_WAIT=default
     scipy's OpenBLAS          pinned to one thread: the native kernels split their GEMMs over OpenMP
                               threads themselves (one thread pool, never two).     NNC_PIN_BLAS=0
     glibc's malloc            keeps up to 64 MiB of freed memory for reuse instead of returning it to the
@@ -43,10 +44,13 @@ _blas_lock = threading.RLock()   # threads() blocks in several Python threads ch
 # small work on one thread (NNC_OMP_MIN, GEMM_THREADS_MIN_MACS). benchmarks/contention.py measures the
 # policies (figures in benchmarks/README.md). It must be in the
 # environment before the OpenMP runtime loads, so nnc sets it on import, only where the user set none;
-# NNC_OMP_WAIT=default opts out.
+# NNC_OMP_WAIT=default opts out. The runtime reads it once, as it loads; nnc then takes it out again
+# (restore_environment), so that it reaches neither another OpenMP runtime loaded later in the process
+# (PyTorch's own libgomp: its MLP step at 2 threads went from 1.4 to 2.6 ms) nor a child process.
 _WAIT_POLICY = {"OMP_WAIT_POLICY": "PASSIVE"}
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 _wait_policy = "not set"
+_wait_env_set = False
 
 
 def _openmp_runtime_loaded():
@@ -69,9 +73,22 @@ def set_openmp_wait_policy():
     elif _openmp_runtime_loaded():
         _wait_policy = "the OpenMP runtime's default (it was loaded before nnc)"
     else:
+        global _wait_env_set
         os.environ.update(_WAIT_POLICY)
+        _wait_env_set = True
         _wait_policy = "passive: threads sleep while they wait (" + " ".join(f"{k}={v}" for k, v in _WAIT_POLICY.items()) + ")"
     return _wait_policy
+
+
+def restore_environment():
+    """Take out of os.environ what set_openmp_wait_policy put in, once the native modules have loaded the
+    OpenMP runtime (called by `import nnc` right after). The runtime keeps what it read."""
+    global _wait_env_set
+    if _wait_env_set:
+        for k, v in _WAIT_POLICY.items():
+            if os.environ.get(k) == v:
+                del os.environ[k]
+        _wait_env_set = False
 
 
 def _openmp_module():
