@@ -143,3 +143,71 @@ void NNC_FN(nnc_wino_output)(const NNC_T *M, int cnt, int C_out, int th, int tw,
                     plane[(size_t)oh * Wo + ow] = src[((size_t)oh * OW + ow) * C_out];
         }
 }
+
+/* ---- the weight gradient, by F(3x3, 2x2): the forward's algorithm transposed (winograd.h) ---- */
+
+NNC_TARGET_CLONES
+static void NNC_FN(wino_dout_tile_)(const NNC_T *const *d, int C_out, size_t stride, NNC_T *restrict u)
+{
+    /* d[2 p + q]: the C_out channels of dout cell (p, q) of the tile; u: Ud[0][t][0], Ud[xi] `stride` apart */
+    #pragma omp simd
+    for (int o = 0; o < C_out; o++) {
+        const NNC_T d00 = d[0][o], d01 = d[1][o], d10 = d[2][o], d11 = d[3][o];
+        NNC_T r[4][2];                         /* r = A D: rows D0, D0 + D1, D0 - D1, -D1 */
+        r[0][0] = d00;       r[0][1] = d01;
+        r[1][0] = d00 + d10; r[1][1] = d01 + d11;
+        r[2][0] = d00 - d10; r[2][1] = d01 - d11;
+        r[3][0] = -d10;      r[3][1] = -d11;
+        for (int i = 0; i < 4; i++) {          /* u = r A^T: each row (a, b) -> (a, a + b, a - b, -b) */
+            u[(4 * i + 0) * stride + o] = r[i][0];
+            u[(4 * i + 1) * stride + o] = r[i][0] + r[i][1];
+            u[(4 * i + 2) * stride + o] = r[i][0] - r[i][1];
+            u[(4 * i + 3) * stride + o] = -r[i][1];
+        }
+    }
+}
+
+void NNC_FN(nnc_wino_dout)(const NNC_T *dout, int cnt, int C_out, int Ho, int Wo, int th, int tw, NNC_T *Ud,
+                              NNC_T *scratch)
+{
+    const size_t T = (size_t)cnt * th * tw, stride = T * C_out, P = (size_t)Ho * Wo;
+    NNC_T *dt = scratch, *zeros = scratch + (size_t)cnt * P * C_out;
+    memset(zeros, 0, (size_t)C_out * sizeof(NNC_T));
+    for (int n = 0; n < cnt; n++)
+        NNC_FN(wino_transpose_)(dout + (size_t)n * C_out * P, (size_t)C_out, P, dt + (size_t)n * P * C_out);
+    for (int n = 0; n < cnt; n++)
+        for (int ti = 0; ti < th; ti++)
+            for (int tj = 0; tj < tw; tj++) {
+                const NNC_T *d[4];
+                for (int p = 0; p < 2; p++)
+                    for (int q = 0; q < 2; q++) {
+                        const int oh = 2 * ti + p, ow = 2 * tj + q;
+                        d[2 * p + q] = (oh < Ho && ow < Wo) ? dt + ((size_t)n * P + (size_t)oh * Wo + ow) * C_out
+                                                            : zeros;
+                    }
+                const size_t t = ((size_t)n * th + ti) * tw + tj;
+                NNC_FN(wino_dout_tile_)(d, C_out, stride, Ud + t * C_out);
+            }
+}
+
+void NNC_FN(nnc_wino_dw)(const NNC_T *M, int C, int C_out, NNC_T *dW)
+{
+    const size_t stride = (size_t)C * C_out;
+    for (int c = 0; c < C; c++)
+        for (int o = 0; o < C_out; o++) {
+            NNC_T m[4][4], t[3][4];
+            for (int xi = 0; xi < 16; xi++)
+                m[xi / 4][xi % 4] = M[xi * stride + (size_t)c * C_out + o];
+            for (int j = 0; j < 4; j++) {      /* t = G^T m */
+                t[0][j] = m[0][j] + (m[1][j] + m[2][j]) / 2;
+                t[1][j] = (m[1][j] - m[2][j]) / 2;
+                t[2][j] = (m[1][j] + m[2][j]) / 2 + m[3][j];
+            }
+            NNC_T *w = dW + ((size_t)o * C + c) * 9;
+            for (int i = 0; i < 3; i++) {      /* w = t G */
+                w[3 * i + 0] = t[i][0] + (t[i][1] + t[i][2]) / 2;
+                w[3 * i + 1] = (t[i][1] - t[i][2]) / 2;
+                w[3 * i + 2] = (t[i][1] + t[i][2]) / 2 + t[i][3];
+            }
+        }
+}

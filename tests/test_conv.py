@@ -258,10 +258,18 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
     assert_close(out, R.conv2d_forward(x, Wt, b, 1, p)[0], atol=TOL_BWD[np.dtype(dtype)])
     plain = native_conv._conv2d_forward(x, Wt, b, 1, p, winograd=False)[0]
     assert_close(out, plain, atol=TOL_BWD[np.dtype(dtype)])
-    dout = rng.standard_normal(out.shape).astype(dtype)        # the backward (im2col) reads the same cache
+    # The backward: dx by Winograd, dW by its transpose F(3x3, 2x2), against the reference and im2col.
+    dout = rng.standard_normal(out.shape).astype(dtype)
     want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, p)[1])
-    for got, w in zip(native.conv2d_backward(dout, cache), want):
+    plain = native_conv._conv2d_backward(dout, cache, winograd=False)
+    for got, w, pl in zip(native.conv2d_backward(dout, cache), want, plain):
         assert_close(got, w, atol=TOL_BWD[np.dtype(dtype)])
+        assert_close(got, pl, atol=TOL_BWD[np.dtype(dtype)])
+    dx, dW, db = native.conv2d_backward(dout, cache, need_dx=False)     # dW alone takes Winograd too
+    assert dx is None
+    assert_close(dW, want[1], atol=TOL_BWD[np.dtype(dtype)])
+    assert_close(db, want[2], atol=TOL_BWD[np.dtype(dtype)])
+    assert_close(winograd.winograd_conv2d_dw(x, dout, (ph, pw), 2), want[1], atol=TOL_BWD[np.dtype(dtype)])
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
@@ -279,6 +287,6 @@ def test_winograd_threads_give_identical_bits(native, rng, N, H):
     for n in (1, 2):
         with nnc.threads(n):
             out, cache = native.conv2d_forward(x, Wt, b, 1, 1)
-            results.append((out,) + native.conv2d_backward(dout, cache))    # dx by Winograd too
+            results.append((out,) + native.conv2d_backward(dout, cache))    # dx and dW by Winograd too
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)

@@ -13,8 +13,9 @@ The scheme was chosen by measurement (benchmarks/README.md has the figures):
                which scipy's OpenBLAS takes through its no-copy small-matrix kernels.
   dW           computed transposed, dW.T (K, C_out) = col @ dout_g.T, where OpenBLAS runs that order
                faster (_dw_transposed), in row blocks small enough for those kernels.
-  winograd     the forward of 3x3 stride-1 convolutions with 16+ channels (use_winograd), and the
-               backward's dx, which is the same kind of convolution; dW stays an im2col GEMM.
+  winograd     the forward of 3x3 stride-1 convolutions with 16+ channels (use_winograd), the
+               backward's dx, which is the same kind of convolution, and dW, by the transposed
+               algorithm F(3x3, 2x2) (winograd.pyx).
   workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
                (the allocator already reuses the freed block).
 Threads: OpenMP shares the groups (one workspace slice per thread, single-threaded BLAS); when there
@@ -37,7 +38,7 @@ from nnc.backend._checks import check_col2im, check_conv, check_float, check_win
 from nnc.backend.caches import Conv2DCache
 from ._blas cimport BLOCK_MACS, floating, gemm_blocked
 from ._geom cimport group_threads, images_per_group, make_geom, nnc_conv_geom
-from .winograd import use_winograd, winograd_conv2d
+from .winograd import use_winograd, winograd_conv2d, winograd_conv2d_dw
 
 cdef extern from "im2col.h":
     void nnc_im2col_ld_f32(const float *data_im, const nnc_conv_geom *g, float *data_col, size_t ld_col) noexcept nogil
@@ -308,18 +309,47 @@ def conv2d_backward(dout, cache, need_dx=True):
     The columns are rebuilt from x (cheaper in memory than keeping N column matrices).
     Where the forward would take Winograd (3x3, stride 1), so does dx: for stride 1 it is the forward
     convolution of dout, padded by 2 - p, with the kernel flipped and its channel axes swapped,
-    dx[n, c] = sum_o dout[n, o] (*) W[o, c, ::-1, ::-1]; the columns then serve dW alone."""
+    dx[n, c] = sum_o dout[n, o] (*) W[o, c, ::-1, ::-1]; and so does dW, by F(3x3, 2x2) (winograd.h)."""
     return _conv2d_backward(dout, cache, need_dx)
 
 
+def _plane_sums(const floating[:, :, ::1] dout, floating[:, ::1] db_parts):
+    """db_parts[n, o] = the sum of dout[n, o, :] (the same per-image sums as the im2col groups')."""
+    cdef int n
+    with nogil:
+        for n in range(dout.shape[0]):
+            if floating is float:
+                nnc_plane_sums_f32(&dout[n, 0, 0], dout.shape[1], dout.shape[2], &db_parts[n, 0])
+            else:
+                nnc_plane_sums_f64(&dout[n, 0, 0], dout.shape[1], dout.shape[2], &db_parts[n, 0])
+
+
+def _winograd_dx(dout, W, p, shape, nthreads):
+    """dx of a 3x3 stride-1 convolution: the forward convolution of dout, padded by 2 - p, with the kernel
+    flipped and its channel axes swapped (conv2d_backward's docstring)."""
+    W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, 3, 3)
+    return winograd_conv2d(dout, W_flipped, None, (2 - p[0], 2 - p[1]), shape, nthreads)
+
+
 def _conv2d_backward(dout, cache, need_dx=True, winograd=True):
-    """conv2d_backward; winograd=False computes dx by col2im wherever Winograd would take it."""
+    """conv2d_backward; winograd=False computes dx by col2im and dW by im2col wherever Winograd would
+    take them."""
     x, W, use_bias, (k, s, p, d, o) = check_conv_cache("conv2d_backward", dout, cache)
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
     H, Wd = x.shape[2], x.shape[3]
     wino_dx = (winograd and need_dx and p[0] <= 2 and p[1] <= 2
                and use_winograd(k, s, d, C_out, x.shape[1], N * ((H + 1) // 2) * ((Wd + 1) // 2)))
+    # dW by F(3x3, 2x2) where the forward takes Winograd, unless dx needs the im2col columns anyway
+    if (winograd and (wino_dx or not need_dx)
+            and use_winograd(k, s, d, x.shape[1], C_out, N * ((o[0] + 1) // 2) * ((o[1] + 1) // 2))):
+        dW = winograd_conv2d_dw(x, dout, p, nthreads)
+        db = None
+        if use_bias:
+            db_parts = np.empty((N, C_out), dtype=x.dtype)
+            _plane_sums(dout.reshape(N, C_out, -1), db_parts)
+            db = db_parts.sum(axis=0)
+        return (_winograd_dx(dout, W, p, (H, Wd), nthreads) if wino_dx else None), dW, db
     P = o[0] * o[1]
     nb = images_per_group(N, P, _BWD_COLS)
     geo = _Geometry(x.shape, C_out, k, s, p, d, o, nb)
@@ -341,8 +371,7 @@ def _conv2d_backward(dout, cache, need_dx=True, winograd=True):
     if _dw_transposed(C_out):
         dWm = np.ascontiguousarray(dWm.T)
     if wino_dx:
-        W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, 3, 3)
-        dx = winograd_conv2d(dout, W_flipped, None, (2 - p[0], 2 - p[1]), (H, Wd), nthreads)
+        dx = _winograd_dx(dout, W, p, (H, Wd), nthreads)
     return (dx if need_dx else None), dWm.reshape(W.shape), db
 
 
