@@ -31,8 +31,10 @@ def mlp_demo(seed, epochs, n_train):
 
     Images (N, 28, 28) scaled to [0, 1] are flattened to (N, 784); the output (N, 10) holds logits,
     trained with softmax cross-entropy, L = -log softmax(z)_y, by SGD (lr 0.01, momentum 0.9, batch 32)
-    for `epochs` epochs on the first n_train training images (None: all 4000). Returns
-    model.evaluate on the 1000 test images: {"loss": ..., "accuracy": ...}."""
+    for `epochs` epochs on the first n_train training images (None: all 4000), of which the last 10% are
+    held out to watch for overfitting (val_loss, val_accuracy). The 1000 test images are used once, at the
+    end: choosing epochs or a learning rate by them would make the test score an optimistic one. Returns
+    model.evaluate on the test images: {"loss": ..., "accuracy": ...}."""
     (x_train, y_train), (x_test, y_test) = nnc.datasets.load_sample()
     x_train, y_train = x_train[:n_train].astype(np.float32) / 255.0, y_train[:n_train]   # (N, 28, 28) in [0, 1]
     x_test = x_test.astype(np.float32) / 255.0
@@ -45,7 +47,7 @@ def mlp_demo(seed, epochs, n_train):
     model.compile(optimizer=nnc.optim.SGD(lr=0.01, momentum=0.9), loss="softmax_cross_entropy", metrics=["accuracy"])
     model.summary()
     t0 = time.perf_counter()
-    model.fit(x_train, y_train, epochs=epochs, batch_size=32, validation_data=(x_test, y_test), verbose=2)
+    model.fit(x_train, y_train, epochs=epochs, batch_size=32, validation_split=0.1, verbose=2)
     result = model.evaluate(x_test, y_test)
     print(f"MLP test accuracy {result['accuracy']:.3f} (loss {result['loss']:.3f}) "
           f"after {epochs} epochs in {time.perf_counter() - t0:.1f}s")
