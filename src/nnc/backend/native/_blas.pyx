@@ -64,8 +64,8 @@ cdef void gemm(bint trans_a, bint trans_b, int M, int N, int K,
 cdef enum:
     MIN_SPLIT = 64
     MAX_PARTS = 4
-# GEMM_THREADS_MIN_MACS (_blas.pxd): below it a GEMM (gemm_threads, gemm_blocked) runs on the calling thread: waking
-# sleeping OpenMP threads (nnc's passive wait policy) costs more than the blocks they would take over.
+# GEMM_THREADS_MIN_MACS (_blas.pxd): below it a GEMM (gemm_threads, gemm_blocked) runs on the calling
+# thread: waking sleeping OpenMP threads (nnc's passive wait policy) costs more than the blocks they would take.
 # gemm_threads then makes one BLAS call, not its blocks (each block repacks the shared operand, 5-10% of
 # a small product). Either way the shape decides, never the thread count, so the bits stay the same.
 
