@@ -148,3 +148,26 @@ def test_what_import_changes_is_reported_and_each_change_has_a_switch(native):
     assert "OpenMP wait:  the OpenMP runtime's default (NNC_OMP_WAIT=default)" in text
     if config.cpu_count() > 1:
         assert off[0] != "[1]", off[0]   # scipy's OpenBLAS keeps its own default (one per core)
+
+
+def test_import_nnc_stays_light():
+    """`import nnc` loads scipy's cython_blas extension alone: not scipy.linalg's package (26 MB of LAPACK
+    wrappers), nor scipy.special or scipy.sparse, which wait until they are used (benchmarks/README.md)."""
+    from conftest import run_python
+    code = ("import sys, nnc; assert nnc.backend.native_available(), nnc.backend.native_error(); "
+            "print(sorted(m for m in ('scipy.linalg', 'scipy.special', 'scipy.sparse') if m in sys.modules)); "
+            "print('scipy.linalg.cython_blas' in sys.modules)")
+    out = run_python(["-c", code], check=True).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "True", out
+
+
+def test_scipy_linalg_before_or_after_nnc_shares_one_cython_blas():
+    """Whichever comes first, scipy.linalg and nnc's kernels end up with the same cython_blas module, and the
+    kernels compute (the function pointers came from its capsules)."""
+    from conftest import run_python
+    check = ("import numpy as np; x = np.arange(12.0).reshape(3, 4); W = np.ones((4, 2)); "
+             "y, _ = nnc.backend.native.dense_forward(x, W, None); assert np.allclose(y, x @ W); "
+             "import scipy.linalg.cython_blas as cb; from nnc.backend import _scipy_blas; "
+             "assert _scipy_blas.load() is cb; assert np.allclose(scipy.linalg.solve(np.eye(2), [1.0, 2.0]), [1, 2])")
+    for first, second in (("import scipy.linalg", "import nnc"), ("import nnc", "import scipy.linalg")):
+        run_python(["-c", f"{first}; {second}; {check}"], check=True)

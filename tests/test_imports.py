@@ -79,3 +79,4 @@ def test_no_import_circles():
 
 def test_the_check_sees_a_circle():
     assert _circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [{"a", "b"}]
+
