@@ -87,8 +87,9 @@ def main(argv=None):
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))   # epochs are whole numbers
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="center right")
+        ax.legend(fontsize="small", loc="best")                 # where it covers the fewest points
     axes[0].set_ylabel("test accuracy")
     fig.suptitle("batch normalization in the deck's four scenarios")
     save(fig, args.out, "batchnorm_experiment.png")
