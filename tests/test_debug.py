@@ -45,6 +45,14 @@ def test_math_line_is_the_first_line_after_the_checks(name):
         assert "check" not in debug.math_line(kernel, name)[2], kernel
 
 
+def test_math_line_skips_the_sizes_read_off_the_arguments():
+    """`N, C_in, H_in, W_in = x.shape` and `C_out = W.shape[0]` are bookkeeping: the textbook convolution
+    stops where it builds xp, the padded input of its equation."""
+    assert debug.math_line("conv2d_forward", "textbook")[2].startswith("xp = np.zeros(")
+    assert debug.math_line("sgd_momentum_update", "textbook")[2] == "velocity *= t(momentum)"
+    assert debug.math_line("maxpool2d_backward", "textbook")[2].startswith("dx = np.zeros(")
+
+
 def test_math_line_names_what_it_cannot_do():
     with pytest.raises(ValueError, match="no kernel 'dense_fwd'"):
         debug.math_line("dense_fwd", "reference")

@@ -57,9 +57,29 @@ def _python_backend(name):
     return name, _backend._module(name)
 
 
+def _is_sizes(node):
+    """Bookkeeping read off the arguments: `x.shape`, `W.shape[0]`, `x_shape[2:]`, `len(x)`, `x.dtype.type`,
+    a name for the kernel (`fn = "..."`), or a tuple of them."""
+    if isinstance(node, ast.Tuple):
+        return all(_is_sizes(e) for e in node.elts)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    if isinstance(node, ast.Name):
+        return node.id.endswith("shape")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+        return True
+    if isinstance(node, ast.Attribute) and node.attr == "type":      # x.dtype.type
+        node = node.value
+    return isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size", "dtype")
+
+
 def _is_check(stmt):
-    """A statement that only checks the arguments: `check_...(...)`, `a, b = check_...(...)`, or an `if` that
-    raises."""
+    """A statement that only checks or unpacks the arguments: `check_...(...)`, `a, b = check_...(...)`, an
+    `if` that raises, or sizes read off the arguments (`N, C, H, W = x.shape`)."""
+    if isinstance(stmt, ast.Assign) and _is_sizes(stmt.value):
+        return True
     if isinstance(stmt, ast.If):
         return not stmt.orelse and all(isinstance(s, ast.Raise) or _is_check(s) for s in stmt.body)
     value = getattr(stmt, "value", None) if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
