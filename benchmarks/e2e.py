@@ -24,7 +24,7 @@ LR = 0.01
 N_TRAIN = 60000
 CASES = [("mlp", 128, ("nnc", "torch", "sklearn")), ("lenet5", 64, ("nnc", "torch")),
          ("lenet5", 128, ("nnc", "torch"))]
-TARGETS = {("mlp", 128): 0.8, ("lenet5", 64): 1.0, ("lenet5", 128): 1.0}
+TARGETS = {("mlp", 128): 0.5, ("lenet5", 64): 0.40, ("lenet5", 128): 0.35}     # nnc / torch, issue 16
 
 
 # ---- data (the same in every process) --------------------------------------------------------------
