@@ -114,10 +114,17 @@ def build_options():
     return opt + compile_omp, link + link_omp, macros, has_omp, debug or sanitize, identity
 
 
+def _stamp(identity):
+    """What build/ remembers: the identity, and the Cython version (the modules share Cython's utility module,
+    so a new Cython rebuilds them all together)."""
+    import Cython
+    return f"{identity} cython={Cython.__version__}"
+
+
 def _identity_changed(identity):
     try:
         with open(STAMP) as f:
-            return f.read().strip() != identity
+            return f.read().strip() != _stamp(identity)
     except OSError:
         return True
 
@@ -149,7 +156,7 @@ class BuildExt(build_ext):
         super().run()
         os.makedirs(os.path.dirname(STAMP), exist_ok=True)
         with open(STAMP, "w") as f:
-            f.write(IDENTITY + "\n")
+            f.write(_stamp(IDENTITY) + "\n")
 
 
 def extensions():

@@ -273,6 +273,23 @@ def test_winograd_forward_matches_reference_and_im2col(native, dtype, rng, case)
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_winograd_dw_over_many_rounds_gives_the_same_bits(native, rng, monkeypatch):
+    """More groups than one round holds (65 groups of 2 images), and rounds cut by the partial sums' byte
+    budget down to one group each: the groups are added in the same order, so the bits are the same."""
+    from nnc.backend.native import winograd
+    x = rng.standard_normal((130, 16, 28, 28)).astype(np.float32)
+    dout = rng.standard_normal((130, 16, 28, 28)).astype(np.float32)
+    want = winograd.winograd_conv2d_dw(x, dout, (1, 1), 2)
+    monkeypatch.setattr(winograd, "_PARTS_BYTES", 1)
+    for n in (1, 2):
+        np.testing.assert_array_equal(winograd.winograd_conv2d_dw(x, dout, (1, 1), n), want)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    direct = np.stack([np.stack([np.einsum("noij,ncij->oc", dout, xp[:, :, u:u + 28, v:v + 28])
+                                 for v in range(3)], -1) for u in range(3)], -2)
+    assert_close(want, direct, atol=TOL_BWD[np.dtype(np.float32)] * 10)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
 @pytest.mark.parametrize("N, H", [(37, 14), (1, 46)])
 def test_winograd_threads_give_identical_bits(native, rng, N, H):
     """Many uneven groups (37 images) and one group whose GEMMs the threads share (1 large image): 1 and 2

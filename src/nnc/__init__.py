@@ -9,8 +9,10 @@ __version__ = "0.1.0"
 from . import config
 config.set_openmp_wait_policy()   # before the native modules load the OpenMP runtime (see nnc/config.py)
 
-from . import backend  # noqa: E402
-config.restore_environment()      # the OpenMP runtime has read the policy: other runtimes and children must not
+try:
+    from . import backend  # noqa: E402
+finally:
+    config.restore_environment()  # the OpenMP runtime has read the policy: other runtimes and children must not
 from .config import get_num_threads, set_num_threads, show_config, threads  # noqa: E402
 from ._seed import set_seed  # noqa: E402
 from . import callbacks, data, datasets, initializers, layers, losses, metrics, optim  # noqa: E402

@@ -82,9 +82,13 @@ def set_openmp_wait_policy():
 
 def restore_environment():
     """Take out of os.environ what set_openmp_wait_policy put in, once the native modules have loaded the
-    OpenMP runtime (called by `import nnc` right after). The runtime keeps what it read."""
+    OpenMP runtime (called by `import nnc` right after). The runtime keeps what it read: libgomp reads its
+    environment as it loads, LLVM's libomp (clang builds) at its first call, which is made here first."""
     global _wait_env_set
     if _wait_env_set:
+        module = _openmp_module()
+        if module is not None:
+            module.max_threads()
         for k, v in _WAIT_POLICY.items():
             if os.environ.get(k) == v:
                 del os.environ[k]

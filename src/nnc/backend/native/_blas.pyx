@@ -32,14 +32,16 @@ def _signature(t):
 
 def _load_blas():
     global sgemm, dgemm
+    import scipy
     from nnc.backend import _scipy_blas
-    capi = _scipy_blas.load().__pyx_capi__
     try:
+        capi = _scipy_blas.load().__pyx_capi__
         sgemm = <sgemm_t> PyCapsule_GetPointer(capi["sgemm"], _signature("s"))
         dgemm = <dgemm_t> PyCapsule_GetPointer(capi["dgemm"], _signature("d"))
-    except (KeyError, ValueError) as e:
-        raise ImportError("nnc: scipy.linalg.cython_blas does not export sgemm/dgemm with the signature nnc "
-                          f"was written for ({e}); reinstall scipy (>= 1.9)") from e
+    except (AttributeError, KeyError, ValueError) as e:
+        raise ImportError(f"scipy {scipy.__version__}'s cython_blas does not export sgemm and dgemm as nnc reads "
+                          f"them ({e}); nnc was written against scipy 1.9-1.17: install one of those "
+                          "(pip install 'scipy>=1.9,<1.18') and report this scipy version") from e
 
 
 _load_blas()

@@ -36,7 +36,8 @@ __all__ = []        # no kernels of its own: conv2d_forward and conv2d_backward 
 
 _TILES = 64         # tiles (2x2 output blocks) per group: larger groups measured no faster
 _DW_TILES = 256     # the weight gradient's groups: its GEMMs reduce over the tiles, which wants them long
-_ROUND = 64         # dW groups per round: bounds the partial sums' buffer whatever the batch
+_ROUND = 64         # dW groups per round, and at most _PARTS_BYTES of their partial sums (16 C C_out values each)
+_PARTS_BYTES = 64 << 20
 
 
 def use_winograd(k, s, d, int C, int C_out, long tiles):
@@ -168,10 +169,11 @@ def winograd_conv2d_dw(x, dout, tuple p, int nthreads):
     T = nb * th * tw
     scratch = max(nb * H * Wd * C + C, nb * Ho * Wo * C_out + C_out)     # the two transforms' (winograd.h)
     ws = np.empty((min(nthreads, ngroups), 16 * T * (C + C_out) + scratch), dtype=x.dtype)
-    parts = np.empty((min(ngroups, _ROUND), 16, C, C_out), dtype=x.dtype)
+    per_round = max(1, min(_ROUND, ngroups, _PARTS_BYTES // (16 * C * C_out * x.dtype.itemsize)))
+    parts = np.empty((per_round, 16, C, C_out), dtype=x.dtype)
     M = np.zeros((16, C, C_out), dtype=x.dtype)
-    for first in range(0, ngroups, _ROUND):
-        count = min(_ROUND, ngroups - first)
+    for first in range(0, ngroups, per_round):
+        count = min(per_round, ngroups - first)
         _dw_groups(x, dout, parts.reshape(parts.shape[0], -1), ws, p, nb, first, count, nthreads)
         for g in range(count):     # fixed order, so the sum does not depend on the thread count
             M += parts[g]
