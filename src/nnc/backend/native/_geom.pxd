@@ -56,3 +56,21 @@ cdef inline void group_threads(int ngroups, int nthreads, int *outer, int *inner
         outer[0], inner[0] = nthreads, 1
     else:
         outer[0], inner[0] = 1, nthreads
+
+
+# The backward's dW partial sums (one per group of images, added in group order) are held a round at a time:
+# at most 64 groups, and at most 64 MiB, whatever the batch and the layer's width.
+cdef enum:
+    PART_ROUND = 64
+    PART_ROUND_BYTES = 67108864
+
+
+cdef inline int groups_per_round(int ngroups, long long part_values, int itemsize) noexcept:
+    """How many groups' partial sums (part_values values of itemsize bytes each) one round holds: the bits
+    do not depend on it (the sums are added in group order), only the memory does."""
+    cdef long long fit = PART_ROUND_BYTES // (part_values * itemsize)
+    cdef long long n = PART_ROUND if ngroups > PART_ROUND else ngroups
+    if fit < n:
+        n = fit
+    return <int> (n if n > 1 else 1)
+

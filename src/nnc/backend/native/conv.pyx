@@ -37,7 +37,7 @@ from nnc.backend._cache_checks import check_conv_cache
 from nnc.backend._checks import check_col2im, check_conv, check_float, check_window
 from nnc.backend.caches import Conv2DCache
 from ._blas cimport BLOCK_MACS, floating, gemm_blocked
-from ._geom cimport group_threads, images_per_group, make_geom, nnc_conv_geom
+from ._geom cimport group_threads, groups_per_round, images_per_group, make_geom, nnc_conv_geom
 from .winograd import use_winograd, winograd_conv2d, winograd_conv2d_dw
 
 cdef extern from "im2col.h":
@@ -63,7 +63,6 @@ cdef extern from "im2col.h":
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 cdef enum:
-    _ROUND = 64         # groups per round: bounds the partial-sum buffer whatever the batch
     _DW_COLS = 384      # dW (C_out x K) in column blocks (a fixed grid threads can share); narrower
                         # blocks measured slower on one thread (the dW GEMM is not a small-kernel shape)
     _DW_ROWS = 96       # dW.T (K x C_out) in row blocks of about this many rows, same reason
@@ -358,11 +357,12 @@ def _conv2d_backward(dout, cache, need_dx=True, winograd=True):
     ws = np.empty((min(nthreads, ngroups_total), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
     dx = np.empty_like(x) if need_dx and not wino_dx else None
     dW_shape = (K, C_out) if _dw_transposed(C_out) else (C_out, K)
-    dW_parts = np.empty((min(ngroups_total, _ROUND),) + dW_shape, dtype=x.dtype)
+    per_round = groups_per_round(ngroups_total, K * C_out, x.dtype.itemsize)
+    dW_parts = np.empty((per_round,) + dW_shape, dtype=x.dtype)
     db_parts = np.zeros((N, C_out), dtype=x.dtype) if use_bias else None
     dWm = np.zeros(dW_shape, dtype=x.dtype)
-    for first in range(0, ngroups_total, _ROUND):
-        count = min(_ROUND, ngroups_total - first)
+    for first in range(0, ngroups_total, per_round):
+        count = min(per_round, ngroups_total - first)
         _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, dW_parts, db_parts, ws, geo,
                   first, count, nthreads)
         for g in range(count):     # fixed order, so the sum does not depend on the thread count

@@ -12,7 +12,7 @@ cimport cython
 from cython.parallel cimport parallel, prange, threadid
 
 from ._blas cimport floating, gemm_blocked
-from ._geom cimport group_threads, images_per_group, make_geom, nnc_conv_geom
+from ._geom cimport group_threads, groups_per_round, images_per_group, make_geom, nnc_conv_geom
 
 cdef extern from "winograd.h":
     void nnc_wino_filter_f32(const float *W, int C_out, int C, float *U, int nthreads) noexcept nogil
@@ -36,8 +36,6 @@ __all__ = []        # no kernels of its own: conv2d_forward and conv2d_backward 
 
 _TILES = 64         # tiles (2x2 output blocks) per group: larger groups measured no faster
 _DW_TILES = 256     # the weight gradient's groups: its GEMMs reduce over the tiles, which wants them long
-_ROUND = 64         # dW groups per round, and at most _PARTS_BYTES of their partial sums (16 C C_out values each)
-_PARTS_BYTES = 64 << 20
 
 
 def use_winograd(k, s, d, int C, int C_out, long tiles):
@@ -156,11 +154,12 @@ def _dw_output(const floating[:, :, ::1] M, floating[:, :, :, ::1] dW):
             nnc_wino_dw_f64(&M[0, 0, 0], M.shape[1], M.shape[2], &dW[0, 0, 0, 0])
 
 
-def winograd_conv2d_dw(x, dout, tuple p, int nthreads):
+def winograd_conv2d_dw(x, dout, tuple p, int nthreads, int round_groups=0):
     """dW (C_out, C, 3, 3) of the 3x3 stride-1 convolution of x (N, C, H, W) with padding p, given dout
     (N, C_out, Ho, Wo): dW[o, c, u, v] = sum over n, i, j of dout[n, o, i, j] * x_padded[n, c, i + u, j + v],
     by F(3x3, 2x2). The groups' sums are added in group order, so the bits do not depend on the thread
-    count. Arguments checked by the caller."""
+    count, nor on round_groups (groups per round; 0: groups_per_round's choice). Arguments checked by the
+    caller."""
     N, C, H, Wd = x.shape
     C_out, Ho, Wo = dout.shape[1:]
     th, tw = (Ho + 1) // 2, (Wo + 1) // 2
@@ -169,7 +168,7 @@ def winograd_conv2d_dw(x, dout, tuple p, int nthreads):
     T = nb * th * tw
     scratch = max(nb * H * Wd * C + C, nb * Ho * Wo * C_out + C_out)     # the two transforms' (winograd.h)
     ws = np.empty((min(nthreads, ngroups), 16 * T * (C + C_out) + scratch), dtype=x.dtype)
-    per_round = max(1, min(_ROUND, ngroups, _PARTS_BYTES // (16 * C * C_out * x.dtype.itemsize)))
+    per_round = groups_per_round(ngroups, 16 * C * C_out, x.dtype.itemsize) if round_groups == 0 else round_groups
     parts = np.empty((per_round, 16, C, C_out), dtype=x.dtype)
     M = np.zeros((16, C, C_out), dtype=x.dtype)
     for first in range(0, ngroups, per_round):
