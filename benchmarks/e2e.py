@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from _harness import fmt_time, say, table
+from _harness import WARM_S, fmt_time, say, table
 
 LR = 0.01
 N_TRAIN = 60000
@@ -123,7 +123,7 @@ def _trainer(framework, kind, batch, threads, weights_path, data_path):
     return segment, forward
 
 
-def _warm(forward, seconds=0.1):
+def _warm(forward, seconds=WARM_S):
     """Forward passes (the weights stay as they are) for `seconds` before a timed segment: after the
     parent's pause between turns the VM's idle core takes ~50 ms of work to come back to speed
     (_harness.WARM_S), and an epoch runs its steps back to back."""

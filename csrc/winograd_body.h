@@ -53,6 +53,17 @@ static void NNC_FN(wino_transpose_)(const NNC_T *restrict src, size_t rows, size
         }
 }
 
+/* The cnt images (cnt, C, P) channels-last into dst (cnt, P, C), then a row of C zeros after them (the cells
+ * outside the image); returns that row. dst holds cnt * P * C + C values. */
+static const NNC_T *NNC_FN(wino_channels_last_)(const NNC_T *src, int cnt, int C, size_t P, NNC_T *dst)
+{
+    NNC_T *zeros = dst + (size_t)cnt * P * C;
+    memset(zeros, 0, (size_t)C * sizeof(NNC_T));
+    for (int n = 0; n < cnt; n++)
+        NNC_FN(wino_transpose_)(src + (size_t)n * C * P, (size_t)C, P, dst + (size_t)n * P * C);
+    return zeros;
+}
+
 NNC_TARGET_CLONES
 static void NNC_FN(wino_input_tile_)(const NNC_T *const *d, int C, size_t stride, NNC_T *restrict v)
 {
@@ -80,10 +91,8 @@ void NNC_FN(nnc_wino_input)(const NNC_T *x, int cnt, int C, int H, int W, int ph
                                NNC_T *V, NNC_T *scratch)
 {
     const size_t T = (size_t)cnt * th * tw, stride = T * C, HW = (size_t)H * W;
-    NNC_T *xt = scratch, *zeros = scratch + (size_t)cnt * HW * C;
-    memset(zeros, 0, (size_t)C * sizeof(NNC_T));
-    for (int n = 0; n < cnt; n++)
-        NNC_FN(wino_transpose_)(x + (size_t)n * C * HW, (size_t)C, HW, xt + (size_t)n * HW * C);
+    NNC_T *xt = scratch;
+    const NNC_T *zeros = NNC_FN(wino_channels_last_)(x, cnt, C, HW, xt);
     for (int n = 0; n < cnt; n++)
         for (int ti = 0; ti < th; ti++)
             for (int tj = 0; tj < tw; tj++) {
@@ -171,10 +180,8 @@ void NNC_FN(nnc_wino_dout)(const NNC_T *dout, int cnt, int C_out, int Ho, int Wo
                               NNC_T *scratch)
 {
     const size_t T = (size_t)cnt * th * tw, stride = T * C_out, P = (size_t)Ho * Wo;
-    NNC_T *dt = scratch, *zeros = scratch + (size_t)cnt * P * C_out;
-    memset(zeros, 0, (size_t)C_out * sizeof(NNC_T));
-    for (int n = 0; n < cnt; n++)
-        NNC_FN(wino_transpose_)(dout + (size_t)n * C_out * P, (size_t)C_out, P, dt + (size_t)n * P * C_out);
+    NNC_T *dt = scratch;
+    const NNC_T *zeros = NNC_FN(wino_channels_last_)(dout, cnt, C_out, P, dt);
     for (int n = 0; n < cnt; n++)
         for (int ti = 0; ti < th; ti++)
             for (int tj = 0; tj < tw; tj++) {

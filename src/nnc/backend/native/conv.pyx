@@ -163,6 +163,16 @@ def _forward(const floating[:, :, :, ::1] x, const floating[:, ::1] Wm, const fl
                            &out[n0, 0, 0], inner)
 
 
+cdef inline void _image_sums(const floating *dout, int cnt, int C_out, int P, floating *db) noexcept nogil:
+    """db[n, o] = the sum of dout[n, o, :] for cnt images (fixed-order sums per image: db's partials)."""
+    cdef int n
+    for n in range(cnt):
+        if floating is float:
+            nnc_plane_sums_f32(dout + <size_t> n * C_out * P, C_out, P, db + <size_t> n * C_out)
+        else:
+            nnc_plane_sums_f64(dout + <size_t> n * C_out * P, C_out, P, db + <size_t> n * C_out)
+
+
 cdef inline void _backward_group(const floating *x, const floating *dout, const floating *Wm, nnc_conv_geom *g,
                                  int cnt, floating *ws, floating *dW_part, floating *db, floating *dx,
                                  int gemm_nthreads) noexcept nogil:
@@ -203,11 +213,7 @@ cdef inline void _backward_group(const floating *x, const floating *dout, const 
         if not (g.direct and cnt == 1):
             _col2im_group(dcol, g, cnt, dx)
     if db != NULL:
-        for n in range(cnt):
-            if floating is float:
-                nnc_plane_sums_f32(dout + <size_t> n * g.C_out * g.P, g.C_out, g.P, db + <size_t> n * g.C_out)
-            else:
-                nnc_plane_sums_f64(dout + <size_t> n * g.C_out * g.P, g.C_out, g.P, db + <size_t> n * g.C_out)
+        _image_sums(dout, cnt, g.C_out, g.P, db)
 
 
 def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, const floating[:, ::1] Wm,
@@ -313,14 +319,9 @@ def conv2d_backward(dout, cache, need_dx=True):
 
 
 def _plane_sums(const floating[:, :, ::1] dout, floating[:, ::1] db_parts):
-    """db_parts[n, o] = the sum of dout[n, o, :] (the same per-image sums as the im2col groups')."""
-    cdef int n
+    """db_parts[n, o] = the sum of dout[n, o, :], the im2col groups' per-image sums, for the whole batch."""
     with nogil:
-        for n in range(dout.shape[0]):
-            if floating is float:
-                nnc_plane_sums_f32(&dout[n, 0, 0], dout.shape[1], dout.shape[2], &db_parts[n, 0])
-            else:
-                nnc_plane_sums_f64(&dout[n, 0, 0], dout.shape[1], dout.shape[2], &db_parts[n, 0])
+        _image_sums(&dout[0, 0, 0], dout.shape[0], dout.shape[1], dout.shape[2], &db_parts[0, 0])
 
 
 def _winograd_dx(dout, W, p, shape, nthreads):
