@@ -95,7 +95,8 @@ def test_col2im_is_adjoint_of_im2col(B, rng):
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * B.col2im(c, x.shape, *args)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[2], (2, 2, 5, 4, 3, (2, 3), 1, (1, 1), 1)])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2], (2, 2, 5, 4, 3, (2, 3), 1, (1, 1), 1),
+                                  (2, 2, 6, 19, 5, 5, 1, (2, 1), 1)])     # the last one native computes directly
 def test_gradcheck(B, rng, case):
     N, C, H, W, C_out, k, s, p, d = case
     x, Wt, b = _data(rng, np.float64, N, C, H, W, C_out, k)
@@ -306,3 +307,79 @@ def test_winograd_threads_give_identical_bits(native, rng, N, H):
             results.append((out,) + native.conv2d_backward(dout, cache))    # dx and dW by Winograd too
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
+
+
+# Stride-1 3x3 and 5x5 shapes the native kernels compute directly (csrc/direct.h: few input channels):
+# rows wider and narrower than one vector (16 floats, 8 doubles) and exact multiples, odd sizes, padding 0
+# to k-1 and uneven, batch 1, C_out not a multiple of the 4-channel blocks, a 1x1 image in padding, and
+# dx taken directly (C_out*k*k <= 400) or by im2col (wider).
+DIRECT_CASES = [(3, 1, 28, 28, 6, 5, 2), (2, 6, 14, 14, 16, 5, 0), (1, 1, 9, 13, 7, 3, 1), (4, 2, 5, 33, 3, 5, (4, 1)),
+                (2, 3, 17, 16, 5, 3, (0, 2)), (5, 16, 6, 8, 1, 5, 2), (3, 1, 1, 1, 2, 3, 2), (2, 2, 7, 24, 9, 3, 1),
+                (3, 3, 10, 18, 64, 3, 1)]
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@pytest.mark.parametrize("case", DIRECT_CASES)
+def test_direct_matches_reference_and_im2col(native, dtype, rng, case):
+    from nnc.backend.native import conv as native_conv
+    N, C, H, W, C_out, k, p = case
+    x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, k)
+    assert native_conv.use_direct((k, k), (1, 1), (1, 1), C)
+    tol = TOL_BWD[np.dtype(dtype)]
+    for bias in (b, None):
+        out, cache = native.conv2d_forward(x, Wt, bias, 1, p)
+        out_r, cache_r = R.conv2d_forward(x, Wt, bias, 1, p)
+        assert out.shape == out_r.shape and out.dtype == dtype
+        assert_close(out, out_r, atol=tol)
+        assert_close(out, native_conv._conv2d_forward(x, Wt, bias, 1, p, direct=False)[0], atol=tol)
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        want = R.conv2d_backward(dout, cache_r)
+        plain = native_conv._conv2d_backward(dout, cache, direct=False)
+        for got, w, pl in zip(native.conv2d_backward(dout, cache), want, plain):
+            if w is None:
+                assert got is None and pl is None
+                continue
+            assert got.dtype == dtype and got.shape == w.shape
+            assert_close(got, w, atol=tol)
+            assert_close(got, pl, atol=tol)
+        dx, dW, _ = native.conv2d_backward(dout, cache, need_dx=False)
+        assert dx is None
+        assert_close(dW, want[1], atol=tol)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+@pytest.mark.parametrize("N, chunk_bytes", [(37, 1 << 20), (37, 1), (1, 1 << 20)])
+def test_direct_threads_give_identical_bits(native, rng, monkeypatch, N, chunk_bytes):
+    """Uneven images per thread (37), chunks of one image each (the weight gradient's rounds), batch 1:
+    1 and 2 threads agree bit for bit, and with the reference."""
+    from nnc.backend.native import conv as native_conv
+    monkeypatch.setattr(native_conv, "_DIRECT_CHUNK_BYTES", chunk_bytes)
+    x, Wt, b = _data(rng, np.float32, N, 2, 21, 19, 6, 5)
+    dout = rng.standard_normal((N, 6, 21, 19)).astype(np.float32)
+    results = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            out, cache = native.conv2d_forward(x, Wt, b, 1, 2)
+            results.append((out,) + native.conv2d_backward(dout, cache))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+    want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, 2)[1])
+    for got, w in zip(results[0][1:], want):
+        assert_close(got, w, atol=1e-4)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_direct_dw_ignores_what_lies_past_the_rows(native, rng):
+    """The weight gradient's vectors reach past the end of an output row; those lanes are never summed.
+    An inf in the last input column (seen only by the kernel's last column j = 4 here) must leave the
+    other columns of dW finite, as the reference does."""
+    x, Wt, b = _data(rng, np.float32, 2, 1, 9, 21, 3, 5)      # Wo = 17: one whole vector and one lane
+    x[:, :, :, -1] = np.inf
+    out, cache = native.conv2d_forward(x, Wt, b)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dW = native.conv2d_backward(dout, cache, need_dx=False)[1]
+    with np.errstate(invalid="ignore"):     # inf * 0 in the reference's padding-free columns: NaN, as wanted
+        want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b)[1], need_dx=False)[1]
+    assert np.isfinite(dW[..., :4]).all()
+    np.testing.assert_array_equal(np.isfinite(dW), np.isfinite(want))
+    assert_close(dW[..., :4], want[..., :4], atol=1e-4)

@@ -1,6 +1,7 @@
-# distutils: sources = csrc/im2col.c
+# distutils: sources = csrc/im2col.c csrc/direct.c
 """2-D convolution, native: im2col (csrc/im2col.c) + BLAS GEMM per group of images, OpenMP over the
-groups; 3x3 stride-1 layers with 16+ channels by Winograd's F(2x2, 3x3) instead (winograd.pyx).
+groups; 3x3 stride-1 layers with 16+ channels by Winograd's F(2x2, 3x3) instead (winograd.pyx), and
+3x3 and 5x5 stride-1 layers with few input channels directly (csrc/direct.c, use_direct).
 
 Same names, arguments and results as nnc/backend/reference/conv.py. Column layout: csrc/im2col.h.
 The scheme was chosen by measurement (benchmarks/README.md has the figures):
@@ -16,6 +17,10 @@ The scheme was chosen by measurement (benchmarks/README.md has the figures):
   winograd     the forward of 3x3 stride-1 convolutions with 16+ channels (use_winograd), the
                backward's dx, which is the same kind of convolution, and dW, by the transposed
                algorithm F(3x3, 2x2) (winograd.pyx).
+  direct       thin 3x3 and 5x5 stride-1 layers (C*kh*kw <= _DIRECT_MAX_K, use_direct): each output row
+               summed in vector registers from shifted rows of the padded image, no im2col copies;
+               dW row by row against dout, dx as the direct convolution of dout with the kernel
+               flipped (where its own reduction C_out*kh*kw is thin too; otherwise im2col's backward).
   workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
                (the allocator already reuses the freed block).
 Threads: OpenMP shares the groups (one workspace slice per thread, single-threaded BLAS); when there
@@ -60,6 +65,17 @@ cdef extern from "im2col.h":
     void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n) noexcept nogil
     void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n) noexcept nogil
 
+cdef extern from "direct.h":
+    size_t nnc_direct_image_values(const nnc_conv_geom *g, int itemsize) noexcept nogil
+    void nnc_direct_forward_f32(const float *x, const nnc_conv_geom *g, const float *W, const float *b, float *out,
+                                float *scratch, int nthreads) noexcept nogil
+    void nnc_direct_forward_f64(const double *x, const nnc_conv_geom *g, const double *W, const double *b,
+                                double *out, double *scratch, int nthreads) noexcept nogil
+    void nnc_direct_dw_f32(const float *x, const float *dout, const nnc_conv_geom *g, float *dW, float *scratch,
+                           int chunk, int nthreads) noexcept nogil
+    void nnc_direct_dw_f64(const double *x, const double *dout, const nnc_conv_geom *g, double *dW,
+                           double *scratch, int chunk, int nthreads) noexcept nogil
+
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
 cdef enum:
@@ -72,6 +88,10 @@ cdef enum:
 # cost an unpack copy). Backward: dW's reduction runs over the group's columns, which wants it long.
 _FWD_COLS = 256
 _BWD_COLS = 768
+# The direct convolution: the widest reduction it takes (C*kh*kw; above it im2col's GEMM is the faster),
+# and the padded images of the weight gradient's chunks (bytes; the sums over a chunk stay in cache).
+_DIRECT_MAX_K = 400
+_DIRECT_CHUNK_BYTES = 1 << 20
 
 
 def _dw_transposed(int C_out):
@@ -244,6 +264,36 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
                             NULL if dx_p == NULL else dx_p + n0 * img, inner)
 
 
+def _direct_values(_Geometry geo, int itemsize):
+    """Scratch values per image of the direct convolution's padded copy (csrc/direct.h)."""
+    return nnc_direct_image_values(&geo.g, itemsize)
+
+
+def _direct_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] W, const floating[::1] b,
+                    floating[:, :, :, ::1] out, floating[::1] scratch, _Geometry geo, int nthreads):
+    """out = the convolution of x with W (+ b unless None), computed directly (csrc/direct.h)."""
+    cdef const floating *bias = NULL if b is None else &b[0]
+    with nogil:
+        if floating is float:
+            nnc_direct_forward_f32(&x[0, 0, 0, 0], &geo.g, &W[0, 0, 0, 0], bias, &out[0, 0, 0, 0], &scratch[0],
+                                   nthreads)
+        else:
+            nnc_direct_forward_f64(&x[0, 0, 0, 0], &geo.g, &W[0, 0, 0, 0], bias, &out[0, 0, 0, 0], &scratch[0],
+                                   nthreads)
+
+
+def _direct_dw(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dW,
+               floating[::1] scratch, _Geometry geo, int chunk, int nthreads):
+    """dW = the weight gradient of dout against x, computed directly (csrc/direct.h), chunk images at a time."""
+    with nogil:
+        if floating is float:
+            nnc_direct_dw_f32(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
+                              nthreads)
+        else:
+            nnc_direct_dw_f64(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
+                              nthreads)
+
+
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     """x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo), row (c*kh + i)*kw + j, column oh*Wo + ow:
     cols[n, (c, i, j), (oh, ow)] = xp[n, c, oh*sh + i*dh, ow*sw + j*dw]."""
@@ -288,15 +338,35 @@ def conv2d_forward(x, W, b, stride=1, padding=0, dilation=1):
     return _conv2d_forward(x, W, b, stride, padding, dilation)
 
 
-def _conv2d_forward(x, W, b, stride=1, padding=0, dilation=1, winograd=True):
+def use_direct(k, s, d, int C):
+    """Whether a convolution is computed directly (csrc/direct.h) rather than by im2col + GEMM: stride 1,
+    dilation 1, a 3x3 or 5x5 kernel over at most _DIRECT_MAX_K = C*kh*kw values per output (few input
+    channels: im2col would copy each pixel kh*kw times for a GEMM too thin to pay for it). Measured
+    against im2col in benchmarks/README.md."""
+    return s == (1, 1) and d == (1, 1) and k in ((3, 3), (5, 5)) and C * k[0] * k[1] <= _DIRECT_MAX_K
+
+
+def _direct_conv(x, W, b, p, o, nthreads):
+    """out (N, C_out, Ho, Wo) of a convolution that use_direct takes."""
+    N, C_out = x.shape[0], W.shape[0]
+    geo = _Geometry(x.shape, C_out, W.shape[2:], (1, 1), p, (1, 1), o)
+    out = np.empty((N, C_out) + o, dtype=x.dtype)
+    scratch = np.empty(nthreads * _direct_values(geo, x.itemsize), dtype=x.dtype)
+    _direct_forward(x, W, b, out, scratch, geo, nthreads)
+    return out
+
+
+def _conv2d_forward(x, W, b, stride=1, padding=0, dilation=1, winograd=True, direct=True):
     """conv2d_forward; winograd=False keeps the layers that would take Winograd's F(2x2, 3x3) on
-    im2col + GEMM (the tests compare the two schemes)."""
+    im2col + GEMM, direct=False those that would be computed directly (the tests compare the schemes)."""
     k, s, p, d, o = check_conv("conv2d_forward", x, W, b, stride, padding, dilation)
     N, C, C_out = x.shape[0], x.shape[1], W.shape[0]
     nthreads = get_num_threads()
     cache = Conv2DCache(x, W, b is not None, s, p, d)
     if winograd and use_winograd(k, s, d, C, C_out, N * ((o[0] + 1) // 2) * ((o[1] + 1) // 2)):
         return winograd_conv2d(x, W, b, p, o, nthreads), cache
+    if direct and use_direct(k, s, d, C):
+        return _direct_conv(x, W, b, p, o, nthreads), cache
     P = o[0] * o[1]
     nb = images_per_group(N, P, _FWD_COLS, balance=True)
     ngroups = (N + nb - 1) // nb
@@ -331,13 +401,39 @@ def _winograd_dx(dout, W, p, shape, nthreads):
     return winograd_conv2d(dout, W_flipped, None, (2 - p[0], 2 - p[1]), shape, nthreads)
 
 
-def _conv2d_backward(dout, cache, need_dx=True, winograd=True):
+def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
+    """(dx or None, dW, db or None) of a convolution that use_direct takes, where dx is the direct
+    convolution of dout padded by (kh-1-ph, kw-1-pw) with W flipped and its channel axes swapped."""
+    N, C_out, kh, kw = x.shape[0], W.shape[0], W.shape[2], W.shape[3]
+    geo = _Geometry(x.shape, C_out, (kh, kw), (1, 1), p, (1, 1), dout.shape[2:])
+    per = _direct_values(geo, x.itemsize)
+    chunk = max(1, min(N, _DIRECT_CHUNK_BYTES // (per * x.itemsize)))   # from the shape only: same bits
+    dW = np.empty_like(W)
+    _direct_dw(x, dout, dW, np.empty(chunk * per, dtype=x.dtype), geo, chunk, nthreads)
+    db = None
+    if use_bias:
+        db_parts = np.empty((N, C_out), dtype=x.dtype)
+        _plane_sums(dout.reshape(N, C_out, -1), db_parts)
+        db = db_parts.sum(axis=0)
+    dx = None
+    if need_dx:
+        W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, kh, kw)
+        dx = _direct_conv(dout, W_flipped, None, (kh - 1 - p[0], kw - 1 - p[1]), x.shape[2:], nthreads)
+    return dx, dW, db
+
+
+def _conv2d_backward(dout, cache, need_dx=True, winograd=True, direct=True):
     """conv2d_backward; winograd=False computes dx by col2im and dW by im2col wherever Winograd would
-    take them."""
+    take them, direct=False wherever they would be computed directly."""
     x, W, use_bias, (k, s, p, d, o) = check_conv_cache("conv2d_backward", dout, cache)
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
     H, Wd = x.shape[2], x.shape[3]
+    # directly where the forward is, dx too where it is a direct convolution (kh-1-ph >= 0 and few channels)
+    if (direct and use_direct(k, s, d, x.shape[1]) and not (winograd and use_winograd(
+            k, s, d, x.shape[1], C_out, N * ((o[0] + 1) // 2) * ((o[1] + 1) // 2)))
+            and (not need_dx or (p[0] < k[0] and p[1] < k[1] and use_direct(k, s, d, C_out)))):
+        return _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads)
     wino_dx = (winograd and need_dx and p[0] <= 2 and p[1] <= 2
                and use_winograd(k, s, d, C_out, x.shape[1], N * ((H + 1) // 2) * ((Wd + 1) // 2)))
     # dW by F(3x3, 2x2) where the forward takes Winograd, unless dx needs the im2col columns anyway
