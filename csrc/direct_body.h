@@ -19,7 +19,7 @@ static void NNC_FN(direct_pad_)(const NNC_T *restrict x, const nnc_conv_geom *g,
                    (size_t)g->W * sizeof(NNC_T));
 }
 
-/* OB output channels o .. o+OB-1 of one image over NS "strips" (a strip: one vector of an output row;
+/* OB output channels o .. o+OB-1 of one image over NS <= 8 "strips" (a strip: one vector of an output row;
  * strip s is row s / nblk, columns (s % nblk) * VL_ ..), strips s0 .. s0+NS-1; Wr = W + o*K, out at plane o.
  * OB and NS are constants where this is inlined, so the OB * NS accumulators live in registers, and
  * that many independent chains of FMAs keep the vector units busy. */
@@ -29,9 +29,9 @@ NNC_FN(direct_strips_)(const NNC_T *restrict xp, const nnc_conv_geom *g, size_t 
 {
     const int C = g->C, kh = g->kh, kw = g->kw, Wo = g->Wo, K = g->K, nblk = (Wo + VL_ - 1) / VL_;
     const size_t Hp = (size_t)g->H + 2 * g->ph, P = (size_t)g->Ho * Wo;
-    const NNC_T *xr[4];
-    int oh[4], w0[4];
-    VEC_ acc[4][4];
+    const NNC_T *xr[8];
+    int oh[8], w0[8];
+    VEC_ acc[4][8];
     for (int s = 0; s < NS; s++) {
         oh[s] = (s0 + s) / nblk;
         w0[s] = (s0 + s) % nblk * VL_;
@@ -44,7 +44,7 @@ NNC_FN(direct_strips_)(const NNC_T *restrict xp, const nnc_conv_geom *g, size_t 
             const size_t row = ((size_t)c * Hp + i) * ld;
             const NNC_T *wr = Wr + (c * kh + i) * kw;
             for (int j = 0; j < kw; j++) {
-                VEC_ xv[4];
+                VEC_ xv[8];
                 for (int s = 0; s < NS; s++)
                     LOAD_(xv[s], xr[s] + row + j);
                 for (int ob = 0; ob < OB; ob++) {
@@ -61,13 +61,15 @@ NNC_FN(direct_strips_)(const NNC_T *restrict xp, const nnc_conv_geom *g, size_t 
     }
 }
 
-/* OB output channels of one image: its strips two at a time (the last one alone). */
+/* OB output channels of one image: its strips 8 / OB at a time (8 chains of FMAs), the rest 2 and 1 at a time. */
 static inline __attribute__((always_inline)) void
 NNC_FN(direct_channels_)(const NNC_T *restrict xp, const nnc_conv_geom *g, size_t ld, const NNC_T *restrict Wr,
                          const NNC_T *restrict b, NNC_T *restrict out, const int OB)
 {
-    const int strips = g->Ho * ((g->Wo + VL_ - 1) / VL_);
+    const int strips = g->Ho * ((g->Wo + VL_ - 1) / VL_), NS = 8 / OB;
     int s = 0;
+    for (; s + NS <= strips; s += NS)
+        NNC_FN(direct_strips_)(xp, g, ld, Wr, b, out, s, OB, NS);
     for (; s + 2 <= strips; s += 2)
         NNC_FN(direct_strips_)(xp, g, ld, Wr, b, out, s, OB, 2);
     if (s < strips)

@@ -91,7 +91,7 @@ _BWD_COLS = 768
 # The direct convolution: the widest reduction it takes (C*kh*kw; above it im2col's GEMM is the faster),
 # and the padded images of the weight gradient's chunks (bytes; the sums over a chunk stay in cache).
 _DIRECT_MAX_K = 400
-_DIRECT_CHUNK_BYTES = 1 << 20
+_DIRECT_CHUNK_BYTES = 1 << 24
 
 
 def _dw_transposed(int C_out):
@@ -407,7 +407,8 @@ def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
     N, C_out, kh, kw = x.shape[0], W.shape[0], W.shape[2], W.shape[3]
     geo = _Geometry(x.shape, C_out, (kh, kw), (1, 1), p, (1, 1), dout.shape[2:])
     per = _direct_values(geo, x.itemsize)
-    chunk = max(1, min(N, _DIRECT_CHUNK_BYTES // (per * x.itemsize)))   # from the shape only: same bits
+    # a chunk's padded images and their dout within _DIRECT_CHUNK_BYTES: a dW task's sums run over them in cache
+    chunk = max(1, min(N, _DIRECT_CHUNK_BYTES // ((per + dout[0].size) * x.itemsize)))   # the shape only: same bits
     dW = np.empty_like(W)
     _direct_dw(x, dout, dW, np.empty(chunk * per, dtype=x.dtype), geo, chunk, nthreads)
     db = None
