@@ -1,6 +1,7 @@
 /* Body of csrc/direct.c, instantiated for float and double (see nnc_generic.h). Equations: direct.h.
  * The vectors are GCC's generic vectors: each NNC_TARGET_CLONES clone lowers them to its own registers
  * (4 SSE, 2 AVX or 1 AVX-512 register per vector). */
+#include <stddef.h>
 #include <string.h>
 
 #define VEC_ NNC_FN(nnc_direct_vec_)
@@ -139,25 +140,26 @@ NNC_FN(direct_dw_rows_)(const NNC_T *restrict xp, const NNC_T *restrict dout, co
         for (int n = 0; n < cnt; n++) {
             const NNC_T *dr = dout + ((size_t)n * g->C_out + o) * P + w0;
             const NNC_T *xr = xp + (((size_t)n * g->C + c) * Hp + i) * ld + w0;
-            /* a vector of dout's very last row would read past the array: that row from a copy, below */
-            const int last = dr + (OB - 1) * P + (size_t)(Ho - 1) * Wo + VL_ > dend;
-            const int rows = last ? Ho - 1 : Ho;
+            /* A vector from a row near the end of dout would read past the array (a row narrower than a
+             * vector reaches into the rows after it): the rows from `rows` on come from a copy, below. */
+            const ptrdiff_t room = dend - (dr + (size_t)(OB - 1) * P) - VL_;   /* room left after row 0 */
+            const int rows = room < 0 ? 0 : (room / Wo + 1 < Ho ? (int)(room / Wo) + 1 : Ho);
             for (int oh = 0; oh < rows; oh++) {
                 VEC_ dv[4];
                 for (int ob = 0; ob < OB; ob++)
                     LOAD_(dv[ob], dr + ob * P + (size_t)oh * Wo);
                 NNC_FN(direct_dw_step_)(acc, dv, xr + (size_t)oh * ld, OB, KW);
             }
-            if (last) {
+            for (int oh = rows; oh < Ho; oh++) {
                 NNC_T row[4][VL_];
                 VEC_ dv[4];
                 memset(row, 0, sizeof row);
                 for (int ob = 0; ob < OB; ob++) {
-                    const NNC_T *d = dr + ob * P + (size_t)(Ho - 1) * Wo;
+                    const NNC_T *d = dr + ob * P + (size_t)oh * Wo;
                     memcpy(row[ob], d, (size_t)(d + VL_ > dend ? dend - d : VL_) * sizeof(NNC_T));
                     LOAD_(dv[ob], row[ob]);
                 }
-                NNC_FN(direct_dw_step_)(acc, dv, xr + (size_t)(Ho - 1) * ld, OB, KW);
+                NNC_FN(direct_dw_step_)(acc, dv, xr + (size_t)oh * ld, OB, KW);
             }
         }
         const int m = Wo - w0 < VL_ ? Wo - w0 : VL_;
