@@ -244,7 +244,7 @@ def environment():
         "torch": _version("torch"), "sklearn": _version("sklearn"),
         "nnc_config": nnc_config.as_dict(),
         "env_threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "MKL_NUM_THREADS",
-                                                  "OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in os.environ},
+                                                  "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OPENBLAS_CORETYPE") if k in os.environ},
         "loadavg_start": os.getloadavg(), "page_fault_us": [c * 1e6 for c in fault_cost()],
         "thp": _read("/sys/kernel/mm/transparent_hugepage/enabled"),
         "nnc_path": os.path.dirname(nnc.__file__),
@@ -270,7 +270,9 @@ def env_summary(env):
         *([f"WARNING: load average {env['loadavg_start'][0]:.1f} on {env['affinity']} cores: other processes "
            "are running, figures (2-thread ones most) are noisy; medians over interleaved rounds limit, "
            "not remove, the effect"] if env["loadavg_start"][0] > 0.5 * env["affinity"] else []),
-        f"BLAS: {blas}; OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}",
+        # OPENBLAS_CORETYPE names OpenBLAS's kernels: Haswell's (AVX2) on an AVX-512 CPU are the slow ones (README)
+        f"BLAS: {blas}; OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}",
         f"one minor page fault costs {env['page_fault_us'][0]:.2f} us (small pages), "
         f"{env['page_fault_us'][1]:.0f} us (huge pages, transparent_hugepage: {env['thp']})",
     ])

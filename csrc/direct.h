@@ -13,12 +13,12 @@
  * padded copy is wide enough that a vector read past the row end stays inside it, and the lanes past
  * Wo are never summed or stored, so what they hold cannot reach a result.
  *
- * Determinism: every output value and every dW value is computed by one thread, in a fixed order
- * (dW: over the images, then the rows, then the vector blocks, then the lanes), so the bits do not depend
- * on the thread count.
+ * Determinism: every output value and every dW lane is computed by one thread, in a fixed order (dW: over
+ * the images, then the rows; then the vector blocks and the lanes of a row in order), so the bits do not
+ * depend on the thread count.
  *
  * The caller checked (nnc/backend/_checks.py check_conv, conv.pyx use_direct): stride 1, dilation 1,
- * kw 3 or 5 for the weight gradient (any for the forward), all sizes positive, Ho = H + 2ph - kh + 1 >= 1 (same for W), the
+ * kw == 5 for the weight gradient (any for the forward), all sizes positive, Ho = H + 2ph - kh + 1 >= 1 (same for W), the
  * products below < INT_MAX per image, pointers C-contiguous and not overlapping, and the scratch sizes
  * given by nnc_direct_scratch.
  */
@@ -29,7 +29,7 @@
 #include "im2col.h"   /* nnc_conv_geom */
 
 #define NNC_DIRECT_VBYTES 64
-#define NNC_DIRECT_KW 5     /* the widest kernel of the weight gradient (kw 3 or 5) */
+#define NNC_DIRECT_KW 5     /* the kernel width of the weight gradient (5x5 only: 3x3 is faster by im2col) */
 
 /* Values of scratch per image of the padded copy: C * (H + 2ph) * ld, ld = Wo rounded up to whole
  * vectors + kw - 1 (itemsize: 4 or 8). The forward wants one image per thread, the weight gradient one
@@ -43,9 +43,13 @@ void nnc_direct_forward_f32(const float *x, const nnc_conv_geom *g, const float 
 void nnc_direct_forward_f64(const double *x, const nnc_conv_geom *g, const double *W, const double *b,
                             double *out, double *scratch, int nthreads);
 
+/* Values of scratch the weight gradient wants: chunk padded images and every task's accumulators. */
+size_t nnc_direct_dw_scratch_f32(const nnc_conv_geom *g, int chunk);
+size_t nnc_direct_dw_scratch_f64(const nnc_conv_geom *g, int chunk);
+
 /* dW (C_out, C, kh, kw) = the weight gradient of dout (N, C_out, Ho, Wo) against x (N, C, H, W),
- * overwritten. The images are taken chunk images at a time (padded into scratch: chunk *
- * nnc_direct_image_values values); OpenMP over the (o, c, i) rows of dW within a chunk. */
+ * overwritten. The images are taken chunk images at a time (padded into scratch); OpenMP over the tasks
+ * (o block, c, i), the rows of dW, each thread taking a few images through all of its tasks at a time. */
 void nnc_direct_dw_f32(const float *x, const float *dout, const nnc_conv_geom *g, float *dW, float *scratch,
                        int chunk, int nthreads);
 void nnc_direct_dw_f64(const double *x, const double *dout, const nnc_conv_geom *g, double *dW, double *scratch,

@@ -121,23 +121,30 @@ NNC_FN(direct_dw_step_)(VEC_ acc[4][NNC_DIRECT_KW], const VEC_ dv[4], const NNC_
     }
 }
 
-/* dW[o .. o+OB-1, c, i, 0..KW-1] += the sums over cnt padded images xp (cnt, C, Hp, ld) and their dout
- * (cnt, C_out, Ho, Wo) (dend: the end of the whole dout array); dw = dW + ((o*C + c)*kh + i)*kw.
- * OB * KW accumulator vectors (constants where this is inlined: registers, independent chains); at the
- * end of each vector block of the rows their lanes inside the row are summed in lane order. */
+/* Accumulator vectors of one dW task: (vector blocks of a row) x 4 channels x NNC_DIRECT_KW, in scratch. */
+static inline size_t NNC_FN(direct_acc_values_)(const nnc_conv_geom *g)
+{
+    return (size_t)((g->Wo + VL_ - 1) / VL_) * 4 * NNC_DIRECT_KW * VL_;
+}
+
+/* The sums of dW[o .. o+OB-1, c, i, 0..KW-1] over images n_lo .. n_hi-1 of a chunk of padded images xp
+ * (cnt, C, Hp, ld) and their dout (cnt, C_out, Ho, Wo) (dend: the end of the whole dout array), added
+ * lane by lane into the task's accumulators accm (direct_acc_values_). OB * KW accumulator vectors in
+ * registers while the rows of those images go by (constants where this is inlined: independent chains). */
 static inline __attribute__((always_inline)) void
 NNC_FN(direct_dw_rows_)(const NNC_T *restrict xp, const NNC_T *restrict dout, const NNC_T *dend,
-                        const nnc_conv_geom *g, size_t ld, int cnt, int o, int c, int i, NNC_T *restrict dw,
-                        const int OB, const int KW)
+                        const nnc_conv_geom *g, size_t ld, int n_lo, int n_hi, int o, int c, int i,
+                        NNC_T *restrict accm, const int OB, const int KW)
 {
     const int Ho = g->Ho, Wo = g->Wo;
-    const size_t Hp = (size_t)g->H + 2 * g->ph, P = (size_t)Ho * Wo, dwo = (size_t)g->K;  /* dW[o+1] - dW[o] */
+    const size_t Hp = (size_t)g->H + 2 * g->ph, P = (size_t)Ho * Wo;
     for (int w0 = 0; w0 < Wo; w0 += VL_) {
+        NNC_T *am = accm + (size_t)(w0 / VL_) * 4 * NNC_DIRECT_KW * VL_;
         VEC_ acc[4][NNC_DIRECT_KW];
         for (int ob = 0; ob < OB; ob++)
             for (int j = 0; j < KW; j++)
-                acc[ob][j] = (VEC_){0};
-        for (int n = 0; n < cnt; n++) {
+                LOAD_(acc[ob][j], am + (size_t)(ob * NNC_DIRECT_KW + j) * VL_);
+        for (int n = n_lo; n < n_hi; n++) {
             const NNC_T *dr = dout + ((size_t)n * g->C_out + o) * P + w0;
             const NNC_T *xr = xp + (((size_t)n * g->C + c) * Hp + i) * ld + w0;
             /* A vector from a row near the end of dout would read past the array (a row narrower than a
@@ -162,65 +169,90 @@ NNC_FN(direct_dw_rows_)(const NNC_T *restrict xp, const NNC_T *restrict dout, co
                 NNC_FN(direct_dw_step_)(acc, dv, xr + (size_t)oh * ld, OB, KW);
             }
         }
-        const int m = Wo - w0 < VL_ ? Wo - w0 : VL_;
         for (int ob = 0; ob < OB; ob++)
-            for (int j = 0; j < KW; j++) {
-                const VEC_ a = acc[ob][j];
-                NNC_T s = 0;
-                for (int t = 0; t < m; t++)
-                    s += a[t];
-                dw[ob * dwo + j] += s;
-            }
+            for (int j = 0; j < KW; j++)
+                memcpy(am + (size_t)(ob * NNC_DIRECT_KW + j) * VL_, &acc[ob][j], sizeof(VEC_));
     }
 }
 
 /* The blocks of output channels a dW task takes: C_out / 4 blocks of 4, then one of 2, one of 1. */
 static inline int NNC_FN(direct_oblocks_)(int C_out) { return C_out / 4 + (C_out % 4 >= 2) + (C_out % 2); }
 
-static inline void NNC_FN(direct_oblock_)(int C_out, int blk, int *o, int *ob)
+/* Task t: output channels o .. o+ob-1, input channel c, kernel row i. */
+static inline void NNC_FN(direct_task_)(const nnc_conv_geom *g, int task, int *o, int *ob, int *c, int *i)
 {
-    const int full = C_out / 4;
+    const int blk = task / (g->kh * g->C), full = g->C_out / 4;
+    *i = task % g->kh;
+    *c = (task / g->kh) % g->C;
     if (blk < full) {
         *o = 4 * blk, *ob = 4;
-    } else if (blk == full && C_out % 4 >= 2) {
+    } else if (blk == full && g->C_out % 4 >= 2) {
         *o = 4 * full, *ob = 2;
     } else {
-        *o = C_out - 1, *ob = 1;
+        *o = g->C_out - 1, *ob = 1;
     }
 }
 
-#define DW_CASE_(OB, KW) NNC_FN(direct_dw_rows_)(xp, dout, dend, g, ld, cnt, o, c, i, dw, OB, KW)
-#define DW_WIDTHS_(OB) do { if (g->kw == 3) DW_CASE_(OB, 3); else DW_CASE_(OB, 5); } while (0)
+#define DW_CASE_(OB) NNC_FN(direct_dw_rows_)(xp, dout, dend, g, ld, n_lo, n_hi, o, c, i, accm, OB, NNC_DIRECT_KW)
 
 NNC_TARGET_CLONES
 static void NNC_FN(direct_dw_task_)(const NNC_T *restrict xp, const NNC_T *restrict dout, const NNC_T *dend,
-                                    const nnc_conv_geom *g, size_t ld, int cnt, int task, NNC_T *restrict dW)
+                                    const nnc_conv_geom *g, size_t ld, int n_lo, int n_hi, int task,
+                                    NNC_T *restrict accm)
 {
-    const int i = task % g->kh, c = (task / g->kh) % g->C;
-    int o, ob;
-    NNC_FN(direct_oblock_)(g->C_out, task / (g->kh * g->C), &o, &ob);
-    NNC_T *dw = dW + (((size_t)o * g->C + c) * g->kh + i) * g->kw;
+    int o, ob, c, i;
+    NNC_FN(direct_task_)(g, task, &o, &ob, &c, &i);
     if (ob == 4)
-        DW_WIDTHS_(4);
+        DW_CASE_(4);
     else if (ob == 2)
-        DW_WIDTHS_(2);
+        DW_CASE_(2);
     else
-        DW_WIDTHS_(1);
+        DW_CASE_(1);
 }
 
 #undef DW_CASE_
-#undef DW_WIDTHS_
+
+/* dW of task t from its accumulators: per vector block of the row, the lanes inside the row in lane order. */
+static void NNC_FN(direct_dw_finish_)(const nnc_conv_geom *g, int task, const NNC_T *accm, NNC_T *dW)
+{
+    int o, ob, c, i;
+    NNC_FN(direct_task_)(g, task, &o, &ob, &c, &i);
+    for (int b = 0; b * VL_ < g->Wo; b++) {
+        const int m = g->Wo - b * VL_ < VL_ ? g->Wo - b * VL_ : VL_;
+        for (int q = 0; q < ob; q++)
+            for (int j = 0; j < g->kw; j++) {
+                const NNC_T *lanes = accm + ((size_t)(b * 4 + q) * NNC_DIRECT_KW + j) * VL_;
+                NNC_T s = 0;
+                for (int t = 0; t < m; t++)
+                    s += lanes[t];
+                dW[(((size_t)(o + q) * g->C + c) * g->kh + i) * g->kw + j] += s;
+            }
+    }
+}
+
+size_t NNC_FN(nnc_direct_dw_scratch)(const nnc_conv_geom *g, int chunk)
+{
+    return (size_t)chunk * nnc_direct_image_values(g, sizeof(NNC_T))
+           + (size_t)NNC_FN(direct_oblocks_)(g->C_out) * g->C * g->kh * NNC_FN(direct_acc_values_)(g);
+}
 
 void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geom *g, NNC_T *dW, NNC_T *scratch,
                            int chunk, int nthreads)
 {
     const size_t ld = nnc_direct_ld_(g, sizeof(NNC_T)), per = nnc_direct_image_values(g, sizeof(NNC_T));
     const size_t img = (size_t)g->C * g->H * g->W, oimg = (size_t)g->C_out * g->Ho * g->Wo;
+    const size_t accs = NNC_FN(direct_acc_values_)(g);
     const NNC_T *dend = dout + (size_t)g->N * oimg;
     const int tasks = NNC_FN(direct_oblocks_)(g->C_out) * g->C * g->kh;
     const long macs = (long)g->N * g->C_out * g->Ho * g->Wo * g->K;
+    /* Images a thread takes through all of its tasks before the next ones: about 256 KiB of padded images
+     * and dout, which stay in its cache while every task reads them (task by task over the whole batch,
+     * the tasks would each stream the batch from memory). From the shape only, like the chunks. */
+    const size_t bytes = (per + oimg) * sizeof(NNC_T);
+    const int sub = bytes >= (256u << 10) ? 1 : (int)((256u << 10) / bytes);
+    NNC_T *acc = scratch + (size_t)chunk * per;
     memset(dW, 0, (size_t)g->C_out * g->K * sizeof(NNC_T));
-    memset(scratch, 0, (size_t)chunk * per * sizeof(NNC_T));
+    memset(scratch, 0, NNC_FN(nnc_direct_dw_scratch)(g, chunk) * sizeof(NNC_T));
     for (int n0 = 0; n0 < g->N; n0 += chunk) {
         const int cnt = g->N - n0 < chunk ? g->N - n0 : chunk;
         #pragma omp parallel num_threads(nthreads) if(nthreads > 1 && macs > NNC_OMP_MIN)
@@ -228,11 +260,18 @@ void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geo
             #pragma omp for schedule(static)
             for (int n = 0; n < cnt; n++)
                 NNC_FN(direct_pad_)(x + (n0 + n) * img, g, ld, scratch + n * per);
-            #pragma omp for schedule(static)
-            for (int t = 0; t < tasks; t++)
-                NNC_FN(direct_dw_task_)(scratch, dout + n0 * oimg, dend, g, ld, cnt, t, dW);
+            /* each thread its own tasks (which thread does not change a task's sums: same bits) */
+            const int nt = nnc_direct_threads_(), tid = nnc_direct_thread_();
+            const int t0 = (int)((long)tasks * tid / nt), t1 = (int)((long)tasks * (tid + 1) / nt);
+            for (int lo = 0; lo < cnt; lo += sub) {
+                const int hi = cnt - lo < sub ? cnt : lo + sub;
+                for (int t = t0; t < t1; t++)
+                    NNC_FN(direct_dw_task_)(scratch, dout + n0 * oimg, dend, g, ld, lo, hi, t, acc + t * accs);
+            }
         }
     }
+    for (int t = 0; t < tasks; t++)
+        NNC_FN(direct_dw_finish_)(g, t, acc + t * accs, dW);
 }
 
 #undef VEC_

@@ -309,13 +309,14 @@ def test_winograd_threads_give_identical_bits(native, rng, N, H):
         np.testing.assert_array_equal(a, c)
 
 
-# Stride-1 3x3 and 5x5 shapes the native kernels compute directly (csrc/direct.h: few input channels):
-# rows wider and narrower than one vector (16 floats, 8 doubles) and exact multiples, odd sizes, padding 0
-# to k-1 and uneven, batch 1, C_out not a multiple of the 4-channel blocks, a 1x1 image in padding, and
-# dx taken directly (C_out*k*k <= 400) or by im2col (wider).
-DIRECT_CASES = [(3, 1, 28, 28, 6, 5, 2), (2, 6, 14, 14, 16, 5, 0), (1, 1, 9, 13, 7, 3, 1), (4, 2, 5, 33, 3, 5, (4, 1)),
-                (2, 3, 17, 16, 5, 3, (0, 2)), (5, 16, 6, 8, 1, 5, 2), (3, 1, 1, 1, 2, 3, 2), (2, 2, 7, 24, 9, 3, 1),
-                (3, 3, 10, 18, 64, 3, 1)]
+# Stride-1 3x3 and 5x5 shapes the native forward computes directly (csrc/direct.h: few input channels), and
+# with 5x5 kernels over 16+ images the backward too: rows wider and narrower than one vector (16 floats, 8
+# doubles) and exact multiples, odd sizes, padding 0 to k-1 and uneven, batch 1, C_out not a multiple of the
+# 4-channel blocks, a 1x1 image in padding, dx taken directly (C_out*k*k <= 400) or by im2col (wider), and a
+# small batch whose backward goes through im2col.
+DIRECT_CASES = [(17, 1, 28, 28, 6, 5, 2), (16, 6, 14, 14, 16, 5, 0), (1, 1, 9, 13, 7, 3, 1), (16, 2, 5, 33, 3, 5, (4, 1)),
+                (2, 3, 17, 16, 5, 3, (0, 2)), (16, 16, 6, 8, 1, 5, 2), (3, 1, 1, 1, 2, 3, 2), (2, 2, 7, 24, 9, 3, 1),
+                (16, 3, 10, 18, 20, 5, 1), (5, 2, 9, 9, 4, 5, 2)]
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
@@ -325,6 +326,7 @@ def test_direct_matches_reference_and_im2col(native, dtype, rng, case):
     N, C, H, W, C_out, k, p = case
     x, Wt, b = _data(rng, dtype, N, C, H, W, C_out, k)
     assert native_conv.use_direct((k, k), (1, 1), (1, 1), C)
+    assert native_conv.use_direct_backward((k, k), (1, 1), (1, 1), C, N) == (k == 5 and N >= 16)
     tol = TOL_BWD[np.dtype(dtype)]
     for bias in (b, None):
         out, cache = native.conv2d_forward(x, Wt, bias, 1, p)
@@ -348,10 +350,10 @@ def test_direct_matches_reference_and_im2col(native, dtype, rng, case):
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
-@pytest.mark.parametrize("N, chunk_bytes", [(37, 1 << 20), (37, 1), (1, 1 << 20)])
+@pytest.mark.parametrize("N, chunk_bytes", [(37, 1 << 24), (37, 1), (1, 1 << 24)])
 def test_direct_threads_give_identical_bits(native, rng, monkeypatch, N, chunk_bytes):
-    """Uneven images per thread (37), chunks of one image each (the weight gradient's rounds), batch 1:
-    1 and 2 threads agree bit for bit, and with the reference."""
+    """Uneven images per thread (37), chunks of one image each (the weight gradient's rounds), batch 1 (the
+    forward alone direct): 1 and 2 threads agree bit for bit, and with the reference."""
     from nnc.backend.native import conv as native_conv
     monkeypatch.setattr(native_conv, "_DIRECT_CHUNK_BYTES", chunk_bytes)
     x, Wt, b = _data(rng, np.float32, N, 2, 21, 19, 6, 5)
@@ -373,7 +375,7 @@ def test_direct_dw_ignores_what_lies_past_the_rows(native, rng):
     """The weight gradient's vectors reach past the end of an output row; those lanes are never summed.
     An inf in the last input column (seen only by the kernel's last column j = 4 here) must leave the
     other columns of dW finite, as the reference does."""
-    x, Wt, b = _data(rng, np.float32, 2, 1, 9, 21, 3, 5)      # Wo = 17: one whole vector and one lane
+    x, Wt, b = _data(rng, np.float32, 16, 1, 9, 21, 3, 5)     # Wo = 17: one whole vector and one lane
     x[:, :, :, -1] = np.inf
     out, cache = native.conv2d_forward(x, Wt, b)
     dout = rng.standard_normal(out.shape).astype(np.float32)
@@ -383,3 +385,27 @@ def test_direct_dw_ignores_what_lies_past_the_rows(native, rng):
     assert np.isfinite(dW[..., :4]).all()
     np.testing.assert_array_equal(np.isfinite(dW), np.isfinite(want))
     assert_close(dW[..., :4], want[..., :4], atol=1e-4)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_direct_kernels_refuse_what_their_c_code_assumes(native, rng):
+    """The internal entries check the geometry against the arrays before C sees a pointer: a 3x3 weight
+    gradient, a stride of 2, a scratch one value short, a mismatched output."""
+    from nnc.backend.native import conv as native_conv
+    x = rng.standard_normal((2, 1, 9, 9)).astype(np.float32)
+    for k, s, dW_shape, short, out_shape in (((3, 3), (1, 1), (4, 1, 3, 3), 0, (2, 4, 7, 7)),
+                                             ((5, 5), (2, 2), (4, 1, 5, 5), 0, (2, 4, 3, 3)),
+                                             ((5, 5), (1, 1), (4, 1, 5, 5), 1, (2, 4, 5, 5)),
+                                             ((5, 5), (1, 1), (4, 1, 5, 5), 0, (2, 4, 6, 5))):
+        o = ((9 - k[0]) // s[0] + 1, (9 - k[1]) // s[1] + 1)
+        geo = native_conv._Geometry(x.shape, 4, k, s, (0, 0), (1, 1), o)
+        dout = np.zeros(out_shape, np.float32)
+        dW = np.zeros(dW_shape, np.float32)
+        scratch = np.zeros(native_conv._direct_dw_values(geo, 2, 4) - short, np.float32)
+        with pytest.raises(ValueError):
+            native_conv._direct_dw(x, dout, dW, scratch, geo, 2, 1)
+        fscratch = np.zeros(native_conv._direct_values(geo, 4) - short, np.float32)
+        if k == (3, 3):
+            continue        # the forward takes 3x3
+        with pytest.raises(ValueError):
+            native_conv._direct_forward(x, dW, None, dout, fscratch, geo, 1)

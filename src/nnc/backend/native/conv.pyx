@@ -19,8 +19,9 @@ The scheme was chosen by measurement (benchmarks/README.md has the figures):
                algorithm F(3x3, 2x2) (winograd.pyx).
   direct       thin 3x3 and 5x5 stride-1 layers (C*kh*kw <= _DIRECT_MAX_K, use_direct): each output row
                summed in vector registers from shifted rows of the padded image, no im2col copies;
-               dW row by row against dout, dx as the direct convolution of dout with the kernel
-               flipped (where its own reduction C_out*kh*kw is thin too; otherwise im2col's backward).
+               for 5x5 over 16+ images (use_direct_backward) the backward too: dW row by row against
+               dout, dx as the direct convolution of dout with the kernel flipped (where its own
+               reduction C_out*kh*kw is thin too; otherwise im2col's backward).
   workspace    a fresh np.empty per call: a per-thread cache reused across calls measured no faster
                (the allocator already reuses the freed block).
 Threads: OpenMP shares the groups (one workspace slice per thread, single-threaded BLAS); when there
@@ -71,6 +72,8 @@ cdef extern from "direct.h":
                                 float *scratch, int nthreads) noexcept nogil
     void nnc_direct_forward_f64(const double *x, const nnc_conv_geom *g, const double *W, const double *b,
                                 double *out, double *scratch, int nthreads) noexcept nogil
+    size_t nnc_direct_dw_scratch_f32(const nnc_conv_geom *g, int chunk) noexcept nogil
+    size_t nnc_direct_dw_scratch_f64(const nnc_conv_geom *g, int chunk) noexcept nogil
     void nnc_direct_dw_f32(const float *x, const float *dout, const nnc_conv_geom *g, float *dW, float *scratch,
                            int chunk, int nthreads) noexcept nogil
     void nnc_direct_dw_f64(const double *x, const double *dout, const nnc_conv_geom *g, double *dW,
@@ -269,10 +272,22 @@ def _direct_values(_Geometry geo, int itemsize):
     return nnc_direct_image_values(&geo.g, itemsize)
 
 
+def _check_direct(_Geometry geo, x_shape, w_shape, out_shape, long have, long need):
+    """What csrc/direct.h assumes of a call, checked against the arrays: stride 1, dilation 1, the shapes
+    of the geometry, the scratch size (these functions are internal, but C trusts nothing unchecked)."""
+    cdef nnc_conv_geom *g = &geo.g
+    want = ((g.N, g.C, g.H, g.W), (g.C_out, g.C, g.kh, g.kw), (g.N, g.C_out, g.Ho, g.Wo))
+    if (g.sh, g.sw, g.dh, g.dw) != (1, 1, 1, 1) or (tuple(x_shape)[:4], tuple(w_shape)[:4], tuple(out_shape)[:4]) != want \
+            or g.Ho != g.H + 2 * g.ph - g.kh + 1 or g.Wo != g.W + 2 * g.pw - g.kw + 1 or have < need:
+        raise ValueError(f"direct convolution: arrays {tuple(x_shape)}, {tuple(w_shape)}, {tuple(out_shape)} and "
+                         f"{have} scratch values do not fit its geometry {want} (stride 1, {need} scratch values)")
+
+
 def _direct_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] W, const floating[::1] b,
                     floating[:, :, :, ::1] out, floating[::1] scratch, _Geometry geo, int nthreads):
     """out = the convolution of x with W (+ b unless None), computed directly (csrc/direct.h)."""
     cdef const floating *bias = NULL if b is None else &b[0]
+    _check_direct(geo, x.shape, W.shape, out.shape, scratch.shape[0], nthreads * _direct_values(geo, x.itemsize))
     with nogil:
         if floating is float:
             nnc_direct_forward_f32(&x[0, 0, 0, 0], &geo.g, &W[0, 0, 0, 0], bias, &out[0, 0, 0, 0], &scratch[0],
@@ -282,9 +297,17 @@ def _direct_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                                    nthreads)
 
 
+def _direct_dw_values(_Geometry geo, int chunk, int itemsize):
+    """Scratch values of the direct weight gradient: chunk padded images and the tasks' accumulators."""
+    return nnc_direct_dw_scratch_f32(&geo.g, chunk) if itemsize == 4 else nnc_direct_dw_scratch_f64(&geo.g, chunk)
+
+
 def _direct_dw(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dW,
                floating[::1] scratch, _Geometry geo, int chunk, int nthreads):
     """dW = the weight gradient of dout against x, computed directly (csrc/direct.h), chunk images at a time."""
+    _check_direct(geo, x.shape, dW.shape, dout.shape, scratch.shape[0], _direct_dw_values(geo, chunk, x.itemsize))
+    if geo.g.kw != 5 or not 1 <= chunk <= geo.g.N:
+        raise ValueError(f"_direct_dw: a 5x5 kernel and 1 <= chunk <= N wanted, got kw={geo.g.kw}, chunk={chunk}")
     with nogil:
         if floating is float:
             nnc_direct_dw_f32(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
@@ -344,6 +367,13 @@ def use_direct(k, s, d, int C):
     channels: im2col would copy each pixel kh*kw times for a GEMM too thin to pay for it). Measured
     against im2col in benchmarks/README.md."""
     return s == (1, 1) and d == (1, 1) and k in ((3, 3), (5, 5)) and C * k[0] * k[1] <= _DIRECT_MAX_K
+
+
+def use_direct_backward(k, s, d, int C, int N):
+    """Whether the backward of a convolution that use_direct takes is computed directly too: for 5x5
+    kernels over batches of 16 or more. The 3x3 weight gradient (3 taps a row against 4 dout rows) and the
+    small batches measured faster through im2col (benchmarks/README.md)."""
+    return k == (5, 5) and N >= 16 and use_direct(k, s, d, C)
 
 
 def _direct_conv(x, W, b, p, o, nthreads):
@@ -410,7 +440,7 @@ def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
     # a chunk's padded images and their dout within _DIRECT_CHUNK_BYTES: a dW task's sums run over them in cache
     chunk = max(1, min(N, _DIRECT_CHUNK_BYTES // ((per + dout[0].size) * x.itemsize)))   # the shape only: same bits
     dW = np.empty_like(W)
-    _direct_dw(x, dout, dW, np.empty(chunk * per, dtype=x.dtype), geo, chunk, nthreads)
+    _direct_dw(x, dout, dW, np.empty(_direct_dw_values(geo, chunk, x.itemsize), dtype=x.dtype), geo, chunk, nthreads)
     db = None
     if use_bias:
         db_parts = np.empty((N, C_out), dtype=x.dtype)
@@ -430,9 +460,9 @@ def _conv2d_backward(dout, cache, need_dx=True, winograd=True, direct=True):
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
     H, Wd = x.shape[2], x.shape[3]
-    # directly where the forward is, dx too where it is a direct convolution (kh-1-ph >= 0 and few channels)
-    if (direct and use_direct(k, s, d, x.shape[1]) and not (winograd and use_winograd(
-            k, s, d, x.shape[1], C_out, N * ((o[0] + 1) // 2) * ((o[1] + 1) // 2)))
+    # directly where use_direct_backward says so, if dx is not needed or is a direct convolution itself
+    # (kh-1-ph >= 0, and few channels: C_out*kh*kw); Winograd takes no 5x5 layer
+    if (direct and use_direct_backward(k, s, d, x.shape[1], N)
             and (not need_dx or (p[0] < k[0] and p[1] < k[1] and use_direct(k, s, d, C_out)))):
         return _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads)
     wino_dx = (winograd and need_dx and p[0] <= 2 and p[1] <= 2
