@@ -312,11 +312,11 @@ def test_winograd_threads_give_identical_bits(native, rng, N, H):
 # Stride-1 3x3 and 5x5 shapes the native forward computes directly (csrc/direct.h: few input channels), and
 # with 5x5 kernels over 16+ images the backward too: rows wider and narrower than one vector (16 floats, 8
 # doubles) and exact multiples, odd sizes, padding 0 to k-1 and uneven, batch 1, C_out not a multiple of the
-# 4-channel blocks, a 1x1 image in padding, dx taken directly (C_out*k*k <= 400) or by im2col (wider), and a
-# small batch whose backward goes through im2col.
+# 4-channel blocks, a 1x1 image in padding, dx taken directly (C_out*k*k <= 400) or by im2col (wider, or
+# padding of k and more), and a small batch whose backward goes through im2col.
 DIRECT_CASES = [(17, 1, 28, 28, 6, 5, 2), (16, 6, 14, 14, 16, 5, 0), (1, 1, 9, 13, 7, 3, 1), (16, 2, 5, 33, 3, 5, (4, 1)),
                 (2, 3, 17, 16, 5, 3, (0, 2)), (16, 16, 6, 8, 1, 5, 2), (3, 1, 1, 1, 2, 3, 2), (2, 2, 7, 24, 9, 3, 1),
-                (16, 3, 10, 18, 20, 5, 1), (5, 2, 9, 9, 4, 5, 2)]
+                (16, 3, 10, 18, 20, 5, 1), (16, 1, 4, 6, 2, 5, (5, 1)), (5, 2, 9, 9, 4, 5, 2)]
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")

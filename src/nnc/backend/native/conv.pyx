@@ -199,15 +199,15 @@ cdef inline void _image_sums(const floating *dout, int cnt, int C_out, int P, fl
 cdef inline void _backward_group(const floating *x, const floating *dout, const floating *Wm, nnc_conv_geom *g,
                                  int cnt, floating *ws, floating *dW_part, floating *db, floating *dx,
                                  int gemm_nthreads) noexcept nogil:
-    """cnt images: dW_part = dout_g (C_out, cnt*P) @ col.T (or its transpose, (K, C_out), when g.dw_t);
-    dx = col2im(Wm.T @ dout_g) unless dx is NULL;  db[n] = row sums unless db is NULL.
-    dout_g is dout packed side by side (C_out, cnt*P); the columns' buffer is reused for Wm.T @ dout_g."""
+    """cnt images: dW_part = dout_g (C_out, cnt*P) @ col.T (or its transpose, (K, C_out), when g.dw_t)
+    unless dW_part is NULL;  dx = col2im(Wm.T @ dout_g) unless dx is NULL;  db[n] = row sums unless db is
+    NULL. dout_g is dout packed side by side (C_out, cnt*P); the columns' buffer is reused for Wm.T @ dout_g."""
     cdef size_t ld = <size_t> cnt * g.P
     cdef const floating *col = x
     cdef const floating *dg = dout
     cdef floating *dcol = ws
     cdef int n, rb
-    if not (g.direct and cnt == 1):
+    if dW_part != NULL and not (g.direct and cnt == 1):
         _im2col_group(x, g, cnt, ws)
         col = ws
     if cnt > 1:
@@ -216,7 +216,9 @@ cdef inline void _backward_group(const floating *x, const floating *dout, const 
             nnc_pack_images_f32(dout, cnt, g.C_out, g.P, <floating *> dg)
         else:
             nnc_pack_images_f64(dout, cnt, g.C_out, g.P, <floating *> dg)
-    if g.dw_t:
+    if dW_part == NULL:
+        pass
+    elif g.dw_t:
         rb = 32         # the widest row block (32, 16 or 8) that OpenBLAS's small kernels take
         while rb > 8 and <long> rb * g.C_out * ld > BLOCK_MACS:
             rb //= 2
@@ -242,12 +244,14 @@ cdef inline void _backward_group(const floating *x, const floating *dout, const 
 def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, const floating[:, ::1] Wm,
               floating[:, :, :, ::1] dx, floating[:, :, ::1] dW_parts, floating[:, ::1] db_parts,
               floating[:, ::1] ws, _Geometry geo, int first_group, int ngroups, int nthreads):
-    """Groups first_group .. first_group+ngroups-1: dW of group i goes to dW_parts[i - first_group], the
-    per-image bias sums to db_parts (None: no bias), dx (None: not wanted)."""
+    """Groups first_group .. first_group+ngroups-1: dW of group i goes to dW_parts[i - first_group] (None: not
+    wanted), the per-image bias sums to db_parts (None: no bias), dx (None: not wanted)."""
     cdef nnc_conv_geom *g = &geo.g
     cdef int grp, n0, tid = 0, outer, inner
     cdef floating *dx_p = NULL if dx is None else &dx[0, 0, 0, 0]
     cdef floating *db_p = NULL if db_parts is None else &db_parts[0, 0]
+    cdef floating *dW_p = NULL if dW_parts is None else &dW_parts[0, 0, 0]
+    cdef size_t part = 0 if dW_parts is None else <size_t> dW_parts.shape[1] * dW_parts.shape[2]
     cdef size_t img = <size_t> g.C * g.H * g.W
     group_threads(ngroups, nthreads, &outer, &inner)
     if outer == 1:   # in turn on this thread, as in _forward
@@ -255,7 +259,8 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
             for grp in range(ngroups):
                 n0 = (first_group + grp) * g.nb
                 _backward_group(&x[n0, 0, 0, 0], &dout[n0, 0, 0], &Wm[0, 0], g, min(g.nb, g.N - n0), &ws[0, 0],
-                                &dW_parts[grp, 0, 0], NULL if db_p == NULL else db_p + <size_t> n0 * g.C_out,
+                                NULL if dW_p == NULL else dW_p + grp * part,
+                                NULL if db_p == NULL else db_p + <size_t> n0 * g.C_out,
                                 NULL if dx_p == NULL else dx_p + n0 * img, inner)
         return
     with nogil, parallel(num_threads=outer):
@@ -263,7 +268,8 @@ def _backward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] dout, co
         for grp in prange(ngroups, schedule="static"):
             n0 = (first_group + grp) * g.nb
             _backward_group(&x[n0, 0, 0, 0], &dout[n0, 0, 0], &Wm[0, 0], g, min(g.nb, g.N - n0), &ws[tid, 0],
-                            &dW_parts[grp, 0, 0], NULL if db_p == NULL else db_p + <size_t> n0 * g.C_out,
+                            NULL if dW_p == NULL else dW_p + grp * part,
+                            NULL if db_p == NULL else db_p + <size_t> n0 * g.C_out,
                             NULL if dx_p == NULL else dx_p + n0 * img, inner)
 
 
@@ -432,7 +438,7 @@ def _winograd_dx(dout, W, p, shape, nthreads):
 
 
 def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
-    """(dx or None, dW, db or None) of a convolution that use_direct takes, where dx is the direct
+    """(dx or None, dW, db or None) of a convolution that use_direct_backward takes; dx is the direct
     convolution of dout padded by (kh-1-ph, kw-1-pw) with W flipped and its channel axes swapped."""
     N, C_out, kh, kw = x.shape[0], W.shape[0], W.shape[2], W.shape[3]
     geo = _Geometry(x.shape, C_out, (kh, kw), (1, 1), p, (1, 1), dout.shape[2:])
@@ -447,10 +453,27 @@ def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
         _plane_sums(dout.reshape(N, C_out, -1), db_parts)
         db = db_parts.sum(axis=0)
     dx = None
-    if need_dx:
+    # dx directly where it is itself a thin direct convolution (kh-1-ph >= 0, C_out*kh*kw small; as fast as
+    # im2col's with no padding, faster with 'same' padding), else by im2col's backward without its dW
+    if need_dx and p[0] < kh and p[1] < kw and use_direct((kh, kw), (1, 1), (1, 1), C_out):
         W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, kh, kw)
         dx = _direct_conv(dout, W_flipped, None, (kh - 1 - p[0], kw - 1 - p[1]), x.shape[2:], nthreads)
+    elif need_dx:
+        dx = _im2col_dx(x, dout, W, (kh, kw), p, dout.shape[2:], nthreads)
     return dx, dW, db
+
+
+def _im2col_dx(x, dout, W, k, p, o, nthreads):
+    """dx alone, by the im2col backward (stride 1, dilation 1): col2im(W.T @ dout) per group of images."""
+    N, C_out, K = x.shape[0], W.shape[0], W[0].size
+    P = o[0] * o[1]
+    nb = images_per_group(N, P, _BWD_COLS)
+    ngroups = (N + nb - 1) // nb
+    ws = np.empty((min(nthreads, ngroups), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
+    dx = np.empty_like(x)
+    _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, None, None, ws,
+              _Geometry(x.shape, C_out, k, (1, 1), p, (1, 1), o, nb), 0, ngroups, nthreads)
+    return dx
 
 
 def _conv2d_backward(dout, cache, need_dx=True, winograd=True, direct=True):
@@ -460,10 +483,7 @@ def _conv2d_backward(dout, cache, need_dx=True, winograd=True, direct=True):
     N, C_out = x.shape[0], W.shape[0]
     nthreads = get_num_threads()
     H, Wd = x.shape[2], x.shape[3]
-    # directly where use_direct_backward says so, if dx is not needed or is a direct convolution itself
-    # (kh-1-ph >= 0, and few channels: C_out*kh*kw); Winograd takes no 5x5 layer
-    if (direct and use_direct_backward(k, s, d, x.shape[1], N)
-            and (not need_dx or (p[0] < k[0] and p[1] < k[1] and use_direct(k, s, d, C_out)))):
+    if direct and use_direct_backward(k, s, d, x.shape[1], N):       # Winograd takes no 5x5 layer
         return _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads)
     wino_dx = (winograd and need_dx and p[0] <= 2 and p[1] <= 2
                and use_winograd(k, s, d, C_out, x.shape[1], N * ((H + 1) // 2) * ((Wd + 1) // 2)))
