@@ -40,17 +40,26 @@ void NNC_FN(nnc_wino_filter)(const NNC_T *W, int C_out, int C, NNC_T *U, int nth
         NNC_FN(wino_filter_channel_)(W, C_out, C, c, U);
 }
 
-/* dst (cols, rows) = src (rows, cols) transposed, in 16 x 16 blocks. */
-static void NNC_FN(wino_transpose_)(const NNC_T *restrict src, size_t rows, size_t cols, NNC_T *restrict dst)
+/* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols: a transpose in 16 x 16 blocks, whose
+ * rows stay in cache while they are read across (a strided gather would fetch a line per value). */
+NNC_TARGET_CLONES
+static void NNC_FN(wino_transpose_ld_)(const NNC_T *restrict src, size_t rows, size_t cols, size_t ld_src,
+                                       NNC_T *restrict dst, size_t ld_dst)
 {
     enum { B = 16 };
     for (size_t r0 = 0; r0 < rows; r0 += B)
         for (size_t c0 = 0; c0 < cols; c0 += B) {
             const size_t r1 = r0 + B < rows ? r0 + B : rows, c1 = c0 + B < cols ? c0 + B : cols;
-            for (size_t r = r0; r < r1; r++)
-                for (size_t c = c0; c < c1; c++)
-                    dst[c * rows + r] = src[r * cols + c];
+            for (size_t c = c0; c < c1; c++)       /* a row of dst at a time: contiguous writes */
+                for (size_t r = r0; r < r1; r++)
+                    dst[c * ld_dst + r] = src[r * ld_src + c];
         }
+}
+
+/* dst (cols, rows) = src (rows, cols) transposed. */
+static void NNC_FN(wino_transpose_)(const NNC_T *restrict src, size_t rows, size_t cols, NNC_T *restrict dst)
+{
+    NNC_FN(wino_transpose_ld_)(src, rows, cols, cols, dst, rows);
 }
 
 /* The cnt images (cnt, C, P) channels-last into dst (cnt, P, C), then a row of C zeros after them (the cells
@@ -143,14 +152,17 @@ void NNC_FN(nnc_wino_output)(const NNC_T *M, int cnt, int C_out, int th, int tw,
                 NNC_T *y0 = scratch + (((size_t)n * OH + 2 * ti) * OW + 2 * tj) * C_out, *y1 = y0 + OW * C_out;
                 NNC_FN(wino_output_tile_)(M + t * C_out, stride, C_out, b, y0, y0 + C_out, y1, y1 + C_out);
             }
-    for (int n = 0; n < cnt; n++)            /* back to NCHW, dropping the cells beyond Ho, Wo */
-        for (int o = 0; o < C_out; o++) {
-            NNC_T *plane = out + ((size_t)n * C_out + o) * Ho * Wo;
-            const NNC_T *src = scratch + (size_t)n * OH * OW * C_out + o;
+    const size_t P = (size_t)Ho * Wo;
+    for (int n = 0; n < cnt; n++) {          /* back to NCHW, dropping the cells beyond Ho, Wo */
+        const NNC_T *src = scratch + (size_t)n * OH * OW * C_out;
+        NNC_T *img = out + (size_t)n * C_out * P;
+        if ((size_t)Wo == OW)                 /* the rows oh < Ho are contiguous: one transpose */
+            NNC_FN(wino_transpose_ld_)(src, P, (size_t)C_out, (size_t)C_out, img, P);
+        else
             for (int oh = 0; oh < Ho; oh++)
-                for (int ow = 0; ow < Wo; ow++)
-                    plane[(size_t)oh * Wo + ow] = src[((size_t)oh * OW + ow) * C_out];
-        }
+                NNC_FN(wino_transpose_ld_)(src + (size_t)oh * OW * C_out, (size_t)Wo, (size_t)C_out, (size_t)C_out,
+                                           img + (size_t)oh * Wo, P);
+    }
 }
 
 /* ---- the weight gradient, by F(3x3, 2x2): the forward's algorithm transposed (winograd.h) ---- */
