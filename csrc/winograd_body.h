@@ -40,20 +40,56 @@ void NNC_FN(nnc_wino_filter)(const NNC_T *W, int C_out, int C, NNC_T *U, int nth
         NNC_FN(wino_filter_channel_)(W, C_out, C, c, U);
 }
 
-/* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols: a transpose in 16 x 16 blocks, whose
- * rows stay in cache while they are read across (a strided gather would fetch a line per value). */
+/* 64-byte vectors (16 floats, 8 doubles) and their lane indices, for the block transpose below. */
+#define WVEC_ NNC_FN(nnc_wino_vec_)
+#define WIDX_ NNC_FN(nnc_wino_idx_)
+typedef NNC_T WVEC_ __attribute__((vector_size(64)));
+typedef NNC_BITS WIDX_ __attribute__((vector_size(64)));
+
+/* dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols. Whole L x L blocks (L lanes a vector)
+ * are transposed in registers: L rows loaded, log2(L) rounds of pairwise lane shuffles (round b swaps the
+ * b x b sub-blocks off the diagonal of each 2b x 2b block), L rows stored; the edges value by value. */
 NNC_TARGET_CLONES
 static void NNC_FN(wino_transpose_ld_)(const NNC_T *restrict src, size_t rows, size_t cols, size_t ld_src,
                                        NNC_T *restrict dst, size_t ld_dst)
 {
-    enum { B = 16 };
-    for (size_t r0 = 0; r0 < rows; r0 += B)
-        for (size_t c0 = 0; c0 < cols; c0 += B) {
-            const size_t r1 = r0 + B < rows ? r0 + B : rows, c1 = c0 + B < cols ? c0 + B : cols;
-            for (size_t c = c0; c < c1; c++)       /* a row of dst at a time: contiguous writes */
-                for (size_t r = r0; r < r1; r++)
-                    dst[c * ld_dst + r] = src[r * ld_src + c];
+    enum { L = 64 / sizeof(NNC_T) };
+    WIDX_ lo[4], hi[4];
+    for (int s = 0, b = 1; b < L; s++, b <<= 1)
+        for (int l = 0; l < L; l++) {
+            lo[s][l] = (l & b) ? L + l - b : l;
+            hi[s][l] = (l & b) ? L + l : l + b;
         }
+    const size_t R = rows / L * L, Cb = cols / L * L;
+    for (size_t r0 = 0; r0 < R; r0 += L)
+        for (size_t c0 = 0; c0 < Cb; c0 += L) {
+            WVEC_ v[L];             /* unrolled whole, so that v lives in registers */
+            #pragma GCC unroll 16
+            for (int i = 0; i < L; i++)
+                memcpy(&v[i], src + (r0 + i) * ld_src + c0, sizeof(WVEC_));
+            #pragma GCC unroll 4
+            for (int s = 0; s < 4; s++) {
+                const int b = 1 << s;
+                if (b >= L)
+                    break;
+                #pragma GCC unroll 16
+                for (int i = 0; i < L; i++)
+                    if (!(i & b)) {
+                        const WVEC_ a = v[i], c = v[i + b];
+                        v[i] = __builtin_shuffle(a, c, lo[s]);
+                        v[i + b] = __builtin_shuffle(a, c, hi[s]);
+                    }
+            }
+            #pragma GCC unroll 16
+            for (int j = 0; j < L; j++)
+                memcpy(dst + (c0 + j) * ld_dst + r0, &v[j], sizeof(WVEC_));
+        }
+    for (size_t c = Cb; c < cols; c++)          /* the right edge of the whole-row blocks */
+        for (size_t r = 0; r < R; r++)
+            dst[c * ld_dst + r] = src[r * ld_src + c];
+    for (size_t c = 0; c < cols; c++)           /* the bottom rows */
+        for (size_t r = R; r < rows; r++)
+            dst[c * ld_dst + r] = src[r * ld_src + c];
 }
 
 /* dst (cols, rows) = src (rows, cols) transposed. */
@@ -230,3 +266,6 @@ void NNC_FN(nnc_wino_dw)(const NNC_T *M, int C, int C_out, NNC_T *dW)
             }
         }
 }
+
+#undef WVEC_
+#undef WIDX_
