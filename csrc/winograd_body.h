@@ -153,10 +153,12 @@ void NNC_FN(nnc_wino_input)(const NNC_T *x, int cnt, int C, int H, int W, int ph
             }
 }
 
-NNC_TARGET_CLONES
-static void NNC_FN(wino_output_tile_)(const NNC_T *restrict m, size_t stride, int C_out, const NNC_T *b,
-                                         NNC_T *restrict y00, NNC_T *restrict y01, NNC_T *restrict y10,
-                                         NNC_T *restrict y11)
+/* One tile's output transform for C_out channels; HAS_B a constant where this is inlined: without a bias
+ * no load through b at all (a vector load masked off a NULL b, which GCC makes of `b ? b[o] : 0`, takes a
+ * slow fault-suppressing path on some CPUs). */
+static inline __attribute__((always_inline)) void
+NNC_FN(wino_output_cells_)(const NNC_T *restrict m, size_t stride, int C_out, const NNC_T *b, NNC_T *restrict y00,
+                           NNC_T *restrict y01, NNC_T *restrict y10, NNC_T *restrict y11, const int HAS_B)
 {
     /* m: M[0][t][0], M[xi] `stride` apart; y_rs: the C_out channels of output cell (r, s) of the tile */
     #pragma omp simd
@@ -168,12 +170,23 @@ static void NNC_FN(wino_output_tile_)(const NNC_T *restrict m, size_t stride, in
             t[0][s] = q0 + q1 + q2;
             t[1][s] = q1 - q2 - q3;
         }
-        const NNC_T bo = b ? b[o] : 0;
+        const NNC_T bo = HAS_B ? b[o] : 0;
         y00[o] = t[0][0] + t[0][1] + t[0][2] + bo;
         y01[o] = t[0][1] - t[0][2] - t[0][3] + bo;
         y10[o] = t[1][0] + t[1][1] + t[1][2] + bo;
         y11[o] = t[1][1] - t[1][2] - t[1][3] + bo;
     }
+}
+
+NNC_TARGET_CLONES
+static void NNC_FN(wino_output_tile_)(const NNC_T *restrict m, size_t stride, int C_out, const NNC_T *b,
+                                         NNC_T *restrict y00, NNC_T *restrict y01, NNC_T *restrict y10,
+                                         NNC_T *restrict y11)
+{
+    if (b)
+        NNC_FN(wino_output_cells_)(m, stride, C_out, b, y00, y01, y10, y11, 1);
+    else
+        NNC_FN(wino_output_cells_)(m, stride, C_out, b, y00, y01, y10, y11, 0);
 }
 
 void NNC_FN(nnc_wino_output)(const NNC_T *M, int cnt, int C_out, int th, int tw, int Ho, int Wo,
