@@ -77,7 +77,7 @@ def main(argv=None):
         h.say("nnc's native extension is not built: only the reference backend can be measured")
 
     peaks = {}
-    need_peak = {"kernels", "ladder", "scaling"} & set(opts.groups)
+    need_peak = {"kernels", "ladder", "scaling", "e2e"} & set(opts.groups)
     if need_peak and env["nnc_config"]["native_built"]:
         for n in sorted(set(threads) | set(scaling_threads if "scaling" in opts.groups else [])):
             peaks[n], rates = h.sgemm_peak(n, opts.quick)
@@ -100,7 +100,7 @@ def main(argv=None):
                 text, recs = ladder.run(opts, cores, peaks)
             elif group == "e2e":
                 import e2e
-                text, recs = e2e.run(opts, threads[-1])
+                text, recs = e2e.run(opts, threads[-1], peaks)
             elif group == "scaling":
                 import scaling
                 text, recs = scaling.run(opts, scaling_threads)
