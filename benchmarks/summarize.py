@@ -47,15 +47,19 @@ def e2e(runs):
         n = [k[(case, "nnc")] for k in cases if (case, "nnc") in k]
         t = [k[(case, "torch")] for k in cases if (case, "torch") in k]
         sk = [k[(case, "sklearn")]["ratio_vs_torch"] for k in cases if (case, "sklearn") in k]
+        spin = [k[(case, "nnc-spin")]["ratio_vs_torch"] for k in cases if (case, "nnc-spin") in k]
+        limit = [c["x_flop_limit"] for c in n if c.get("x_flop_limit")]
         ratios = [c.get("ratio_vs_torch") for c in n]
         med, target = _median(ratios), n[0].get("target")
         rows.append([case, fmt_time(_median([c["epoch_median"] for c in n])),
                      fmt_time(_median([c["epoch_median"] for c in t])), _each(ratios), fmt_ratio(med),
                      "" if target is None else f"<= {target:g}", verdict(med, target),
+                     fmt_ratio(_median(spin)) if spin else "", f"{_median(limit):.2f}" if limit else "",
                      fmt_ratio(_median(sk)) if sk else "",
                      f"{n[0]['maxrss_mb']:.0f} / {t[0]['maxrss_mb']:.0f} MB" if t else ""])
     return table(["model", "nnc epoch", "PyTorch epoch", "nnc / PyTorch, each run", "median", "target", "check",
-                  "scikit-learn / PyTorch", "peak RSS nnc / torch"], rows)
+                  "nnc spinning / PyTorch", "nnc x FLOP limit", "scikit-learn / PyTorch", "peak RSS nnc / torch"],
+                 rows)
 
 
 def scaling(runs):
