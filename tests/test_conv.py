@@ -37,6 +37,19 @@ def _data(rng, dtype, N, C, H, W, C_out, k):
     return x, Wt, b
 
 
+def _bits_at_1_and_2_threads(native, x, Wt, b, p, dout):
+    """Forward and backward at 1 and at 2 threads, checked equal bit for bit; returns the 1-thread results
+    (out, dx, dW, db)."""
+    results = []
+    for n in (1, 2):
+        with nnc.threads(n):
+            out, cache = native.conv2d_forward(x, Wt, b, 1, p)
+            results.append((out,) + native.conv2d_backward(dout, cache))
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+    return results[0]
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_native_matches_reference(native, dtype, rng, case):
     N, C, H, W, C_out, k, s, p, d = case
@@ -139,17 +152,11 @@ def test_groups_and_gemm_blocks_give_identical_bits(native, rng, N, C, H, W, C_o
     shared instead), and C_out above one 32-row GEMM block: 1 and 2 threads agree bit for bit."""
     x, Wt, b = _data(rng, np.float32, N, C, H, W, C_out, 3)
     dout = rng.standard_normal((N, C_out, H, W)).astype(np.float32)
-    results = []
-    for n in (1, 2):
-        with nnc.threads(n):
-            out, cache = native.conv2d_forward(x, Wt, b, 1, 1)
-            results.append((out,) + native.conv2d_backward(dout, cache))
-    for a, c in zip(*results):
-        np.testing.assert_array_equal(a, c)
+    got = _bits_at_1_and_2_threads(native, x, Wt, b, 1, dout)
     want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, 1)[1])
-    assert_close(results[0][0], R.conv2d_forward(x, Wt, b, 1, 1)[0])
-    for got, w in zip(results[0][1:], want):
-        assert_close(got, w, atol=1e-4)
+    assert_close(got[0], R.conv2d_forward(x, Wt, b, 1, 1)[0])
+    for g, w in zip(got[1:], want):
+        assert_close(g, w, atol=1e-4)
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
@@ -300,13 +307,7 @@ def test_winograd_threads_give_identical_bits(native, rng, N, H):
     assert winograd.use_winograd((3, 3), (1, 1), (1, 1), 16, 24, tiles)    # dx
     x, Wt, b = _data(rng, np.float32, N, 24, H, H, 16, 3)
     dout = rng.standard_normal((N, 16, H, H)).astype(np.float32)
-    results = []
-    for n in (1, 2):
-        with nnc.threads(n):
-            out, cache = native.conv2d_forward(x, Wt, b, 1, 1)
-            results.append((out,) + native.conv2d_backward(dout, cache))    # dx and dW by Winograd too
-    for a, c in zip(*results):
-        np.testing.assert_array_equal(a, c)
+    _bits_at_1_and_2_threads(native, x, Wt, b, 1, dout)      # dx and dW by Winograd too
 
 
 # Stride-1 3x3 and 5x5 shapes the native forward computes directly (csrc/direct.h: few input channels), and
@@ -358,16 +359,10 @@ def test_direct_threads_give_identical_bits(native, rng, monkeypatch, N, chunk_b
     monkeypatch.setattr(native_conv, "_DIRECT_CHUNK_BYTES", chunk_bytes)
     x, Wt, b = _data(rng, np.float32, N, 2, 21, 19, 6, 5)
     dout = rng.standard_normal((N, 6, 21, 19)).astype(np.float32)
-    results = []
-    for n in (1, 2):
-        with nnc.threads(n):
-            out, cache = native.conv2d_forward(x, Wt, b, 1, 2)
-            results.append((out,) + native.conv2d_backward(dout, cache))
-    for a, c in zip(*results):
-        np.testing.assert_array_equal(a, c)
+    got = _bits_at_1_and_2_threads(native, x, Wt, b, 2, dout)
     want = R.conv2d_backward(dout, R.conv2d_forward(x, Wt, b, 1, 2)[1])
-    for got, w in zip(results[0][1:], want):
-        assert_close(got, w, atol=1e-4)
+    for g, w in zip(got[1:], want):
+        assert_close(g, w, atol=1e-4)
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")

@@ -278,6 +278,12 @@ def _direct_values(_Geometry geo, int itemsize):
     return nnc_direct_image_values(&geo.g, itemsize)
 
 
+def _group_workspace(int ngroups, int nthreads, int K, int C_out, int nb, int P, dtype):
+    """One workspace row per thread (at most one per group) for the im2col loops: the group's columns
+    (K, nb*P), and after them, when a group holds several images, its packed (C_out, nb*P) block."""
+    return np.empty((min(nthreads, ngroups), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=dtype)
+
+
 def _check_direct(_Geometry geo, x_shape, w_shape, out_shape, long have, long need):
     """What csrc/direct.h assumes of a call, checked against the arrays: stride 1, dilation 1, the shapes
     of the geometry, the scratch size (these functions are internal, but C trusts nothing unchecked)."""
@@ -406,7 +412,7 @@ def _conv2d_forward(x, W, b, stride=1, padding=0, dilation=1, winograd=True, dir
     P = o[0] * o[1]
     nb = images_per_group(N, P, _FWD_COLS, balance=True)
     ngroups = (N + nb - 1) // nb
-    ws = np.empty((min(nthreads, ngroups), (W[0].size + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
+    ws = _group_workspace(ngroups, nthreads, W[0].size, C_out, nb, P, x.dtype)
     out = np.empty((N, C_out, o[0], o[1]), dtype=x.dtype)
     _forward(x, W.reshape(C_out, -1), b, out.reshape(N, C_out, -1), ws, _Geometry(x.shape, C_out, k, s, p, d, o, nb),
              nthreads)
@@ -469,7 +475,7 @@ def _im2col_dx(x, dout, W, k, p, o, nthreads):
     P = o[0] * o[1]
     nb = images_per_group(N, P, _BWD_COLS)
     ngroups = (N + nb - 1) // nb
-    ws = np.empty((min(nthreads, ngroups), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
+    ws = _group_workspace(ngroups, nthreads, K, C_out, nb, P, x.dtype)
     dx = np.empty_like(x)
     _backward(x, dout.reshape(N, C_out, -1), W.reshape(C_out, -1), dx, None, None, ws,
               _Geometry(x.shape, C_out, k, (1, 1), p, (1, 1), o, nb), 0, ngroups, nthreads)
@@ -502,7 +508,7 @@ def _conv2d_backward(dout, cache, need_dx=True, winograd=True, direct=True):
     geo = _Geometry(x.shape, C_out, k, s, p, d, o, nb)
     ngroups_total = (N + nb - 1) // nb
     K = W[0].size
-    ws = np.empty((min(nthreads, ngroups_total), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=x.dtype)
+    ws = _group_workspace(ngroups_total, nthreads, K, C_out, nb, P, x.dtype)
     dx = np.empty_like(x) if need_dx and not wino_dx else None
     dW_shape = (K, C_out) if _dw_transposed(C_out) else (C_out, K)
     per_round = groups_per_round(ngroups_total, K * C_out, x.dtype.itemsize)
