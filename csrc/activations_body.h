@@ -133,7 +133,7 @@ static void NNC_FN(act_forward_chunk_)(int kind, const NNC_T *x, ptrdiff_t n, NN
 void NNC_FN(nnc_act_forward)(int kind, const NNC_T *x, ptrdiff_t n, double alpha, NNC_T *out, int nthreads)
 {
     ptrdiff_t nchunks = (n + NNC_ACT_CHUNK - 1) / NNC_ACT_CHUNK;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > NNC_OMP_MIN)
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > nnc_act_omp_min_(kind))
     for (ptrdiff_t c = 0; c < nchunks; c++) {
         ptrdiff_t i0 = c * NNC_ACT_CHUNK, len = n - i0 < NNC_ACT_CHUNK ? n - i0 : NNC_ACT_CHUNK;
         NNC_FN(act_forward_chunk_)(kind, x + i0, len, (NNC_T)alpha, out + i0);
@@ -176,7 +176,7 @@ void NNC_FN(nnc_act_backward)(int kind, const NNC_T *x, const NNC_T *out, const 
                               double alpha, NNC_T *dx, int nthreads)
 {
     ptrdiff_t nchunks = (n + NNC_ACT_CHUNK - 1) / NNC_ACT_CHUNK;
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > NNC_OMP_MIN)
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if(n > nnc_act_omp_min_(kind))
     for (ptrdiff_t c = 0; c < nchunks; c++) {
         ptrdiff_t i0 = c * NNC_ACT_CHUNK, len = n - i0 < NNC_ACT_CHUNK ? n - i0 : NNC_ACT_CHUNK;
         NNC_FN(act_backward_chunk_)(kind, x + i0, out + i0, dout + i0, len, (NNC_T)alpha, dx + i0);
@@ -194,7 +194,7 @@ static void NNC_FN(prelu_row_)(const NNC_T *restrict x, const NNC_T *restrict al
 
 void NNC_FN(nnc_prelu_forward)(const NNC_T *x, const NNC_T *alpha, int N, ptrdiff_t M, NNC_T *out, int nthreads)
 {
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * M > NNC_OMP_MIN)
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if((ptrdiff_t)N * M > NNC_OMP_MIN_STREAM)
     for (int s = 0; s < N; s++)
         NNC_FN(prelu_row_)(x + (size_t)s * M, alpha, M, out + (size_t)s * M);
 }
@@ -221,7 +221,7 @@ void NNC_FN(nnc_prelu_backward)(const NNC_T *x, const NNC_T *alpha, const NNC_T 
     enum { BLOCK = 64 };
     ptrdiff_t nblocks = (M + BLOCK - 1) / BLOCK;
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if((ptrdiff_t)N * M > NNC_OMP_MIN && nblocks > 1)
+        if((ptrdiff_t)N * M > NNC_OMP_MIN_STREAM && nblocks > 1)
     for (ptrdiff_t blk = 0; blk < nblocks; blk++) {
         ptrdiff_t m0 = blk * BLOCK, m1 = m0 + BLOCK < M ? m0 + BLOCK : M;
         for (ptrdiff_t m = m0; m < m1; m++)

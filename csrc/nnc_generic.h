@@ -22,6 +22,12 @@
  * couple of hundred thousand elements (benchmarks/README.md). Used as `if(n > NNC_OMP_MIN)`. */
 #define NNC_OMP_MIN 262144
 
+/* The kernels that only stream memory with a compare or a multiply per element (ReLU-like activations, the
+ * pools) take 25-45 us for 300,000 floats on one thread, less than a passive team's wake-up costs them:
+ * one thread and two break even near a million elements (benchmarks/README.md), so they go parallel from
+ * this many. */
+#define NNC_OMP_MIN_STREAM 1048576
+
 /* Fixed chunk for reductions that must not depend on the thread count: partial sums are taken over
  * chunks of this many rows and combined in chunk order, so 1, 2 or 16 threads give the same bits. */
 #define NNC_REDUCE_CHUNK 256

@@ -1,5 +1,6 @@
 /* Pooling kernels (see pool.h). */
 #include "pool.h"
+#include "nnc_math.h"      /* NNC_TARGET_CLONES */
 
 /* GCC will not turn a float comparison into a vector select while it assumes comparisons may trap
  * (-ftrapping-math, the default). nnc never reads the FP exception flags, and the results are the

@@ -1,32 +1,95 @@
 /* Body of csrc/pool.c, instantiated for float and double (see nnc_generic.h). */
 #include <string.h>
 
-/* The 2x2 stride-2 unpadded window (the common case): two input rows give one output row, and the
- * running maximum is chosen with selects instead of branches (random data makes every branch a coin
- * toss). A plain > keeps the first maximum; a row holding a NaN is redone with the NaN rule below. */
-NNC_NO_TRAPPING_MATH
+/* The 2x2 stride-2 unpadded window (the common case): two input rows give one output row. The running
+ * maximum is chosen with selects instead of branches (random data makes every branch a coin toss), in
+ * the order v0 = r0[2ow], v1 = r0[2ow+1], v2 = r1[2ow], v3 = r1[2ow+1]: a plain > keeps the first
+ * maximum. The vector loop takes n output cells at once (n = 8, or 4 for rows of 4 to 7 cells): two loads
+ * per input row and a deinterleave give v0..v3 as vectors; the last block of a row overlaps the one
+ * before it instead of running a scalar tail (it writes the same values again). A row holding a NaN is
+ * redone with the NaN rule below. The vectors are GCC's generic vectors, lowered per CPU by
+ * NNC_TARGET_CLONES. */
+#define PV8_ NNC_FN(nnc_pool_v8_)
+#define PI8_ NNC_FN(nnc_pool_i8_)
+#define PV4_ NNC_FN(nnc_pool_v4_)
+#define PI4_ NNC_FN(nnc_pool_i4_)
+typedef NNC_T PV8_ __attribute__((vector_size(8 * sizeof(NNC_T))));
+typedef NNC_BITS PI8_ __attribute__((vector_size(8 * sizeof(NNC_T))));
+typedef NNC_T PV4_ __attribute__((vector_size(4 * sizeof(NNC_T))));
+typedef NNC_BITS PI4_ __attribute__((vector_size(4 * sizeof(NNC_T))));
+
+/* One block of n cells from column ow of an output row; VT/IT the value and mask vectors of n lanes,
+ * ev/od the shuffles that pick the even and the odd lanes of two vectors; nan collects v != v. */
+#define NNC_POOL2X2_BLOCK_(VT, IT, n, ev, od, nan) do {                                                   \
+        VT a_, b_, c_, d_;                                                                                 \
+        memcpy(&a_, r0 + 2 * ow, sizeof a_); memcpy(&b_, r0 + 2 * ow + n, sizeof b_);                      \
+        memcpy(&c_, r1 + 2 * ow, sizeof c_); memcpy(&d_, r1 + 2 * ow + n, sizeof d_);                      \
+        const VT v0 = __builtin_shuffle(a_, b_, ev), v1 = __builtin_shuffle(a_, b_, od);                   \
+        const VT v2 = __builtin_shuffle(c_, d_, ev), v3 = __builtin_shuffle(c_, d_, od);                   \
+        nan |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);                                          \
+        const IT c1 = v1 > v0;                                    /* all ones where true */              \
+        const VT m1 = (VT)((c1 & (IT)v1) | (~c1 & (IT)v0));                                                \
+        const IT c2 = v2 > m1;                                                                             \
+        const VT m2 = (VT)((c2 & (IT)v2) | (~c2 & (IT)m1));                                                \
+        const IT c3 = v3 > m2;                                                                             \
+        const VT m3 = (VT)((c3 & (IT)v3) | (~c3 & (IT)m2));                                                \
+        IT off = c1 & 1;                                          /* offset of the winner in its window */ \
+        off = (c2 & W) | (~c2 & off);                                                                      \
+        off = (c3 & (W + 1)) | (~c3 & off);                                                                \
+        memcpy(orow + ow, &m3, sizeof m3);                                                                 \
+        for (int j = 0; j < n; j++)                                                                        \
+            arow[ow + j] = base + 2 * (ow + j) + (int)off[j];                                              \
+    } while (0)
+
+NNC_NO_TRAPPING_MATH NNC_TARGET_CLONES
 static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo,
                                          NNC_T *restrict o, int *restrict a)
 {
+    const PI8_ ev8 = {0, 2, 4, 6, 8, 10, 12, 14}, od8 = {1, 3, 5, 7, 9, 11, 13, 15};
+    const PI4_ ev4 = {0, 2, 4, 6}, od4 = {1, 3, 5, 7};
     for (int oh = 0; oh < Ho; oh++) {
         const NNC_T *restrict r0 = plane + (size_t)(2 * oh) * W;
         const NNC_T *restrict r1 = r0 + W;
         NNC_T *restrict orow = o + (size_t)oh * Wo;
         int *restrict arow = a + (size_t)oh * Wo;
         const int base = 2 * oh * W;
-        for (int ow = 0; ow < Wo; ow++) {
-            const NNC_T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-            const int c1 = v1 > v0;
-            const NNC_T b1 = c1 ? v1 : v0;
-            const int c2 = v2 > b1;
-            const NNC_T b2 = c2 ? v2 : b1;
-            const int c3 = v3 > b2;
-            orow[ow] = c3 ? v3 : b2;
-            arow[ow] = base + 2 * ow + (c3 ? W + 1 : c2 ? W : c1);
-        }
         int nan = 0;
-        for (int iw = 0; iw < 2 * Wo; iw++)
-            nan |= (r0[iw] != r0[iw]) | (r1[iw] != r1[iw]);
+        if (Wo >= 8) {
+            PI8_ nv = {0};
+            for (int ow = 0;; ow += 8) {
+                if (ow > Wo - 8)
+                    ow = Wo - 8;
+                NNC_POOL2X2_BLOCK_(PV8_, PI8_, 8, ev8, od8, nv);
+                if (ow == Wo - 8)
+                    break;
+            }
+            for (int j = 0; j < 8; j++)
+                nan |= nv[j] != 0;
+        } else if (Wo >= 4) {
+            PI4_ nv = {0};
+            for (int ow = 0;; ow += 4) {
+                if (ow > Wo - 4)
+                    ow = Wo - 4;
+                NNC_POOL2X2_BLOCK_(PV4_, PI4_, 4, ev4, od4, nv);
+                if (ow == Wo - 4)
+                    break;
+            }
+            for (int j = 0; j < 4; j++)
+                nan |= nv[j] != 0;
+        } else {
+            for (int ow = 0; ow < Wo; ow++) {
+                const NNC_T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
+                const int c1 = v1 > v0;
+                const NNC_T b1 = c1 ? v1 : v0;
+                const int c2 = v2 > b1;
+                const NNC_T b2 = c2 ? v2 : b1;
+                const int c3 = v3 > b2;
+                orow[ow] = c3 ? v3 : b2;
+                arow[ow] = base + 2 * ow + (c3 ? W + 1 : c2 ? W : c1);
+            }
+            for (int iw = 0; iw < 2 * Wo; iw++)
+                nan |= (r0[iw] != r0[iw]) | (r1[iw] != r1[iw]);
+        }
         if (!nan)
             continue;
         for (int ow = 0; ow < Wo; ow++) {  /* the general rule: the first NaN wins, as numpy's argmax */
@@ -44,6 +107,11 @@ static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int
         }
     }
 }
+#undef NNC_POOL2X2_BLOCK_
+#undef PV8_
+#undef PI8_
+#undef PV4_
+#undef PI4_
 
 /* 2x2 stride 2 unpadded average pooling of one plane: the same sums in the same order as the general
  * loop ((a + b) + c) + d, written so that the compiler vectorizes them. */
@@ -104,7 +172,8 @@ static void NNC_FN(pool_forward_)(const NNC_T *x, int NC, int H, int W, int kh, 
     const nnc_pool_out po = nnc_pool_output(H, W, kh, kw, sh, sw, ph, pw);
     const int Ho = po.Ho, Wo = po.Wo, two_by_two = po.two_by_two;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > NNC_OMP_MIN)
+    const size_t omp_min = two_by_two ? NNC_OMP_MIN_STREAM : NNC_OMP_MIN;   /* the 2x2 loops stream */
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > omp_min)
     for (int p = 0; p < NC; p++) {
         const NNC_T *plane = x + (size_t)p * H * W;
         NNC_T *o = out + (size_t)p * Ho * Wo;
@@ -142,7 +211,7 @@ ptrdiff_t NNC_FN(nnc_maxpool2d_backward)(const NNC_T *dout, const int *argmax, i
      * The bounds test is one never-taken branch per value; it replaced two slower passes of the caller
      * over argmax (max() and min()). Figures: benchmarks/README.md. */
     #pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+:bad) \
-        if ((size_t)NC * H * W > NNC_OMP_MIN)
+        if ((size_t)NC * H * W > NNC_OMP_MIN_STREAM)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
@@ -183,7 +252,8 @@ void NNC_FN(nnc_avgpool2d_backward)(const NNC_T *dout, int NC, int H, int W, int
     const nnc_pool_out po = nnc_pool_output(H, W, kh, kw, sh, sw, ph, pw);
     const int Ho = po.Ho, Wo = po.Wo, two_by_two = po.two_by_two;
     const NNC_T scale = (NNC_T)1 / (NNC_T)(kh * kw);
-    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > NNC_OMP_MIN)
+    const size_t omp_min = two_by_two ? NNC_OMP_MIN_STREAM : NNC_OMP_MIN;
+    #pragma omp parallel for schedule(static) num_threads(nthreads) if ((size_t)NC * H * W > omp_min)
     for (int p = 0; p < NC; p++) {
         NNC_T *plane = dx + (size_t)p * H * W;
         const NNC_T *g = dout + (size_t)p * Ho * Wo;
@@ -219,7 +289,7 @@ void NNC_FN(nnc_global_avgpool2d_forward)(const NNC_T *x, int NC, int HW, NNC_T 
 void NNC_FN(nnc_global_avgpool2d_backward)(const NNC_T *dout, int NC, int HW, NNC_T *dx, int nthreads)
 {
     #pragma omp parallel for schedule(static) num_threads(nthreads) \
-        if ((size_t)NC * HW > NNC_OMP_MIN)
+        if ((size_t)NC * HW > NNC_OMP_MIN_STREAM)
     for (int p = 0; p < NC; p++) {
         const NNC_T v = dout[p] / (NNC_T)HW;
         NNC_T *plane = dx + (size_t)p * HW;

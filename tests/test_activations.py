@@ -166,7 +166,7 @@ def test_stable_for_large_inputs(B, dtype):
 
 @pytest.mark.parametrize("name,args", [("relu", ()), ("gelu", ()), ("elu", (1.0,)), ("softmax", ()), ("prelu", None)])
 def test_thread_count_does_not_change_results(native, name, args, rng):
-    x = rng.standard_normal((700, 3, 13, 13)).astype(np.float32)       # 354900 elements: above NNC_OMP_MIN
+    x = rng.standard_normal((700, 3, 23, 23)).astype(np.float32)       # 1.1M elements: above NNC_OMP_MIN_STREAM
     dout = rng.standard_normal(x.shape).astype(np.float32)
     if name == "prelu":
         args = (rng.uniform(0.1, 0.3, (3, 1, 1)).astype(np.float32),)

@@ -107,7 +107,7 @@ def test_the_runtime_keeps_waiting_passively_after_nnc_takes_the_policy_out_of_t
 import os, resource, time, numpy as np, nnc
 assert "OMP_WAIT_POLICY" not in os.environ, os.environ["OMP_WAIT_POLICY"]
 nnc.set_num_threads(2)
-x = np.ones(2_000_000, np.float32)       # above NNC_OMP_MIN: a parallel region per call
+x = np.ones(2_000_000, np.float32)       # above NNC_OMP_MIN_STREAM: a parallel region per call
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime

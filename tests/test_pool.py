@@ -80,11 +80,15 @@ def test_ties_go_to_first_cell_in_row_major_order(B, dtype):
 
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
-def test_2x2_ties_and_nans_match_reference(native, dtype, rng):
-    """The 2x2 stride-2 loop picks with selects; ties and NaNs must still go where the general rule sends them."""
-    x = np.round(rng.standard_normal((2, 3, 9, 8))).astype(dtype)   # many ties
-    x[0, 0, 2, 3] = x[1, 2, 5, 0] = x[1, 2, 5, 1] = np.nan          # one NaN, and two in one window
-    x[0, 1, 4, 4] = np.inf
+@pytest.mark.parametrize("W", [2, 5, 8, 11, 16, 17, 28, 35])
+def test_2x2_ties_and_nans_match_reference(native, dtype, rng, W):
+    """The 2x2 stride-2 loop picks with selects, 8 or 4 output cells at a time (the last block of a row
+    overlapping the one before; rows of 1 to 3 cells one by one); ties and NaNs must still go where the
+    general rule sends them. Widths 2..35: 1..17 cells a row, odd widths leave a column out."""
+    x = np.round(rng.standard_normal((2, 3, 9, W))).astype(dtype)   # many ties
+    x[0, 0, 2, W // 2] = x[1, 2, 5, W - 2] = x[1, 2, 5, W - 1] = np.nan   # NaNs: lone, and two in one window
+    x[0, 1, 4, W - 1] = np.inf
+    x[1, 0, 7, W - 1] = -np.inf
     out_n, cache_n = native.maxpool2d_forward(x, 2)
     out_r, cache_r = R.maxpool2d_forward(x, 2)
     np.testing.assert_array_equal(out_n, out_r)
@@ -131,7 +135,7 @@ def test_gradcheck(B, rng, kind):
 
 @pytest.mark.skipif(not native_available(), reason="native extension not built")
 def test_threads_give_identical_bits(native, rng):
-    x = rng.standard_normal((20, 16, 30, 29)).astype(np.float32)   # big enough to pass the OpenMP threshold
+    x = rng.standard_normal((24, 16, 56, 57)).astype(np.float32)   # 1.2M values: above NNC_OMP_MIN_STREAM
     results = []
     for n in (1, 2):
         with nnc.threads(n):
