@@ -101,7 +101,9 @@ void NNC_FN(nnc_direct_forward)(const NNC_T *x, const nnc_conv_geom *g, const NN
     {
         NNC_T *xp = scratch + (size_t)nnc_direct_thread_() * per;
         memset(xp, 0, per * sizeof(NNC_T));
-        #pragma omp for schedule(static)
+        /* dynamic: the first thread starts at once and takes images until the others have woken up (a
+         * sleeping thread takes tens of microseconds to start; each image's values come out the same) */
+        #pragma omp for schedule(dynamic)
         for (int n = 0; n < g->N; n++) {
             NNC_FN(direct_pad_)(x + n * img, g, ld, xp);
             NNC_FN(direct_image_)(xp, g, ld, W, b, out + n * oimg);
@@ -193,6 +195,26 @@ static inline void NNC_FN(direct_task_)(const nnc_conv_geom *g, int task, int *o
     }
 }
 
+/* The first task of group k of nt (k = 0..nt): the tasks split in contiguous runs of about equal work, a
+ * task's work being its number of output channels (a 6-channel layer has 4- and 2-channel tasks). */
+static int NNC_FN(direct_task_split_)(const nnc_conv_geom *g, int tasks, int k, int nt)
+{
+    long total = 0, done = 0;
+    for (int t = 0; t < tasks; t++) {
+        int o, ob, c, i;
+        NNC_FN(direct_task_)(g, t, &o, &ob, &c, &i);
+        total += ob;
+    }
+    for (int t = 0; t < tasks; t++) {
+        int o, ob, c, i;
+        if (done * nt >= total * k)
+            return t;
+        NNC_FN(direct_task_)(g, t, &o, &ob, &c, &i);
+        done += ob;
+    }
+    return tasks;
+}
+
 #define DW_CASE_(OB) NNC_FN(direct_dw_rows_)(xp, dout, dend, g, ld, n_lo, n_hi, o, c, i, accm, OB, NNC_DIRECT_KW)
 
 NNC_TARGET_CLONES
@@ -253,16 +275,18 @@ void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geo
     NNC_T *acc = scratch + (size_t)chunk * per;
     memset(dW, 0, (size_t)g->C_out * g->K * sizeof(NNC_T));
     memset(scratch, 0, NNC_FN(nnc_direct_dw_scratch)(g, chunk) * sizeof(NNC_T));
+    /* The tasks in groups of about equal work, taken dynamically: the first thread starts at once and takes
+     * groups until the others have woken up (a sleeping thread takes tens of microseconds to start). Which
+     * thread takes a group does not change its sums: same bits. The padding is one copy, on this thread. */
+    const int groups = nthreads > 1 && macs > NNC_OMP_MIN ? (tasks < 4 * nthreads ? tasks : 4 * nthreads) : 1;
     for (int n0 = 0; n0 < g->N; n0 += chunk) {
         const int cnt = g->N - n0 < chunk ? g->N - n0 : chunk;
-        #pragma omp parallel num_threads(nthreads) if(nthreads > 1 && macs > NNC_OMP_MIN)
-        {
-            #pragma omp for schedule(static)
-            for (int n = 0; n < cnt; n++)
-                NNC_FN(direct_pad_)(x + (n0 + n) * img, g, ld, scratch + n * per);
-            /* each thread its own tasks (which thread does not change a task's sums: same bits) */
-            const int nt = nnc_direct_threads_(), tid = nnc_direct_thread_();
-            const int t0 = (int)((long)tasks * tid / nt), t1 = (int)((long)tasks * (tid + 1) / nt);
+        for (int n = 0; n < cnt; n++)
+            NNC_FN(direct_pad_)(x + (n0 + n) * img, g, ld, scratch + n * per);
+        #pragma omp parallel for schedule(dynamic) num_threads(nthreads) if(groups > 1)
+        for (int grp = 0; grp < groups; grp++) {
+            const int t0 = NNC_FN(direct_task_split_)(g, tasks, grp, groups);
+            const int t1 = NNC_FN(direct_task_split_)(g, tasks, grp + 1, groups);
             for (int lo = 0; lo < cnt; lo += sub) {
                 const int hi = cnt - lo < sub ? cnt : lo + sub;
                 for (int t = t0; t < t1; t++)
