@@ -97,6 +97,19 @@ def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_us
     assert out[0] == "None None" and "NNC_OMP_WAIT=default" in out[1]
 
 
+@pytest.mark.parametrize("env,spins", [({}, False), ({"NNC_OMP_WAIT": "default"}, True),
+                                       ({"OMP_WAIT_POLICY": "active"}, True), ({"OMP_WAIT_POLICY": "Passive"}, False),
+                                       ({"GOMP_SPINCOUNT": "1000"}, True), ({"GOMP_SPINCOUNT": "0"}, False),
+                                       ({"NNC_OMP_WAIT": "default", "OMP_WAIT_POLICY": "passive"}, False)])
+def test_whether_idle_threads_spin_is_known_to_the_kernels(env, spins):
+    """The dense backward runs its two GEMMs side by side only where idle threads spin (dense.pyx)."""
+    from conftest import run_python
+    unset = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "NNC_OMP_WAIT")
+    out = run_python(["-c", "import nnc; print(nnc._threads.spinning)"], env,
+                     env_remove=[k for k in unset if k not in env], check=True).stdout
+    assert out.strip() == str(spins)
+
+
 def test_the_runtime_keeps_waiting_passively_after_nnc_takes_the_policy_out_of_the_environment(native):
     """The runtime read OMP_WAIT_POLICY as it loaded: its threads sleep between parallel regions, and the
     variable no longer reaches anything started later (another OpenMP runtime, a child process). Spinning

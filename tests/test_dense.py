@@ -66,13 +66,15 @@ def test_read_only_inputs_work(B, rng):
 
 
 # The first four cases are above the GEMM and bias thresholds of the threads (GEMM_THREADS_MIN_MACS,
-# NNC_OMP_MIN); the last three between PAIR_MIN_MACS and GEMM_THREADS_MIN_MACS, where 2 threads run the
-# backward's dx and dW GEMMs side by side (dense.pyx).
+# NNC_OMP_MIN); the last three between PAIR_MIN_MACS and GEMM_THREADS_MIN_MACS, where 2 spinning threads run
+# the backward's dx and dW GEMMs side by side (dense.pyx), passive ones one after the other: both are tried.
+@pytest.mark.parametrize("spinning", [False, True])
 @pytest.mark.parametrize("N,D,M,dtype", [(512, 300, 200, np.float32), (129, 777, 165, np.float32),
                                          (33, 4000, 129, np.float32), (1029, 300, 301, np.float32),
                                          (128, 256, 128, np.float32), (97, 301, 129, np.float32),
                                          (65, 257, 131, np.float64)])
-def test_thread_count_does_not_change_results(native, rng, N, D, M, dtype):
+def test_thread_count_does_not_change_results(native, rng, N, D, M, dtype, spinning, monkeypatch):
+    monkeypatch.setattr(nnc._threads, "spinning", spinning)
     x = rng.standard_normal((N, D)).astype(dtype)
     W = rng.standard_normal((D, M)).astype(dtype)
     b = rng.standard_normal(M).astype(dtype)

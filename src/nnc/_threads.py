@@ -16,6 +16,9 @@ class _PerThread(threading.local):
 local = _PerThread()
 process = None            # nnc.set_num_threads(n), resolved; None: not set
 _default = lambda: 1      # noqa: E731  the OpenMP runtime's default, once the native backend registers it
+# Whether idle OpenMP threads spin (set by nnc.config.set_openmp_wait_policy at import): a kernel whose second
+# thread pays only when it is awake already (the dense backward's GEMM pair) reads it.
+spinning = False
 
 
 def set_default(fn):

@@ -61,10 +61,20 @@ def _openmp_runtime_loaded():
         return False
 
 
+def _spins(env):
+    """Whether idle OpenMP threads spin under the wait variables in env: the runtimes' default is to spin."""
+    policy = env.get("OMP_WAIT_POLICY", "").strip().lower()
+    if policy in ("passive", "active"):
+        return policy == "active"
+    return env.get("GOMP_SPINCOUNT", "").strip() != "0" and env.get("KMP_BLOCKTIME", "").strip() != "0"
+
+
 def set_openmp_wait_policy():
-    """Put nnc's short OpenMP spin in the environment (see above); returns what is in effect, as a phrase.
-    Called once by `import nnc`, before the native modules (and so the OpenMP runtime) load."""
+    """Put nnc's passive OpenMP wait in the environment (see above); returns what is in effect, as a phrase,
+    and records in _threads.spinning whether idle threads spin. Called once by `import nnc`, before the
+    native modules (and so the OpenMP runtime) load."""
     global _wait_policy
+    _threads.spinning = _spins(os.environ)
     user = {k: os.environ[k] for k in _USER_WAIT_VARS if k in os.environ}
     if os.environ.get("NNC_OMP_WAIT", "").lower() == "default":
         _wait_policy = "the OpenMP runtime's default (NNC_OMP_WAIT=default)"
@@ -76,6 +86,7 @@ def set_openmp_wait_policy():
         global _wait_env_set
         os.environ.update(_WAIT_POLICY)
         _wait_env_set = True
+        _threads.spinning = False
         _wait_policy = "passive: threads sleep while they wait (" + " ".join(f"{k}={v}" for k, v in _WAIT_POLICY.items()) + ")"
     return _wait_policy
 

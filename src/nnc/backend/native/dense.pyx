@@ -5,6 +5,7 @@ Same names, arguments and results as nnc/backend/reference/dense.py.
 """
 import numpy as np
 
+from nnc import _threads
 from nnc._threads import get_num_threads
 from nnc.backend._cache_checks import check_dense_cache
 from nnc.backend._checks import check_dense
@@ -37,7 +38,9 @@ def _forward(const floating[:, ::1] x, const floating[:, ::1] W, const floating[
 
 
 # dx and dW each N*D*M multiply-adds: from this many each, two GEMMs too small for gemm_threads to split
-# run side by side on two threads, which pays for waking the second one (the MLP's 256->128 layer: 4.2M).
+# run side by side on two threads (the MLP's 256->128 layer: 4.2M), where idle threads spin. Under the
+# passive wait (nnc's default) a sleeping thread wakes too late for the pair to pay: measured no faster than
+# one thread up to 8.4M each (benchmarks/README.md), so there both run on the calling thread.
 cdef enum:
     PAIR_MIN_MACS = 2097152     # 1 << 21
 
@@ -51,10 +54,10 @@ cdef inline void _colsum(const floating *a, int rows, int cols, floating *out, i
 
 def _backward(const floating[:, ::1] dout, const floating[:, ::1] x, const floating[:, ::1] W,
               floating[:, ::1] dx, floating[:, ::1] dW, floating[::1] db,
-              bint need_dx, bint use_bias, int nthreads):
+              bint need_dx, bint use_bias, int nthreads, bint pair):
     cdef int N = x.shape[0], D = x.shape[1], M = W.shape[1], t
     cdef long long macs = <long long> N * D * M
-    if need_dx and nthreads > 1 and PAIR_MIN_MACS <= macs < GEMM_THREADS_MIN_MACS:
+    if pair and need_dx and nthreads > 1 and PAIR_MIN_MACS <= macs < GEMM_THREADS_MIN_MACS:
         # The same BLAS calls as below (gemm_threads makes one call under its threshold), so the same bits.
         with nogil:
             for t in prange(2, num_threads=2, schedule="static"):
@@ -96,7 +99,7 @@ def dense_backward(dout, cache, need_dx=True):
     dx = np.empty_like(x) if need_dx else np.empty((1, 1), x.dtype)
     dW = np.empty_like(W)
     db = np.empty(W.shape[1], x.dtype) if use_bias else np.empty(1, x.dtype)
-    _backward(dout, x, W, dx, dW, db, need_dx, use_bias, get_num_threads())
+    _backward(dout, x, W, dx, dW, db, need_dx, use_bias, get_num_threads(), _threads.spinning)
     return (dx if need_dx else None), dW, (db if use_bias else None)
 
 
