@@ -49,10 +49,15 @@ size_t nnc_direct_dw_scratch_f64(const nnc_conv_geom *g, int chunk);
 
 /* dW (C_out, C, kh, kw) = the weight gradient of dout (N, C_out, Ho, Wo) against x (N, C, H, W),
  * overwritten. The images are taken chunk images at a time (padded into scratch); OpenMP over the tasks
- * (o block, c, i), the rows of dW, each thread taking a few images through all of its tasks at a time. */
+ * (o block, c, i), the rows of dW, each thread taking a few images through all of its tasks at a time.
+ * Unless dx is NULL, the same team also computes dx (N, C, H, W) = the direct forward of dout with the
+ * flipped kernel Wf (C, C_out, kh, kw) in the geometry gx (padding kh-1-ph, kw-1-pw), dx_scratch holding
+ * nthreads * nnc_direct_image_values(gx) values. */
 void nnc_direct_dw_f32(const float *x, const float *dout, const nnc_conv_geom *g, float *dW, float *scratch,
-                       int chunk, int nthreads);
+                       int chunk, const nnc_conv_geom *gx, const float *Wf, float *dx, float *dx_scratch,
+                       int nthreads);
 void nnc_direct_dw_f64(const double *x, const double *dout, const nnc_conv_geom *g, double *dW, double *scratch,
-                       int chunk, int nthreads);
+                       int chunk, const nnc_conv_geom *gx, const double *Wf, double *dx, double *dx_scratch,
+                       int nthreads);
 
 #endif

@@ -259,7 +259,8 @@ size_t NNC_FN(nnc_direct_dw_scratch)(const nnc_conv_geom *g, int chunk)
 }
 
 void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geom *g, NNC_T *dW, NNC_T *scratch,
-                           int chunk, int nthreads)
+                           int chunk, const nnc_conv_geom *gx, const NNC_T *Wf, NNC_T *dx, NNC_T *dx_scratch,
+                           int nthreads)
 {
     const size_t ld = nnc_direct_ld_(g, sizeof(NNC_T)), per = nnc_direct_image_values(g, sizeof(NNC_T));
     const size_t img = (size_t)g->C * g->H * g->W, oimg = (size_t)g->C_out * g->Ho * g->Wo;
@@ -278,19 +279,37 @@ void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geo
     /* The tasks in groups of about equal work, taken dynamically: the first thread starts at once and takes
      * groups until the others have woken up (a sleeping thread takes tens of microseconds to start). Which
      * thread takes a group does not change its sums: same bits. The padding is one copy, on this thread. */
-    const int groups = nthreads > 1 && macs > NNC_OMP_MIN ? (tasks < 4 * nthreads ? tasks : 4 * nthreads) : 1;
+    const int par = nthreads > 1 && macs > NNC_OMP_MIN;
+    const int groups = par ? (tasks < 4 * nthreads ? tasks : 4 * nthreads) : 1;
+    /* dx (when asked) is the direct convolution of dout (geometry gx) with the flipped kernel Wf, image by
+     * image, in the first chunk's team: one wake-up of the sleeping threads for both gradients. */
+    const size_t ldx = dx ? nnc_direct_ld_(gx, sizeof(NNC_T)) : 0, perx = dx ? nnc_direct_image_values(gx, sizeof(NNC_T)) : 0;
+    const size_t ximg = dx ? (size_t)gx->C_out * gx->Ho * gx->Wo : 0;
     for (int n0 = 0; n0 < g->N; n0 += chunk) {
         const int cnt = g->N - n0 < chunk ? g->N - n0 : chunk;
         for (int n = 0; n < cnt; n++)
             NNC_FN(direct_pad_)(x + (n0 + n) * img, g, ld, scratch + n * per);
-        #pragma omp parallel for schedule(dynamic) num_threads(nthreads) if(groups > 1)
-        for (int grp = 0; grp < groups; grp++) {
-            const int t0 = NNC_FN(direct_task_split_)(g, tasks, grp, groups);
-            const int t1 = NNC_FN(direct_task_split_)(g, tasks, grp + 1, groups);
-            for (int lo = 0; lo < cnt; lo += sub) {
-                const int hi = cnt - lo < sub ? cnt : lo + sub;
-                for (int t = t0; t < t1; t++)
-                    NNC_FN(direct_dw_task_)(scratch, dout + n0 * oimg, dend, g, ld, lo, hi, t, acc + t * accs);
+        const int with_dx = dx != NULL && n0 == 0;
+        #pragma omp parallel num_threads(nthreads) if(par)
+        {
+            #pragma omp for schedule(dynamic) nowait
+            for (int grp = 0; grp < groups; grp++) {
+                const int t0 = NNC_FN(direct_task_split_)(g, tasks, grp, groups);
+                const int t1 = NNC_FN(direct_task_split_)(g, tasks, grp + 1, groups);
+                for (int lo = 0; lo < cnt; lo += sub) {
+                    const int hi = cnt - lo < sub ? cnt : lo + sub;
+                    for (int t = t0; t < t1; t++)
+                        NNC_FN(direct_dw_task_)(scratch, dout + n0 * oimg, dend, g, ld, lo, hi, t, acc + t * accs);
+                }
+            }
+            if (with_dx) {
+                NNC_T *xp = dx_scratch + (size_t)nnc_direct_thread_() * perx;
+                memset(xp, 0, perx * sizeof(NNC_T));
+                #pragma omp for schedule(dynamic) nowait
+                for (int n = 0; n < g->N; n++) {
+                    NNC_FN(direct_pad_)(dout + n * oimg, gx, ldx, xp);
+                    NNC_FN(direct_image_)(xp, gx, ldx, Wf, NULL, dx + n * ximg);
+                }
             }
         }
     }

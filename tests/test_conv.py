@@ -404,3 +404,32 @@ def test_direct_kernels_refuse_what_their_c_code_assumes(native, rng):
             continue        # the forward takes 3x3
         with pytest.raises(ValueError):
             native_conv._direct_forward(x, dW, None, dout, fscratch, geo, 1)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_direct_backward_refuses_a_dx_that_does_not_fit(native, rng):
+    """The weight gradient's team computes dx too only when every array of it fits: all four given, dx of
+    x's shape, dout and the flipped kernel those of the dx geometry, its scratch big enough; a refusal writes
+    nothing."""
+    from nnc.backend.native import conv as native_conv
+    x = rng.standard_normal((3, 2, 9, 9)).astype(np.float32)
+    W = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
+    dout = rng.standard_normal((3, 4, 5, 5)).astype(np.float32)
+    geo = native_conv._Geometry(x.shape, 4, (5, 5), (1, 1), (0, 0), (1, 1), (5, 5))
+    geo_dx = native_conv._Geometry(dout.shape, 2, (5, 5), (1, 1), (4, 4), (1, 1), (9, 9))
+    Wf = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    scratch = np.zeros(native_conv._direct_dw_values(geo, 3, 4), np.float32)
+    xs = native_conv._direct_values(geo_dx, 4)
+    dW = np.full(W.shape, 7, np.float32)
+    for args in ((geo_dx, Wf, np.zeros_like(x), None),                             # one missing
+                 (geo_dx, Wf, np.zeros((3, 2, 9, 8), np.float32), np.zeros(xs, np.float32)),   # dx of another shape
+                 (geo_dx, Wf.transpose(1, 0, 2, 3).copy(), np.zeros_like(x), np.zeros(xs, np.float32)),  # W not flipped
+                 (geo_dx, Wf, np.zeros_like(x), np.zeros(xs - 1, np.float32))):     # scratch one value short
+        with pytest.raises(ValueError):
+            native_conv._direct_dw(x, dout, dW, scratch, geo, 3, 1, *args)
+        assert (dW == 7).all()
+    dx = np.zeros_like(x)     # and what fits gives what the separate passes give
+    native_conv._direct_dw(x, dout, dW, scratch, geo, 3, 2, geo_dx, Wf, dx, np.zeros(2 * xs, np.float32))
+    want_dx, want_dW, _ = native_conv._conv2d_backward(dout, native.conv2d_forward(x, W, None)[1], direct=False)
+    assert_close(dx, want_dx, atol=1e-4)
+    assert_close(dW, want_dW, atol=1e-4)

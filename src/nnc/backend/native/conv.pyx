@@ -75,9 +75,11 @@ cdef extern from "direct.h":
     size_t nnc_direct_dw_scratch_f32(const nnc_conv_geom *g, int chunk) noexcept nogil
     size_t nnc_direct_dw_scratch_f64(const nnc_conv_geom *g, int chunk) noexcept nogil
     void nnc_direct_dw_f32(const float *x, const float *dout, const nnc_conv_geom *g, float *dW, float *scratch,
-                           int chunk, int nthreads) noexcept nogil
+                           int chunk, const nnc_conv_geom *gx, const float *Wf, float *dx, float *dx_scratch,
+                           int nthreads) noexcept nogil
     void nnc_direct_dw_f64(const double *x, const double *dout, const nnc_conv_geom *g, double *dW,
-                           double *scratch, int chunk, int nthreads) noexcept nogil
+                           double *scratch, int chunk, const nnc_conv_geom *gx, const double *Wf, double *dx,
+                           double *dx_scratch, int nthreads) noexcept nogil
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
 
@@ -315,18 +317,34 @@ def _direct_dw_values(_Geometry geo, int chunk, int itemsize):
 
 
 def _direct_dw(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout, floating[:, :, :, ::1] dW,
-               floating[::1] scratch, _Geometry geo, int chunk, int nthreads):
-    """dW = the weight gradient of dout against x, computed directly (csrc/direct.h), chunk images at a time."""
+               floating[::1] scratch, _Geometry geo, int chunk, int nthreads, _Geometry geo_dx=None,
+               const floating[:, :, :, ::1] W_flipped=None, floating[:, :, :, ::1] dx=None,
+               floating[::1] dx_scratch=None):
+    """dW = the weight gradient of dout against x, computed directly (csrc/direct.h), chunk images at a time;
+    with geo_dx, W_flipped, dx and dx_scratch, dx too (the forward of dout with W flipped, geometry geo_dx),
+    by the same OpenMP team."""
     _check_direct(geo, x.shape, dW.shape, dout.shape, scratch.shape[0], _direct_dw_values(geo, chunk, x.itemsize))
     if geo.g.kw != 5 or not 1 <= chunk <= geo.g.N:
         raise ValueError(f"_direct_dw: a 5x5 kernel and 1 <= chunk <= N wanted, got kw={geo.g.kw}, chunk={chunk}")
+    cdef nnc_conv_geom *gx = NULL
+    cdef const floating *wf = NULL
+    cdef floating *dx_p = NULL
+    cdef floating *dxs = NULL
+    if geo_dx is not None or W_flipped is not None or dx is not None or dx_scratch is not None:
+        if geo_dx is None or W_flipped is None or dx is None or dx_scratch is None:
+            raise ValueError("_direct_dw: dx wants geo_dx, W_flipped, dx and dx_scratch together")
+        _check_direct(geo_dx, dout.shape, W_flipped.shape, dx.shape, dx_scratch.shape[0],
+                      nthreads * _direct_values(geo_dx, x.itemsize))
+        if tuple(dx.shape)[:4] != tuple(x.shape)[:4]:
+            raise ValueError(f"_direct_dw: dx has shape {tuple(dx.shape)[:4]}, x {tuple(x.shape)[:4]}")
+        gx, wf, dx_p, dxs = &geo_dx.g, &W_flipped[0, 0, 0, 0], &dx[0, 0, 0, 0], &dx_scratch[0]
     with nogil:
         if floating is float:
             nnc_direct_dw_f32(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
-                              nthreads)
+                              gx, wf, dx_p, dxs, nthreads)
         else:
             nnc_direct_dw_f64(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
-                              nthreads)
+                              gx, wf, dx_p, dxs, nthreads)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -452,20 +470,27 @@ def _direct_backward(x, dout, W, use_bias, p, need_dx, nthreads):
     # a chunk's padded images and their dout within _DIRECT_CHUNK_BYTES: a dW task's sums run over them in cache
     chunk = max(1, min(N, _DIRECT_CHUNK_BYTES // ((per + dout[0].size) * x.itemsize)))   # the shape only: same bits
     dW = np.empty_like(W)
-    _direct_dw(x, dout, dW, np.empty(_direct_dw_values(geo, chunk, x.itemsize), dtype=x.dtype), geo, chunk, nthreads)
+    scratch = np.empty(_direct_dw_values(geo, chunk, x.itemsize), dtype=x.dtype)
+    # dx directly where it is itself a thin direct convolution (kh-1-ph >= 0, C_out*kh*kw small; as fast as
+    # im2col's with no padding, faster with 'same' padding), in the weight gradient's team; else by im2col's
+    # backward without its dW
+    dx = None
+    if need_dx and p[0] < kh and p[1] < kw and use_direct((kh, kw), (1, 1), (1, 1), C_out):
+        W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, kh, kw)
+        geo_dx = _Geometry(dout.shape, x.shape[1], (kh, kw), (1, 1), (kh - 1 - p[0], kw - 1 - p[1]), (1, 1),
+                           x.shape[2:])
+        dx = np.empty_like(x)
+        _direct_dw(x, dout, dW, scratch, geo, chunk, nthreads, geo_dx, W_flipped, dx,
+                   np.empty(nthreads * _direct_values(geo_dx, x.itemsize), dtype=x.dtype))
+    else:
+        _direct_dw(x, dout, dW, scratch, geo, chunk, nthreads)
+        if need_dx:
+            dx = _im2col_dx(x, dout, W, (kh, kw), p, dout.shape[2:], nthreads)
     db = None
     if use_bias:
         db_parts = np.empty((N, C_out), dtype=x.dtype)
         _plane_sums(dout.reshape(N, C_out, -1), db_parts)
         db = db_parts.sum(axis=0)
-    dx = None
-    # dx directly where it is itself a thin direct convolution (kh-1-ph >= 0, C_out*kh*kw small; as fast as
-    # im2col's with no padding, faster with 'same' padding), else by im2col's backward without its dW
-    if need_dx and p[0] < kh and p[1] < kw and use_direct((kh, kw), (1, 1), (1, 1), C_out):
-        W_flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))   # (C_in, C_out, kh, kw)
-        dx = _direct_conv(dout, W_flipped, None, (kh - 1 - p[0], kw - 1 - p[1]), x.shape[2:], nthreads)
-    elif need_dx:
-        dx = _im2col_dx(x, dout, W, (kh, kw), p, dout.shape[2:], nthreads)
     return dx, dW, db
 
 
