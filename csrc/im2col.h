@@ -68,7 +68,8 @@ void nnc_col2im_batch_f64(const double *cols, const nnc_conv_geom *g, double *x,
 void nnc_add_bias_planes_f32(const float *b, int C_out, int P, float *out_n);
 void nnc_add_bias_planes_f64(const double *b, int C_out, int P, double *out_n);
 
-/* db_n[o] = sum_q dout_n[o, q] for one image; dout_n (C_out, P), db_n (C_out,), overwritten.
+/* db_n[o] = sum_q dout_n[o, q] for one image (vectors of partial sums, a fixed order: im2col_body.h);
+ * dout_n (C_out, P), db_n (C_out,), overwritten.
  * Serial: the batch sum of these per-image partials is taken in image order by the caller. */
 void nnc_plane_sums_f32(const float *dout_n, int C_out, int P, float *db_n);
 void nnc_plane_sums_f64(const double *dout_n, int C_out, int P, double *db_n);

@@ -433,3 +433,16 @@ def test_direct_backward_refuses_a_dx_that_does_not_fit(native, rng):
     want_dx, want_dW, _ = native_conv._conv2d_backward(dout, native.conv2d_forward(x, W, None)[1], direct=False)
     assert_close(dx, want_dx, atol=1e-4)
     assert_close(dW, want_dW, atol=1e-4)
+
+
+@pytest.mark.parametrize("P", [1, 7, 15, 16, 17, 63, 64, 65, 200])
+def test_bias_gradient_sums_every_position_once(B, dtype, rng, P):
+    """db = the sum of dout over images and positions; the native per-image sums run in vectors of 16
+    (float32) or 8 (float64) lanes, four at a time, then a tail: plane sizes around those widths."""
+    x = rng.standard_normal((3, 2, 1, P)).astype(dtype)
+    W = rng.standard_normal((5, 2, 1, 1)).astype(dtype)
+    out, cache = B.conv2d_forward(x, W, np.zeros(5, dtype))
+    dout = rng.standard_normal(out.shape).astype(dtype) + 1.0       # all positive-leaning: no cancellation to hide a gap
+    _, _, db = B.conv2d_backward(dout, cache)
+    want = dout.astype(np.float64).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(db, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
