@@ -48,8 +48,9 @@ size_t nnc_direct_dw_scratch_f32(const nnc_conv_geom *g, int chunk);
 size_t nnc_direct_dw_scratch_f64(const nnc_conv_geom *g, int chunk);
 
 /* dW (C_out, C, kh, kw) = the weight gradient of dout (N, C_out, Ho, Wo) against x (N, C, H, W),
- * overwritten. The images are taken chunk images at a time (padded into scratch); OpenMP over the tasks
- * (o block, c, i), the rows of dW, each thread taking a few images through all of its tasks at a time.
+ * overwritten. The images are taken chunk images at a time (padded into scratch, on the calling thread);
+ * OpenMP over groups of the tasks (o block, c, i), the rows of dW, contiguous and of about equal work (output
+ * channels), taken dynamically, each group taking a few images through all of its tasks at a time.
  * Unless dx is NULL, the same team also computes dx (N, C, H, W) = the direct forward of dout with the
  * flipped kernel Wf (C, C_out, kh, kw) in the geometry gx (padding kh-1-ph, kw-1-pw), dx_scratch holding
  * nthreads * nnc_direct_image_values(gx) values. */

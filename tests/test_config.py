@@ -100,6 +100,10 @@ def test_openmp_wait_policy_is_set_before_the_runtime_loads_and_yields_to_the_us
 @pytest.mark.parametrize("env,spins", [({}, False), ({"NNC_OMP_WAIT": "default"}, True),
                                        ({"OMP_WAIT_POLICY": "active"}, True), ({"OMP_WAIT_POLICY": "Passive"}, False),
                                        ({"GOMP_SPINCOUNT": "1000"}, True), ({"GOMP_SPINCOUNT": "0"}, False),
+                                       ({"GOMP_SPINCOUNT": "0k"}, False), ({"GOMP_SPINCOUNT": "infinite"}, True),
+                                       ({"OMP_WAIT_POLICY": "active", "GOMP_SPINCOUNT": "0"}, False),
+                                       ({"OMP_WAIT_POLICY": "passive", "GOMP_SPINCOUNT": "10k"}, True),
+                                       ({"KMP_BLOCKTIME": "0ms"}, False),
                                        ({"NNC_OMP_WAIT": "default", "OMP_WAIT_POLICY": "passive"}, False)])
 def test_whether_idle_threads_spin_is_known_to_the_kernels(env, spins):
     """The dense backward runs its two GEMMs side by side only where idle threads spin (dense.pyx)."""

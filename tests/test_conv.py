@@ -446,3 +446,32 @@ def test_bias_gradient_sums_every_position_once(B, dtype, rng, P):
     _, _, db = B.conv2d_backward(dout, cache)
     want = dout.astype(np.float64).sum(axis=(0, 2, 3))
     np.testing.assert_allclose(db, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.skipif(not native_available(), reason="native extension not built")
+def test_direct_kernels_refuse_overlap_negative_padding_and_no_threads(native, rng):
+    """C takes the arrays as restrict pointers and the padding as an offset into its copy: an output that
+    overlaps an input or another output, a negative padding that keeps Ho consistent, or zero threads is
+    refused before C, and nothing is written."""
+    from nnc.backend.native import conv as native_conv
+    x = rng.standard_normal((2, 1, 9, 9)).astype(np.float32)
+    W = rng.standard_normal((4, 1, 5, 5)).astype(np.float32)
+    geo = native_conv._Geometry(x.shape, 4, (5, 5), (1, 1), (0, 0), (1, 1), (5, 5))
+    dout = rng.standard_normal((2, 4, 5, 5)).astype(np.float32)
+    scratch = np.zeros(native_conv._direct_dw_values(geo, 2, 4), np.float32)
+    fscratch = np.zeros(native_conv._direct_values(geo, 4), np.float32)
+    both = np.zeros(dout.size + fscratch.size, np.float32)       # out and scratch in one buffer: overlap
+    with pytest.raises(ValueError, match="overlaps"):
+        native_conv._direct_forward(x, W, None, both[:dout.size].reshape(dout.shape), both, geo, 1)
+    dW = np.full(W.shape, 7, np.float32)
+    big = np.zeros(dout.size + scratch.size, np.float32)         # dW's scratch over dout
+    with pytest.raises(ValueError, match="overlaps"):
+        native_conv._direct_dw(x, big[:dout.size].reshape(dout.shape), dW, big, geo, 2, 1)
+    with pytest.raises(ValueError, match="0 threads"):
+        native_conv._direct_dw(x, dout, dW, scratch, geo, 2, 0)
+    assert (dW == 7).all()
+    neg = native_conv._Geometry(x.shape, 4, (5, 5), (1, 1), (-1, -1), (1, 1), (3, 3))   # Ho = 9 - 2 - 5 + 1
+    out = np.full((2, 4, 3, 3), 7, np.float32)
+    with pytest.raises(ValueError, match=r"padding \(-1, -1\)"):
+        native_conv._direct_forward(x, W, None, out, np.zeros(10 * fscratch.size, np.float32), neg, 1)
+    assert (out == 7).all()

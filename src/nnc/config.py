@@ -61,12 +61,36 @@ def _openmp_runtime_loaded():
         return False
 
 
+def _spin_amount(value):
+    """GOMP_SPINCOUNT ("10k", "2M", "infinite") or KMP_BLOCKTIME ("200", "0ms", "infinite") as a number, inf for
+    infinite; None for what the runtimes would not read."""
+    v = value.strip().lower()
+    if v in ("infinite", "infinity"):
+        return float("inf")
+    for suffix, scale in (("ms", 1), ("us", 1e-3), ("k", 1e3), ("m", 1e6), ("g", 1e9), ("t", 1e12)):
+        if v.endswith(suffix):
+            v, factor = v[:-len(suffix)].strip(), scale
+            break
+    else:
+        factor = 1
+    try:
+        return float(v) * factor
+    except ValueError:
+        return None
+
+
 def _spins(env):
-    """Whether idle OpenMP threads spin under the wait variables in env: the runtimes' default is to spin."""
+    """Whether idle OpenMP threads spin under the wait variables in env. A spin count or block time given
+    beats the policy in both runtimes (libgomp's GOMP_SPINCOUNT, LLVM's KMP_BLOCKTIME); then OMP_WAIT_POLICY;
+    the runtimes' default is to spin."""
+    for name in ("GOMP_SPINCOUNT", "KMP_BLOCKTIME"):
+        amount = _spin_amount(env.get(name, ""))
+        if amount is not None:
+            return amount > 0
     policy = env.get("OMP_WAIT_POLICY", "").strip().lower()
     if policy in ("passive", "active"):
         return policy == "active"
-    return env.get("GOMP_SPINCOUNT", "").strip() != "0" and env.get("KMP_BLOCKTIME", "").strip() != "0"
+    return True
 
 
 def set_openmp_wait_policy():

@@ -286,22 +286,37 @@ def _group_workspace(int ngroups, int nthreads, int K, int C_out, int nb, int P,
     return np.empty((min(nthreads, ngroups), (K + (C_out if nb > 1 else 0)) * nb * P), dtype=dtype)
 
 
-def _check_direct(_Geometry geo, x_shape, w_shape, out_shape, long have, long need):
-    """What csrc/direct.h assumes of a call, checked against the arrays: stride 1, dilation 1, the shapes
-    of the geometry, the scratch size (these functions are internal, but C trusts nothing unchecked)."""
+def _check_direct(_Geometry geo, x_shape, w_shape, out_shape, long have, long need, int nthreads):
+    """What csrc/direct.h assumes of a call, checked against the arrays: stride 1, dilation 1, padding >= 0,
+    positive sizes, the shapes of the geometry, the scratch size, at least one thread (these functions are
+    internal, but C trusts nothing unchecked)."""
     cdef nnc_conv_geom *g = &geo.g
     want = ((g.N, g.C, g.H, g.W), (g.C_out, g.C, g.kh, g.kw), (g.N, g.C_out, g.Ho, g.Wo))
     if (g.sh, g.sw, g.dh, g.dw) != (1, 1, 1, 1) or (tuple(x_shape)[:4], tuple(w_shape)[:4], tuple(out_shape)[:4]) != want \
+            or min(g.N, g.C, g.H, g.W, g.C_out, g.kh, g.kw, g.Ho, g.Wo) < 1 or min(g.ph, g.pw) < 0 or nthreads < 1 \
             or g.Ho != g.H + 2 * g.ph - g.kh + 1 or g.Wo != g.W + 2 * g.pw - g.kw + 1 or have < need:
         raise ValueError(f"direct convolution: arrays {tuple(x_shape)}, {tuple(w_shape)}, {tuple(out_shape)} and "
-                         f"{have} scratch values do not fit its geometry {want} (stride 1, {need} scratch values)")
+                         f"{have} scratch values do not fit its geometry {want} (stride 1, padding "
+                         f"{(g.ph, g.pw)}, {need} scratch values, {nthreads} threads)")
+
+
+def _check_disjoint(name, outputs, inputs):
+    """The C loops take their pointers as restrict: no output may overlap another output or an input."""
+    outs = [np.asarray(a) for a in outputs if a is not None]
+    ins = [np.asarray(a) for a in inputs if a is not None]
+    for i, a in enumerate(outs):
+        for b in outs[i + 1:] + ins:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{name}: an output array overlaps another array of the call")
 
 
 def _direct_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] W, const floating[::1] b,
                     floating[:, :, :, ::1] out, floating[::1] scratch, _Geometry geo, int nthreads):
     """out = the convolution of x with W (+ b unless None), computed directly (csrc/direct.h)."""
     cdef const floating *bias = NULL if b is None else &b[0]
-    _check_direct(geo, x.shape, W.shape, out.shape, scratch.shape[0], nthreads * _direct_values(geo, x.itemsize))
+    _check_direct(geo, x.shape, W.shape, out.shape, scratch.shape[0], nthreads * _direct_values(geo, x.itemsize),
+                  nthreads)
+    _check_disjoint("_direct_forward", (out, scratch), (x, W, b))
     with nogil:
         if floating is float:
             nnc_direct_forward_f32(&x[0, 0, 0, 0], &geo.g, &W[0, 0, 0, 0], bias, &out[0, 0, 0, 0], &scratch[0],
@@ -323,7 +338,8 @@ def _direct_dw(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout
     """dW = the weight gradient of dout against x, computed directly (csrc/direct.h), chunk images at a time;
     with geo_dx, W_flipped, dx and dx_scratch, dx too (the forward of dout with W flipped, geometry geo_dx),
     by the same OpenMP team."""
-    _check_direct(geo, x.shape, dW.shape, dout.shape, scratch.shape[0], _direct_dw_values(geo, chunk, x.itemsize))
+    _check_direct(geo, x.shape, dW.shape, dout.shape, scratch.shape[0], _direct_dw_values(geo, chunk, x.itemsize),
+                  nthreads)
     if geo.g.kw != 5 or not 1 <= chunk <= geo.g.N:
         raise ValueError(f"_direct_dw: a 5x5 kernel and 1 <= chunk <= N wanted, got kw={geo.g.kw}, chunk={chunk}")
     cdef nnc_conv_geom *gx = NULL
@@ -334,10 +350,11 @@ def _direct_dw(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] dout
         if geo_dx is None or W_flipped is None or dx is None or dx_scratch is None:
             raise ValueError("_direct_dw: dx wants geo_dx, W_flipped, dx and dx_scratch together")
         _check_direct(geo_dx, dout.shape, W_flipped.shape, dx.shape, dx_scratch.shape[0],
-                      nthreads * _direct_values(geo_dx, x.itemsize))
+                      nthreads * _direct_values(geo_dx, x.itemsize), nthreads)
         if tuple(dx.shape)[:4] != tuple(x.shape)[:4]:
             raise ValueError(f"_direct_dw: dx has shape {tuple(dx.shape)[:4]}, x {tuple(x.shape)[:4]}")
         gx, wf, dx_p, dxs = &geo_dx.g, &W_flipped[0, 0, 0, 0], &dx[0, 0, 0, 0], &dx_scratch[0]
+    _check_disjoint("_direct_dw", (dW, scratch, dx, dx_scratch), (x, dout, W_flipped))
     with nogil:
         if floating is float:
             nnc_direct_dw_f32(&x[0, 0, 0, 0], &dout[0, 0, 0, 0], &geo.g, &dW[0, 0, 0, 0], &scratch[0], chunk,
