@@ -41,6 +41,20 @@ typedef NNC_BITS PI4_ __attribute__((vector_size(4 * sizeof(NNC_T))));
             arow[ow + j] = base + 2 * (ow + j) + (int)off[j];                                              \
     } while (0)
 
+/* A whole row in blocks of n, the last one moved back to end at Wo; nan set if any input was a NaN. */
+#define NNC_POOL2X2_ROW_(VT, IT, n, ev, od) do {                                                          \
+        IT nv = {0};                                                                                       \
+        for (int ow = 0;; ow += n) {                                                                       \
+            if (ow > Wo - n)                                                                               \
+                ow = Wo - n;                                                                               \
+            NNC_POOL2X2_BLOCK_(VT, IT, n, ev, od, nv);                                                     \
+            if (ow == Wo - n)                                                                              \
+                break;                                                                                     \
+        }                                                                                                  \
+        for (int j = 0; j < n; j++)                                                                        \
+            nan |= nv[j] != 0;                                                                             \
+    } while (0)
+
 NNC_NO_TRAPPING_MATH NNC_TARGET_CLONES
 static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int Ho, int Wo,
                                          NNC_T *restrict o, int *restrict a)
@@ -54,29 +68,11 @@ static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int
         int *restrict arow = a + (size_t)oh * Wo;
         const int base = 2 * oh * W;
         int nan = 0;
-        if (Wo >= 8) {
-            PI8_ nv = {0};
-            for (int ow = 0;; ow += 8) {
-                if (ow > Wo - 8)
-                    ow = Wo - 8;
-                NNC_POOL2X2_BLOCK_(PV8_, PI8_, 8, ev8, od8, nv);
-                if (ow == Wo - 8)
-                    break;
-            }
-            for (int j = 0; j < 8; j++)
-                nan |= nv[j] != 0;
-        } else if (Wo >= 4) {
-            PI4_ nv = {0};
-            for (int ow = 0;; ow += 4) {
-                if (ow > Wo - 4)
-                    ow = Wo - 4;
-                NNC_POOL2X2_BLOCK_(PV4_, PI4_, 4, ev4, od4, nv);
-                if (ow == Wo - 4)
-                    break;
-            }
-            for (int j = 0; j < 4; j++)
-                nan |= nv[j] != 0;
-        } else {
+        if (Wo >= 8)
+            NNC_POOL2X2_ROW_(PV8_, PI8_, 8, ev8, od8);
+        else if (Wo >= 4)
+            NNC_POOL2X2_ROW_(PV4_, PI4_, 4, ev4, od4);
+        else {
             for (int ow = 0; ow < Wo; ow++) {
                 const NNC_T v0 = r0[2 * ow], v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
                 const int c1 = v1 > v0;
@@ -108,6 +104,7 @@ static void NNC_FN(nnc_maxpool2x2_plane)(const NNC_T *restrict plane, int W, int
     }
 }
 #undef NNC_POOL2X2_BLOCK_
+#undef NNC_POOL2X2_ROW_
 #undef PV8_
 #undef PI8_
 #undef PV4_
