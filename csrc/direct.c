@@ -15,15 +15,6 @@ static inline int nnc_direct_thread_(void)
 #endif
 }
 
-static inline int nnc_direct_threads_(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* Row length of the padded copy: the output row in whole vectors, plus the kernel's reach. */
 static inline size_t nnc_direct_ld_(const nnc_conv_geom *g, int itemsize)
 {

@@ -268,7 +268,7 @@ void NNC_FN(nnc_direct_dw)(const NNC_T *x, const NNC_T *dout, const nnc_conv_geo
     const NNC_T *dend = dout + (size_t)g->N * oimg;
     const int tasks = NNC_FN(direct_oblocks_)(g->C_out) * g->C * g->kh;
     const long macs = (long)g->N * g->C_out * g->Ho * g->Wo * g->K;
-    /* Images a thread takes through all of its tasks before the next ones: about 256 KiB of padded images
+    /* Images a group of tasks takes through all of its tasks before the next ones: about 256 KiB of padded images
      * and dout, which stay in its cache while every task reads them (task by task over the whole batch,
      * the tasks would each stream the batch from memory). From the shape only, like the chunks. */
     const size_t bytes = (per + oimg) * sizeof(NNC_T);
